@@ -1,0 +1,87 @@
+import type { Action, Entity, Kind } from './model.js';
+import type { Negotiated } from './negotiate.js';
+import { collectionJson, entityJson, queryInterfaceJson } from './render-json.js';
+import {
+  EMPTY_TEXT,
+  renderAction,
+  renderEntity,
+  renderKind,
+  toOcciHeaders,
+  toPlainBody,
+  toUriList,
+  type TextRendering,
+} from './render-text.js';
+
+/** A response body with the headers that belong to its rendering. */
+export interface Representation {
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+function json(negotiated: Negotiated, document: unknown): Representation {
+  return { headers: { 'Content-Type': negotiated.contentType }, body: `${JSON.stringify(document, null, 2)}\n` };
+}
+
+function text(negotiated: Negotiated, rendering: TextRendering): Representation {
+  const contentType = { 'Content-Type': negotiated.contentType };
+  switch (negotiated.rendering) {
+    case 'text/occi':
+      return { headers: { ...contentType, ...toOcciHeaders(rendering) }, body: 'OK' };
+    case 'text/uri-list':
+      return { headers: contentType, body: toUriList(rendering.locations) };
+    default:
+      return { headers: contentType, body: toPlainBody(rendering) };
+  }
+}
+
+export function entityRepresentation(negotiated: Negotiated, entity: Entity): Representation {
+  if (negotiated.rendering === 'application/occi+json') return json(negotiated, entityJson(entity));
+  return text(negotiated, renderEntity(entity));
+}
+
+export function collectionRepresentation(
+  negotiated: Negotiated,
+  entities: readonly Entity[],
+  baseUrl: string,
+): Representation {
+  if (negotiated.rendering === 'application/occi+json') return json(negotiated, collectionJson(entities));
+  return text(negotiated, { ...EMPTY_TEXT, locations: entities.map((e) => baseUrl + e.location) });
+}
+
+export function queryInterfaceRepresentation(
+  negotiated: Negotiated,
+  kinds: readonly Kind[],
+  actions: readonly Action[],
+  baseUrl: string,
+): Representation {
+  if (negotiated.rendering === 'application/occi+json') return json(negotiated, queryInterfaceJson(kinds, actions));
+  return text(negotiated, {
+    ...EMPTY_TEXT,
+    categories: [...kinds.map((k) => renderKind(k, baseUrl)), ...actions.map(renderAction)],
+  });
+}
+
+/**
+ * The answer to a create: `OK` in the text renderings (the location travels
+ * in the Location header, and in X-OCCI-Location for text/occi), the new
+ * resource in JSON.
+ */
+export function createdRepresentation(negotiated: Negotiated, entity: Entity, url: string): Representation {
+  const location = { Location: url };
+  if (negotiated.rendering === 'application/occi+json') {
+    const rendered = entityRepresentation(negotiated, entity);
+    return { headers: { ...rendered.headers, ...location }, body: rendered.body };
+  }
+  if (negotiated.rendering === 'text/uri-list') {
+    return { headers: { 'Content-Type': negotiated.contentType, ...location }, body: toUriList([url]) };
+  }
+  const headers = { 'Content-Type': negotiated.contentType, ...location };
+  if (negotiated.rendering === 'text/occi') return { headers: { ...headers, 'X-OCCI-Location': url }, body: 'OK' };
+  return { headers, body: 'OK' };
+}
+
+/** `OK` for the text renderings, the resource itself for JSON (which cannot say OK). */
+export function okRepresentation(negotiated: Negotiated, entity: Entity): Representation {
+  if (negotiated.rendering === 'application/occi+json') return json(negotiated, entityJson(entity));
+  return { headers: { 'Content-Type': negotiated.contentType }, body: 'OK' };
+}

@@ -1,0 +1,99 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../../lib/errors.js';
+import type { TokenValidator } from './validator.js';
+import { isObject } from '../../lib/objects.js';
+
+/** A tenant's CloudStack account, used by its service orchestrators. */
+export interface CloudStackCredentials {
+  readonly apiKey: string;
+  readonly secretKey: string;
+}
+
+export interface Tenant {
+  readonly name: string;
+  readonly description?: string;
+  readonly tokenHashes: readonly Buffer[];
+  readonly cloudstack?: CloudStackCredentials;
+}
+
+const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * Tenants and the sha256 hashes of their tokens, read from a JSON file. Only
+ * hashes are held, so neither the file nor memory reveals a token.
+ */
+export class TenantsFile implements TokenValidator {
+  private readonly tenants: ReadonlyMap<string, Tenant>;
+
+  constructor(tenants: readonly Tenant[]) {
+    this.tenants = new Map(tenants.map((t) => [t.name, t]));
+  }
+
+  static load(file: string): TenantsFile {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`cannot read tenants file ${file}: ${(error as Error).message}`);
+    }
+    return new TenantsFile(parseTenants(doc, file));
+  }
+
+  async validate(tenant: string, token: string): Promise<boolean> {
+    const entry = this.tenants.get(tenant);
+    const digest = sha256(token);
+    if (!entry) return false;
+    return entry.tokenHashes.some((hash) => timingSafeEqual(hash, digest));
+  }
+
+  tenant(name: string): Tenant | undefined {
+    return this.tenants.get(name);
+  }
+}
+
+export function parseTenants(doc: unknown, source: string): Tenant[] {
+  const fail = (why: string): never => {
+    throw new ConfigError(`${source}: ${why}`);
+  };
+  if (!isObject(doc) || !isObject(doc['tenants']) || Object.keys(doc).length !== 1) {
+    return fail('must be an object with a single "tenants" object');
+  }
+  return Object.entries(doc['tenants']).map(([name, raw]) => {
+    const where = `tenants["${name}"]`;
+    if (!TENANT_NAME.test(name)) fail(`${where}: tenant names are 1 to 64 letters, digits, ".", "_", "@" or "-"`);
+    if (!isObject(raw)) return fail(`${where} must be an object`);
+    for (const key of Object.keys(raw)) {
+      if (!['description', 'token_sha256', 'cloudstack'].includes(key)) fail(`${where}: unknown field "${key}"`);
+    }
+    const hashes = raw['token_sha256'];
+    if (!Array.isArray(hashes) || hashes.length === 0 || !hashes.every((h) => typeof h === 'string' && SHA256_HEX.test(h))) {
+      return fail(`${where}.token_sha256 must be a non-empty list of lower-case hex sha256 digests`);
+    }
+    const description = raw['description'];
+    if (description !== undefined && typeof description !== 'string') fail(`${where}.description must be a string`);
+    return {
+      name,
+      ...(typeof description === 'string' ? { description } : {}),
+      tokenHashes: hashes.map((h: string) => Buffer.from(h, 'hex')),
+      ...credentials(raw['cloudstack'], `${where}.cloudstack`, fail),
+    };
+  });
+}
+
+function credentials(raw: unknown, where: string, fail: (why: string) => never): { cloudstack?: CloudStackCredentials } {
+  if (raw === undefined) return {};
+  if (!isObject(raw)) return fail(`${where} must be an object with api_key and secret_key`);
+  for (const key of Object.keys(raw)) if (key !== 'api_key' && key !== 'secret_key') fail(`${where}: unknown field "${key}"`);
+  const apiKey = raw['api_key'];
+  const secretKey = raw['secret_key'];
+  if (typeof apiKey !== 'string' || apiKey === '' || typeof secretKey !== 'string' || secretKey === '') {
+    return fail(`${where} needs non-empty api_key and secret_key strings`);
+  }
+  return { cloudstack: { apiKey, secretKey } };
+}

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import ini from 'ini';
+import { ConfigError } from '../../lib/errors.js';
+import type { LogLevel } from '../../lib/logger.js';
+import { SCHEMA, envName, type KeySpec } from './schema.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  /** Absent when the manifest's service_endpoint port applies. */
+  readonly port?: number;
+}
+
+export interface SmConfig {
+  readonly file: string;
+  readonly general: { readonly logLevel: LogLevel; readonly logFormat: 'auto' | 'json' | 'text' };
+  readonly serviceManager: {
+    readonly manifest: string;
+    readonly listen: ListenAddress;
+    readonly registry: string;
+    readonly publicUrl?: string;
+    readonly maxBodyBytes: number;
+    readonly maxHeaderBytes: number;
+  };
+  readonly authentication: { readonly method: 'tenants_file'; readonly tenantsFile: string };
+  readonly soRuntime: { readonly type: 'docker' | 'swarm' | 'process'; readonly image: string };
+  readonly cloudstack: {
+    readonly endpoint: string;
+    readonly zone: string;
+    readonly template: string;
+    readonly offeringMaster: string;
+    readonly offeringAgent: string;
+  };
+  /** Every key's final value as text, by `section.key`. */
+  readonly values: ReadonlyMap<string, string>;
+}
+
+type Value = string | number | ListenAddress;
+
+interface RawValue {
+  readonly text: string;
+  /** Where it came from, for error messages and for resolving relative paths. */
+  readonly origin: { readonly kind: 'file' | 'default' } | { readonly kind: 'env'; readonly name: string };
+}
+
+export const CONFIG_PATH_ENV = 'SM_CONFIG_PATH';
+
+/** Reads sm.cfg, applies SM_<SECTION>_<KEY> environment overrides and checks every value. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv, cwd: string): SmConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read configuration file ${file}: ${(error as Error).message}`);
+  }
+  return parseConfig(text, resolve(cwd, file), env, cwd);
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv, cwd: string): SmConfig {
+  const raw = readSections(text, file);
+  applyEnvironment(raw, env);
+  const values = new Map<string, Value>();
+  const texts = new Map<string, string>();
+  for (const [section, keys] of Object.entries(SCHEMA)) {
+    for (const [key, spec] of Object.entries(keys as Record<string, KeySpec>)) {
+      const id = `${section}.${key}`;
+      const given = raw.get(id) ?? { text: String(spec.default), origin: { kind: 'default' as const } };
+      const base = given.origin.kind === 'env' ? cwd : dirname(file);
+      const value = convert(spec, given, `[${section}] ${key}`, base);
+      values.set(id, value);
+      texts.set(id, typeof value === 'object' ? given.text : String(value));
+    }
+  }
+  return assemble(file, values, texts);
+}
+
+function readSections(text: string, file: string): Map<string, RawValue> {
+  const parsed = ini.parse(text) as Record<string, unknown>;
+  const raw = new Map<string, RawValue>();
+  for (const [section, keys] of Object.entries(parsed)) {
+    if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
+      throw new ConfigError(`${file}: key "${section}" is outside any section`);
+    }
+    const known = (SCHEMA as Record<string, Record<string, KeySpec>>)[section];
+    if (known === undefined) {
+      throw new ConfigError(`${file}: unknown section [${section}]; known: ${Object.keys(SCHEMA).join(', ')}`);
+    }
+    for (const [key, value] of Object.entries(keys)) {
+      if (!(key in known)) {
+        throw new ConfigError(`${file}: unknown key "${key}" in [${section}]; known: ${Object.keys(known).join(', ')}`);
+      }
+      if (typeof value === 'object' && value !== null) {
+        throw new ConfigError(`${file}: [${section}] ${key} must be a single value`);
+      }
+      raw.set(`${section}.${key}`, { text: String(value).trim(), origin: { kind: 'file' } });
+    }
+  }
+  return raw;
+}
+
+function applyEnvironment(raw: Map<string, RawValue>, env: NodeJS.ProcessEnv): void {
+  const byEnv = new Map<string, string>();
+  for (const [section, keys] of Object.entries(SCHEMA)) {
+    for (const key of Object.keys(keys)) byEnv.set(envName(section, key), `${section}.${key}`);
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('SM_') || name === CONFIG_PATH_ENV || value === undefined) continue;
+    const id = byEnv.get(name);
+    if (id === undefined) {
+      throw new ConfigError(`unknown environment variable ${name}; overrides are named SM_<SECTION>_<KEY>`);
+    }
+    raw.set(id, { text: value.trim(), origin: { kind: 'env', name } });
+  }
+}
+
+function convert(spec: KeySpec, given: RawValue, label: string, base: string): Value {
+  const text = given.text;
+  const where = given.origin.kind === 'env' ? ` (from ${given.origin.name})` : '';
+  const fail = (why: string): never => {
+    throw new ConfigError(`${label} = "${text}"${where}: ${why}`);
+  };
+  switch (spec.type) {
+    case 'enum':
+      return spec.values.includes(text) ? text : fail(`must be one of ${spec.values.join(', ')}`);
+    case 'int': {
+      if (!/^\d+$/.test(text)) return fail('must be a whole number');
+      const n = Number(text);
+      return n >= spec.min && n <= spec.max ? n : fail(`must be between ${spec.min} and ${spec.max}`);
+    }
+    case 'path':
+      return text === '' ? fail('must not be empty') : resolve(base, text);
+    case 'listen':
+      return parseListen(text) ?? fail('must be host or host:port, with a port from 0 to 65535');
+    case 'url':
+      if (text === '' || spec.special?.includes(text)) return text;
+      return isHttpUrl(text) ? text.replace(/\/+$/, '') : fail(`must be an http(s) URL${spec.special ? ` or ${spec.special.join(', ')}` : ''}`);
+    case 'name':
+      return /^[^\x00-\x1f\x7f]{0,255}$/.test(text) ? text : fail('must be at most 255 printable characters');
+  }
+}
+
+export function parseListen(text: string): ListenAddress | undefined {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(text);
+  if (!match) return undefined;
+  const host = match[1]!.replace(/^\[|\]$/g, '');
+  if (match[2] === undefined) return { host };
+  const port = Number(match[2]);
+  return port <= 65535 ? { host, port } : undefined;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function assemble(file: string, values: Map<string, Value>, texts: Map<string, string>): SmConfig {
+  const str = (id: string): string => values.get(id) as string;
+  const num = (id: string): number => values.get(id) as number;
+  const publicUrl = str('service_manager.public_url');
+  return {
+    file,
+    general: {
+      logLevel: str('general.log_level') as LogLevel,
+      logFormat: str('general.log_format') as SmConfig['general']['logFormat'],
+    },
+    serviceManager: {
+      manifest: str('service_manager.manifest'),
+      listen: values.get('service_manager.listen') as ListenAddress,
+      registry: str('service_manager.registry'),
+      ...(publicUrl === '' ? {} : { publicUrl }),
+      maxBodyBytes: num('service_manager.max_body_bytes'),
+      maxHeaderBytes: num('service_manager.max_header_bytes'),
+    },
+    authentication: { method: 'tenants_file', tenantsFile: str('authentication.tenants_file') },
+    soRuntime: {
+      type: str('so_runtime.type') as SmConfig['soRuntime']['type'],
+      image: str('so_runtime.image'),
+    },
+    cloudstack: {
+      endpoint: str('cloudstack.endpoint'),
+      zone: str('cloudstack.zone'),
+      template: str('cloudstack.template'),
+      offeringMaster: str('cloudstack.offering_master'),
+      offeringAgent: str('cloudstack.offering_agent'),
+    },
+    values: texts,
+  };
+}

@@ -1,0 +1,46 @@
+import express, { type Express } from 'express';
+import { NotFound } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { LINK_KIND } from '../../lib/occi/model.js';
+import type { TokenValidator } from '../auth/validator.js';
+import { handlers, type HandlerDeps } from './handlers.js';
+import { authenticate, errorHandler, occiVersion, requestContext } from './middleware.js';
+
+export interface AppDeps extends HandlerDeps {
+  readonly validator: TokenValidator;
+  readonly logger: Logger;
+  readonly serverName: string;
+  readonly maxBodyBytes: number;
+}
+
+/**
+ * The OCCI API: the query interface, the kind's collection and its instances,
+ * each instance's event history, and the (empty) link collection.
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('case sensitive routing', true);
+  app.set('query parser', 'simple');
+
+  const routes = handlers(deps);
+  const location = deps.type.kind.location!;
+
+  app.use(requestContext(deps.logger, deps.serverName));
+  app.use(occiVersion());
+  app.use(authenticate(deps.validator));
+  app.use(express.raw({ type: () => true, limit: deps.maxBodyBytes }));
+
+  app.all(['/-/', '/.well-known/org/ogf/occi/-/'], routes.queryInterface);
+  app.all('/', routes.root);
+  app.all(location, routes.collection);
+  app.all(LINK_KIND.location!, routes.links);
+  app.all(`${location}:id`, routes.entity);
+  app.all(`${location}:id/events`, routes.events);
+  app.use((req) => {
+    throw new NotFound(`Nothing at ${req.path}; instances live under ${location}.`);
+  });
+  app.use(errorHandler(deps.maxBodyBytes));
+  return app;
+}

@@ -1,0 +1,177 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { BadRequest, MethodNotAllowed, NotAcceptable } from '../../lib/errors.js';
+import { LINK_KIND, typeId, type Kind } from '../../lib/occi/model.js';
+import { negotiate } from '../../lib/occi/negotiate.js';
+import type { CategoryRef } from '../../lib/occi/parse.js';
+import {
+  collectionRepresentation,
+  createdRepresentation,
+  entityRepresentation,
+  okRepresentation,
+  queryInterfaceRepresentation,
+} from '../../lib/occi/representation.js';
+import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
+import { toEntity } from '../instances/entity.js';
+import type { InstanceService } from '../instances/service.js';
+import type { InstanceEvent } from '../registry/registry.js';
+import type { ServiceType } from '../service-type/manifest.js';
+import { baseUrlOf, send, tenantOf } from './context.js';
+
+export interface HandlerDeps {
+  readonly service: InstanceService;
+  readonly type: ServiceType;
+  readonly publicUrl?: string;
+  /** host:port used for absolute URLs when a request has no usable Host header. */
+  readonly fallbackHost: string;
+}
+
+type Methods = Partial<Record<string, RequestHandler>>;
+
+/** Dispatches on the method, answering 405 with Allow for the others. HEAD follows GET. */
+export function byMethod(methods: Methods): RequestHandler {
+  const allowed = Object.keys(methods);
+  if (methods['GET']) allowed.push('HEAD');
+  return (req, res, next) => {
+    const handler = methods[req.method === 'HEAD' ? 'GET' : req.method];
+    if (!handler) throw new MethodNotAllowed(req.method, allowed);
+    return handler(req, res, next);
+  };
+}
+
+function occiRequest(req: Request): OcciRequest {
+  return readOcciRequest({
+    contentType: req.get('content-type'),
+    header: (name) => req.get(name),
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+  });
+}
+
+/** Only `?action=` means anything on a write; anything else is most likely a mistake. */
+function actionOf(req: Request): string | undefined {
+  const query = req.query as Record<string, unknown>;
+  for (const key of Object.keys(query)) {
+    if (key !== 'action') throw new BadRequest(`Unknown query parameter "${key}"; only ?action=<term> is understood.`);
+  }
+  const action = query['action'];
+  if (action === undefined) return undefined;
+  if (typeof action !== 'string') throw new BadRequest('Give exactly one ?action=<term>.');
+  return action;
+}
+
+export function handlers(deps: HandlerDeps) {
+  const { service, type } = deps;
+  const baseUrl = (req: Request): string => baseUrlOf(req, deps.publicUrl, deps.fallbackHost);
+  const entityOf = (record: Parameters<typeof toEntity>[1]) => toEntity(type, record);
+  const kinds: readonly Kind[] = [type.kind, LINK_KIND];
+
+  const queryInterface = byMethod({
+    GET: (req, res) => {
+      const negotiated = negotiate(req.get('accept'), false);
+      const filter = occiRequest(req).categories;
+      const matches = (category: { scheme: string; term: string }, parent?: string): boolean =>
+        filter.length === 0 || filter.some((f) => related(f, typeId(category), parent));
+      const shownKinds = kinds.filter((kind) => matches(kind, kind.parent));
+      const shownActions = type.kind.actions.filter((action) => matches(action));
+      send(res, 200, queryInterfaceRepresentation(negotiated, shownKinds, shownActions, baseUrl(req)));
+    },
+  });
+
+  const create = (req: Request, res: Response): void => {
+    const negotiated = negotiate(req.get('accept'), true);
+    const { instance } = service.create(tenantOf(res), occiRequest(req));
+    const entity = entityOf(instance);
+    send(res, 201, createdRepresentation(negotiated, entity, baseUrl(req) + entity.location));
+  };
+
+  const list = (req: Request, res: Response): void => {
+    const negotiated = negotiate(req.get('accept'), true);
+    const entities = service.list(tenantOf(res)).map(entityOf);
+    send(res, 200, collectionRepresentation(negotiated, entities, baseUrl(req)));
+  };
+
+  const collection = byMethod({
+    GET: list,
+    POST: (req, res) => {
+      if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
+      create(req, res);
+    },
+    DELETE: (req, res) => {
+      const negotiated = negotiate(req.get('accept'), true);
+      const entities = service.deleteAll(tenantOf(res)).map(entityOf);
+      send(res, 200, collectionRepresentation(negotiated, entities, baseUrl(req)));
+    },
+  });
+
+  const root = byMethod({
+    GET: list,
+    POST: (req, res) => {
+      if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
+      create(req, res);
+    },
+  });
+
+  const links = byMethod({
+    GET: (req, res) => send(res, 200, collectionRepresentation(negotiate(req.get('accept'), true), [], baseUrl(req))),
+  });
+
+  const entity = byMethod({
+    GET: (req, res) => {
+      const negotiated = negotiate(req.get('accept'), false);
+      send(res, 200, entityRepresentation(negotiated, entityOf(service.get(tenantOf(res), idOf(req)))));
+    },
+    PUT: (req, res) => {
+      actionOf(req);
+      const negotiated = negotiate(req.get('accept'), false);
+      const { instance, created } = service.create(tenantOf(res), occiRequest(req), idOf(req));
+      const rendered = entityOf(instance);
+      if (created) send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + rendered.location));
+      else send(res, 200, entityRepresentation(negotiated, rendered));
+    },
+    POST: (req, res) => {
+      const action = actionOf(req);
+      const negotiated = negotiate(req.get('accept'), false);
+      const tenant = tenantOf(res);
+      const request = occiRequest(req);
+      const record =
+        action === undefined ? service.update(tenant, idOf(req), request) : service.act(tenant, idOf(req), action, request);
+      send(res, 200, entityRepresentation(negotiated, entityOf(record)));
+    },
+    DELETE: (req, res) => {
+      actionOf(req);
+      const negotiated = negotiate(req.get('accept'), false);
+      send(res, 200, okRepresentation(negotiated, entityOf(service.delete(tenantOf(res), idOf(req)))));
+    },
+  });
+
+  const events = byMethod({
+    GET: (req, res) => {
+      const contentType = eventsContentType(req.get('accept'));
+      const history = service.events(tenantOf(res), idOf(req)).map(eventJson);
+      send(res, 200, { headers: { 'Content-Type': contentType }, body: `${JSON.stringify(history, null, 2)}\n` });
+    },
+  });
+
+  return { queryInterface, collection, root, links, entity, events };
+}
+
+function idOf(req: Request): string {
+  return String(req.params['id']);
+}
+
+/** A filter category selects itself and the categories whose parent it is. */
+function related(filter: CategoryRef, id: string, parent: string | undefined): boolean {
+  const wanted = filter.scheme + filter.term;
+  return wanted === id || wanted === parent;
+}
+
+function eventsContentType(accept: string | undefined): string {
+  if (accept === undefined || accept.trim() === '') return 'application/json';
+  const types = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
+  if (types.some((t) => ['application/json', 'application/*', '*/*'].includes(t))) return 'application/json';
+  if (types.includes('application/occi+json')) return 'application/occi+json';
+  throw new NotAcceptable('The event history is JSON; ask for application/json.');
+}
+
+function eventJson(event: InstanceEvent): Record<string, unknown> {
+  return { ...event, time: new Date(event.time).toISOString() };
+}

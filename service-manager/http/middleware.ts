@@ -1,0 +1,93 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { BadRequest, HttpError, Unauthorized } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { checkClientVersion } from '../../lib/occi/negotiate.js';
+import type { TokenValidator } from '../auth/validator.js';
+import { context, requestIdOf, sendText, type RequestContext } from './context.js';
+
+/** Gives each request an id, a logger that carries it, the Server header, and one log line when it ends. */
+export function requestContext(logger: Logger, serverName: string): RequestHandler {
+  return (req, res, next) => {
+    const requestId = requestIdOf(req);
+    const ctx: RequestContext = { requestId, log: logger.child({ requestId }), started: performance.now() };
+    res.locals['ctx'] = ctx;
+    res.setHeader('Server', serverName);
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      ctx.log.info('request', {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Math.round((performance.now() - ctx.started) * 10) / 10,
+        ...(ctx.tenant === undefined ? {} : { tenant: ctx.tenant }),
+      });
+    });
+    next();
+  };
+}
+
+export function occiVersion(): RequestHandler {
+  return (req, _res, next) => {
+    checkClientVersion(req.get('user-agent'));
+    next();
+  };
+}
+
+const MAX_TENANT_NAME = 64;
+
+/** hurtle's gate: both headers on every request, then the token checked for that tenant. */
+export function authenticate(validator: TokenValidator): RequestHandler {
+  return async (req, res, next) => {
+    const token = req.get('x-auth-token');
+    if (token === undefined || token === '') throw new BadRequest('No X-Auth-Token header supplied.');
+    const tenant = req.get('x-tenant-name');
+    if (tenant === undefined || tenant === '') throw new BadRequest('No X-Tenant-Name header supplied.');
+    const shown = tenant.length > MAX_TENANT_NAME ? `${tenant.slice(0, MAX_TENANT_NAME)}…` : tenant;
+    if (!(await validator.validate(tenant, token))) {
+      throw new Unauthorized(`Token is not valid for tenant ${shown}.`);
+    }
+    context(res).tenant = tenant;
+    next();
+  };
+}
+
+interface ParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/**
+ * Turns whatever was thrown into a plain-text answer. HttpErrors say what
+ * the client did wrong; errors from the body parser and URL decoding keep
+ * their 4xx status; anything else is a bug, logged with its stack.
+ */
+export function errorHandler(maxBodyBytes: number) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    const ctx = context(res);
+    if (res.headersSent) {
+      ctx.log.error('error after the response started', { error: String(error) });
+      res.destroy();
+      return;
+    }
+    if (error instanceof HttpError) {
+      sendText(res, error.status, error.message, error.headers);
+      return;
+    }
+    const parser = (error ?? {}) as ParserError;
+    if (parser.type === 'entity.too.large') {
+      sendText(res, 413, `The request body is larger than ${maxBodyBytes} bytes.`);
+      return;
+    }
+    if (parser.type === 'encoding.unsupported') {
+      sendText(res, 415, 'The request body has a Content-Encoding or charset this service does not read.');
+      return;
+    }
+    if (typeof parser.status === 'number' && parser.status >= 400 && parser.status < 500) {
+      sendText(res, parser.status, `The request could not be read: ${(error as Error).message}`);
+      return;
+    }
+    ctx.log.error('internal error', { error: error instanceof Error ? error.stack : String(error) });
+    sendText(res, 500, `Internal error; quote request id ${ctx.requestId} when reporting it.`);
+  };
+}

@@ -1,0 +1,33 @@
+import type { AttributeValue, Entity } from '../../lib/occi/model.js';
+import { MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE } from '../lifecycle/states.js';
+import type { InstanceRecord } from '../registry/registry.js';
+import { effectiveInputs } from '../service-type/attributes.js';
+import type { ServiceType } from '../service-type/manifest.js';
+
+/** The OCCI resource a client sees for an instance: id first, then the manifest's attributes in order. */
+export function toEntity(type: ServiceType, record: InstanceRecord): Entity {
+  const inputs = effectiveInputs(type, record.attributes);
+  const attributes: Array<readonly [string, AttributeValue]> = [['occi.core.id', record.id]];
+  for (const def of type.attributes.values()) {
+    const value = valueOf(def.name, def.output, record, inputs);
+    if (value !== undefined) attributes.push([def.name, value]);
+  }
+  return {
+    id: record.id,
+    location: `${type.kind.location}${record.id}`,
+    kind: type.kind,
+    attributes,
+    actions: type.actionRules.filter((rule) => rule.applies(record.state)).map((rule) => rule.action),
+  };
+}
+
+function valueOf(
+  name: string,
+  output: boolean,
+  record: InstanceRecord,
+  inputs: Readonly<Record<string, AttributeValue>>,
+): AttributeValue | undefined {
+  if (name === STATE_ATTRIBUTE) return record.state;
+  if (name === MESSAGE_ATTRIBUTE) return record.stateMessage;
+  return output ? record.outputs[name] : inputs[name];
+}

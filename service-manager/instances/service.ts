@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import { BadRequest, Conflict, NotFound } from '../../lib/errors.js';
+import { typeId } from '../../lib/occi/model.js';
+import type { AttributeInput, CategoryRef } from '../../lib/occi/parse.js';
+import type { OcciRequest } from '../../lib/occi/request.js';
+import type { Orchestration } from '../lifecycle/orchestration.js';
+import type { ActionRule } from '../lifecycle/states.js';
+import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
+import { createInputs, updateInputs, type Attributes } from '../service-type/attributes.js';
+import type { ServiceType } from '../service-type/manifest.js';
+
+export interface InstanceServiceDeps {
+  readonly registry: InstanceRegistry;
+  readonly type: ServiceType;
+  readonly orchestration: Orchestration;
+  /** Makes ids for instances created without a client-chosen one. */
+  readonly newId: () => string;
+  readonly newUid: () => string;
+}
+
+export interface CreateResult {
+  readonly instance: InstanceRecord;
+  /** False when a PUT repeated an earlier identical create. */
+  readonly created: boolean;
+}
+
+const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const CORE_ID = 'occi.core.id';
+
+export const INITIAL_MESSAGE = 'Accepted; waiting for the service orchestrator to start.';
+
+/**
+ * The service manager's operations on instances, scoped to the calling
+ * tenant: another tenant's instance is indistinguishable from a missing one.
+ * Every accepted change is recorded with its event before the orchestration
+ * hears of it.
+ */
+export class InstanceService {
+  constructor(private readonly deps: InstanceServiceDeps) {}
+
+  create(tenant: string, request: OcciRequest, clientId?: string): CreateResult {
+    this.requireKind(request.categories, true);
+    rejectLinks(request);
+    if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
+      throw new BadRequest(
+        `Instance id "${clientId}" is not allowed; use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit.`,
+      );
+    }
+    const given = withoutCoreId(request.attributes, clientId, 'create');
+    const attributes = createInputs(this.deps.type, given);
+    const fingerprint = fingerprintOf(this.deps.type.kind.term, attributes);
+    if (clientId !== undefined) {
+      const existing = this.deps.registry.find(tenant, clientId);
+      if (existing) return { instance: this.repeatedCreate(existing, fingerprint), created: false };
+    }
+    const instance = this.deps.registry.insert(
+      {
+        uid: this.deps.newUid(),
+        id: clientId ?? this.deps.newId(),
+        tenant,
+        kind: this.deps.type.kind.term,
+        attributes,
+        outputs: {},
+        state: 'initialise',
+        stateMessage: INITIAL_MESSAGE,
+        fingerprint,
+      },
+      { actor: tenant, type: 'created', state: 'initialise', message: INITIAL_MESSAGE, changes: asChanges(attributes) },
+    );
+    this.deps.orchestration.created(instance);
+    return { instance, created: true };
+  }
+
+  private repeatedCreate(existing: InstanceRecord, fingerprint: string): InstanceRecord {
+    if (isDeleting(existing)) throw new Conflict(`Instance ${existing.id} is being deleted; choose another id or wait.`);
+    if (existing.fingerprint !== fingerprint) {
+      throw new Conflict(`Instance ${existing.id} already exists with different attributes.`);
+    }
+    return existing;
+  }
+
+  list(tenant: string): InstanceRecord[] {
+    return this.deps.registry.list(tenant);
+  }
+
+  get(tenant: string, id: string): InstanceRecord {
+    const instance = this.deps.registry.find(tenant, id);
+    if (!instance) throw new NotFound(`No instance ${id}.`);
+    return instance;
+  }
+
+  update(tenant: string, id: string, request: OcciRequest): InstanceRecord {
+    this.requireKind(request.categories, false);
+    rejectLinks(request);
+    const instance = this.get(tenant, id);
+    const given = withoutCoreId(request.attributes, id, 'update');
+    if (isDeleting(instance)) throw new Conflict(`Instance ${id} is being deleted and can no longer be updated.`);
+    const { next, changes } = updateInputs(this.deps.type, instance.attributes, given);
+    if (Object.keys(changes).length === 0) return instance;
+    const updated = this.deps.registry.change(
+      instance.uid,
+      instance.version,
+      { attributes: next },
+      { actor: tenant, type: 'updated', changes },
+    );
+    this.deps.orchestration.reconfigured(updated, changes);
+    return updated;
+  }
+
+  act(tenant: string, id: string, term: string, request: OcciRequest): InstanceRecord {
+    const rule = this.actionRule(term);
+    this.requireAction(request.categories, rule);
+    rejectLinks(request);
+    const instance = this.get(tenant, id);
+    if (request.attributes.length > 0) {
+      throw new BadRequest(`Action ${term} takes no attributes; got ${request.attributes.map((a) => a.name).join(', ')}.`);
+    }
+    if (!rule.applies(instance.state)) {
+      throw new BadRequest(`Action ${term} does not apply to an instance in state ${instance.state}; it applies ${rule.when}.`);
+    }
+    return this.retry(tenant, instance);
+  }
+
+  private retry(tenant: string, instance: InstanceRecord): InstanceRecord {
+    const phase = instance.failedPhase ?? 'initialise';
+    const message = `Retrying ${phase}.`;
+    const retried = this.deps.registry.change(
+      instance.uid,
+      instance.version,
+      { state: phase, stateMessage: message, failedPhase: null },
+      { actor: tenant, type: 'action', state: phase, message },
+    );
+    if (phase === 'destroy') this.deps.orchestration.deleteRequested(retried);
+    else this.deps.orchestration.retried(retried);
+    return retried;
+  }
+
+  /** Starts the teardown; the instance stays visible in `destroy` until it is confirmed. */
+  delete(tenant: string, id: string): InstanceRecord {
+    const instance = this.get(tenant, id);
+    if (instance.state === 'destroy') return instance;
+    const message = 'Deletion requested; tearing the instance down.';
+    const deleting = this.deps.registry.change(
+      instance.uid,
+      instance.version,
+      { state: 'destroy', stateMessage: message, failedPhase: null },
+      { actor: tenant, type: 'delete_requested', state: 'destroy', message },
+    );
+    this.deps.orchestration.deleteRequested(deleting);
+    return deleting;
+  }
+
+  deleteAll(tenant: string): InstanceRecord[] {
+    return this.list(tenant).map((instance) => this.delete(tenant, instance.id));
+  }
+
+  events(tenant: string, id: string): InstanceEvent[] {
+    return this.deps.registry.events(this.get(tenant, id).uid);
+  }
+
+  private actionRule(term: string): ActionRule {
+    const rule = this.deps.type.actionRules.find((r) => r.action.term === term);
+    if (rule) return rule;
+    const offered = this.deps.type.actionRules.map((r) => r.action.term).join(', ');
+    throw new BadRequest(`Unknown action "${term}"; the ${this.deps.type.kind.term} kind offers: ${offered}.`);
+  }
+
+  /** Create needs the service kind; an update may repeat it; nothing else is registered. */
+  private requireKind(categories: readonly CategoryRef[], needed: boolean): void {
+    const kind = this.deps.type.kind;
+    for (const category of categories) {
+      if (category.scheme + category.term === typeId(kind) && (category.class ?? 'kind') === 'kind') continue;
+      throw notRegistered(category);
+    }
+    if (needed && categories.length === 0) {
+      throw new BadRequest(
+        `No kind given; send Category: ${kind.term}; scheme="${kind.scheme}"; class="kind" (see the query interface /-/).`,
+      );
+    }
+  }
+
+  private requireAction(categories: readonly CategoryRef[], rule: ActionRule): void {
+    for (const category of categories) {
+      if (category.scheme + category.term === typeId(rule.action) && (category.class ?? 'action') === 'action') continue;
+      throw new BadRequest(`Category ${category.scheme}${category.term} does not name the action ${rule.action.term}.`);
+    }
+  }
+}
+
+function notRegistered(category: CategoryRef): BadRequest {
+  return new BadRequest(
+    `The category ${category.scheme}${category.term}${category.class ? ` (${category.class})` : ''} ` +
+      'is not registered with this service; see the query interface /-/.',
+  );
+}
+
+function rejectLinks(request: OcciRequest): void {
+  if (request.links.length > 0 || request.locations.length > 0) {
+    throw new BadRequest('Links and X-OCCI-Location are not accepted on service instances.');
+  }
+}
+
+/** occi.core.id may only repeat the id of the URL; the service assigns ids otherwise. */
+function withoutCoreId(attributes: readonly AttributeInput[], id: string | undefined, what: string): AttributeInput[] {
+  const rest: AttributeInput[] = [];
+  for (const attribute of attributes) {
+    if (attribute.name !== CORE_ID) {
+      rest.push(attribute);
+      continue;
+    }
+    if (id === undefined) {
+      throw new BadRequest('occi.core.id is assigned by the service; to choose an id, PUT the instance at /<kind>/<id>.');
+    }
+    if (attribute.value.value !== id) {
+      throw new BadRequest(`occi.core.id "${String(attribute.value.value)}" does not match the instance id "${id}" of this ${what}.`);
+    }
+  }
+  return rest;
+}
+
+function isDeleting(instance: InstanceRecord): boolean {
+  return instance.state === 'destroy' || (instance.state === 'failed' && instance.failedPhase === 'destroy');
+}
+
+function fingerprintOf(kind: string, attributes: Attributes): string {
+  const canonical = JSON.stringify([kind, Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1))]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function asChanges(attributes: Attributes): Record<string, { to: Attributes[string] }> {
+  return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { to: value }]));
+}

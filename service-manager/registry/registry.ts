@@ -1,0 +1,331 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock } from '../../lib/clock.js';
+import { Conflict } from '../../lib/errors.js';
+import type { Attributes, Changes } from '../service-type/attributes.js';
+import { canTransition, IllegalTransition, isState, type ServiceState } from '../lifecycle/states.js';
+
+/** One service instance as the registry keeps it. */
+export interface InstanceRecord {
+  /** Internal key, unique forever; names what runs for the instance. */
+  readonly uid: string;
+  /** The id in the instance's URL, unique among the tenant's live instances. */
+  readonly id: string;
+  readonly tenant: string;
+  readonly kind: string;
+  /** Input attributes as stored (see service-type/attributes). */
+  readonly attributes: Attributes;
+  /** Output attributes set by the service, other than state and message. */
+  readonly outputs: Attributes;
+  readonly state: ServiceState;
+  readonly stateMessage: string;
+  /** The state a failure happened in, so a retry knows where to resume. */
+  readonly failedPhase?: ServiceState;
+  /** Hash of the create request, so a repeated PUT can be recognised. */
+  readonly fingerprint: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+export type EventType = 'created' | 'updated' | 'action' | 'delete_requested' | 'state_changed' | 'outputs_changed' | 'removed';
+
+export interface InstanceEvent {
+  readonly seq: number;
+  readonly time: number;
+  /** The tenant whose request caused it, or `service-manager`. */
+  readonly actor: string;
+  readonly type: EventType;
+  readonly state?: ServiceState;
+  readonly message?: string;
+  readonly changes?: Changes;
+}
+
+export type NewEvent = Omit<InstanceEvent, 'seq' | 'time'>;
+
+export type NewInstance = Omit<InstanceRecord, 'createdAt' | 'updatedAt' | 'version'>;
+
+export interface InstancePatch {
+  readonly attributes?: Attributes;
+  readonly outputs?: Attributes;
+  readonly state?: ServiceState;
+  readonly stateMessage?: string;
+  /** Null clears it. */
+  readonly failedPhase?: ServiceState | null;
+}
+
+/** The instance changed since the caller read it. */
+export class StaleInstance extends Conflict {
+  constructor(id: string) {
+    super(`Instance ${id} was changed by another request; read it again and retry.`);
+  }
+}
+
+export class DuplicateInstance extends Conflict {
+  constructor(id: string) {
+    super(`Instance ${id} already exists.`);
+  }
+}
+
+export const SERVICE_MANAGER_ACTOR = 'service-manager';
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE instances (
+     uid TEXT PRIMARY KEY,
+     id TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     attributes TEXT NOT NULL,
+     outputs TEXT NOT NULL,
+     state TEXT NOT NULL,
+     state_message TEXT NOT NULL,
+     failed_phase TEXT,
+     fingerprint TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     removed_at INTEGER,
+     version INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX instances_live_id ON instances (tenant, id) WHERE removed_at IS NULL;
+   CREATE INDEX instances_live ON instances (removed_at, created_at);
+   CREATE TABLE events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     uid TEXT NOT NULL REFERENCES instances (uid),
+     time INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     type TEXT NOT NULL,
+     state TEXT,
+     message TEXT,
+     changes TEXT
+   );
+   CREATE INDEX events_by_instance ON events (uid, seq);`,
+];
+
+interface InstanceRow {
+  uid: string;
+  id: string;
+  tenant: string;
+  kind: string;
+  attributes: string;
+  outputs: string;
+  state: string;
+  state_message: string;
+  failed_phase: string | null;
+  fingerprint: string;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+interface EventRow {
+  seq: number;
+  time: number;
+  actor: string;
+  type: EventType;
+  state: string | null;
+  message: string | null;
+  changes: string | null;
+}
+
+/**
+ * The durable registry of service instances and their history, in SQLite
+ * (WAL mode). Each change and its event are written in one transaction, so a
+ * failed write leaves the previous state intact. Removed instances are kept
+ * as tombstones with their events; they are invisible to every query here.
+ */
+export class InstanceRegistry {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+
+  constructor(path: string, clock: Clock) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.clock = clock;
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`registry schema version ${current} is newer than this service manager understands`);
+    }
+    this.db.transaction(() => {
+      for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  insert(instance: NewInstance, event: NewEvent): InstanceRecord {
+    const now = this.clock.now();
+    return this.db.transaction(() => {
+      if (this.find(instance.tenant, instance.id)) throw new DuplicateInstance(instance.id);
+      this.db
+        .prepare(
+          `INSERT INTO instances (uid, id, tenant, kind, attributes, outputs, state, state_message, failed_phase,
+             fingerprint, created_at, updated_at, version)
+           VALUES (@uid, @id, @tenant, @kind, @attributes, @outputs, @state, @stateMessage, @failedPhase,
+             @fingerprint, @now, @now, 1)`,
+        )
+        .run({
+          ...instance,
+          attributes: JSON.stringify(instance.attributes),
+          outputs: JSON.stringify(instance.outputs),
+          failedPhase: instance.failedPhase ?? null,
+          now,
+        });
+      this.appendEvent(instance.uid, now, event);
+      return this.byUid(instance.uid)!;
+    })();
+  }
+
+  /** A live instance of a tenant by its id. */
+  find(tenant: string, id: string): InstanceRecord | undefined {
+    const row = this.db
+      .prepare<[string, string], InstanceRow>('SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL')
+      .get(tenant, id);
+    return row && toRecord(row);
+  }
+
+  byUid(uid: string): InstanceRecord | undefined {
+    const row = this.db
+      .prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid = ? AND removed_at IS NULL')
+      .get(uid);
+    return row && toRecord(row);
+  }
+
+  /** A tenant's live instances, oldest first. */
+  list(tenant: string): InstanceRecord[] {
+    return this.db
+      .prepare<[string], InstanceRow>(
+        'SELECT * FROM instances WHERE tenant = ? AND removed_at IS NULL ORDER BY created_at, id',
+      )
+      .all(tenant)
+      .map(toRecord);
+  }
+
+  /** Every live instance of every tenant, oldest first. */
+  listAll(): InstanceRecord[] {
+    return this.db
+      .prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id')
+      .all()
+      .map(toRecord);
+  }
+
+  /**
+   * Applies a patch if the instance is still at `expectedVersion`, and records
+   * the event, in one transaction.
+   */
+  change(uid: string, expectedVersion: number, patch: InstancePatch, event: NewEvent): InstanceRecord {
+    const now = this.clock.now();
+    return this.db.transaction(() => {
+      const current = this.byUid(uid);
+      if (!current || current.version !== expectedVersion) throw new StaleInstance(current?.id ?? uid);
+      if (patch.state !== undefined && !canTransition(current.state, patch.state)) {
+        throw new IllegalTransition(current.state, patch.state);
+      }
+      const failedPhase = patch.failedPhase === null ? null : (patch.failedPhase ?? current.failedPhase ?? null);
+      this.db
+        .prepare(
+          `UPDATE instances SET attributes = @attributes, outputs = @outputs, state = @state,
+             state_message = @stateMessage, failed_phase = @failedPhase, updated_at = @now, version = version + 1
+           WHERE uid = @uid AND version = @expectedVersion`,
+        )
+        .run({
+          uid,
+          expectedVersion,
+          now,
+          attributes: JSON.stringify(patch.attributes ?? current.attributes),
+          outputs: JSON.stringify(patch.outputs ?? current.outputs),
+          state: patch.state ?? current.state,
+          stateMessage: patch.stateMessage ?? current.stateMessage,
+          failedPhase,
+        });
+      this.appendEvent(uid, now, event);
+      return this.byUid(uid)!;
+    })();
+  }
+
+  /** Marks an instance removed once its teardown is confirmed; its events stay. */
+  remove(uid: string, expectedVersion: number, event: NewEvent): void {
+    const now = this.clock.now();
+    this.db.transaction(() => {
+      const result = this.db
+        .prepare(
+          'UPDATE instances SET removed_at = ?, updated_at = ?, version = version + 1 WHERE uid = ? AND version = ? AND removed_at IS NULL',
+        )
+        .run(now, now, uid, expectedVersion);
+      if (result.changes !== 1) throw new StaleInstance(uid);
+      this.appendEvent(uid, now, event);
+    })();
+  }
+
+  /** The history of a live instance, oldest first. */
+  events(uid: string): InstanceEvent[] {
+    return this.db
+      .prepare<[string], EventRow>('SELECT seq, time, actor, type, state, message, changes FROM events WHERE uid = ? ORDER BY seq')
+      .all(uid)
+      .map(toEvent);
+  }
+
+  private appendEvent(uid: string, time: number, event: NewEvent): void {
+    this.db
+      .prepare('INSERT INTO events (uid, time, actor, type, state, message, changes) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        uid,
+        time,
+        event.actor,
+        event.type,
+        event.state ?? null,
+        event.message ?? null,
+        event.changes === undefined ? null : JSON.stringify(event.changes),
+      );
+  }
+}
+
+function toRecord(row: InstanceRow): InstanceRecord {
+  const state = checkedState(row.state);
+  const failedPhase = row.failed_phase === null ? undefined : checkedState(row.failed_phase);
+  return {
+    uid: row.uid,
+    id: row.id,
+    tenant: row.tenant,
+    kind: row.kind,
+    attributes: JSON.parse(row.attributes) as Attributes,
+    outputs: JSON.parse(row.outputs) as Attributes,
+    state,
+    stateMessage: row.state_message,
+    ...(failedPhase === undefined ? {} : { failedPhase }),
+    fingerprint: row.fingerprint,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+  };
+}
+
+function toEvent(row: EventRow): InstanceEvent {
+  return {
+    seq: row.seq,
+    time: row.time,
+    actor: row.actor,
+    type: row.type,
+    ...(row.state === null ? {} : { state: checkedState(row.state) }),
+    ...(row.message === null ? {} : { message: row.message }),
+    ...(row.changes === null ? {} : { changes: JSON.parse(row.changes) as Changes }),
+  };
+}
+
+function checkedState(value: string): ServiceState {
+  if (!isState(value)) throw new Error(`registry holds an unknown state "${value}"`);
+  return value;
+}

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { OCCI_VERSION } from '../lib/occi/negotiate.js';
+import { TenantsFile } from './auth/tenants-file.js';
+import type { SmConfig } from './config/load.js';
+import { createApp } from './http/app.js';
+import { listen } from './http/server.js';
+import { InstanceService } from './instances/service.js';
+import { DetachedOrchestration, type Orchestration } from './lifecycle/orchestration.js';
+import { InstanceRegistry } from './registry/registry.js';
+import { loadManifest, type ServiceType } from './service-type/manifest.js';
+
+export interface StartOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Attaches what drives instances; by default nothing does and they wait in initialise. */
+  readonly orchestration?: (registry: InstanceRegistry, logger: Logger) => Orchestration;
+}
+
+export interface ServiceManager {
+  readonly url: string;
+  readonly type: ServiceType;
+  readonly registry: InstanceRegistry;
+  close(): Promise<void>;
+}
+
+export function serverName(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string };
+  return `${pkg.name}/${pkg.version} OCCI/${OCCI_VERSION.major}.${OCCI_VERSION.minor}`;
+}
+
+/** Builds the service manager from its configuration and starts serving. */
+export async function startServiceManager(config: SmConfig, options: StartOptions): Promise<ServiceManager> {
+  const { logger } = options;
+  const type = loadManifest(config.serviceManager.manifest, (key) => config.values.get(key));
+  const validator = TenantsFile.load(config.authentication.tenantsFile);
+  const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock);
+  try {
+    const orchestration = options.orchestration?.(registry, logger) ?? new DetachedOrchestration(registry, logger);
+    const service = new InstanceService({ registry, type, orchestration, newId: randomUUID, newUid: randomUUID });
+    const { host, port } = config.serviceManager.listen;
+    const listenPort = port ?? endpointPort(type.endpoint);
+    const app = createApp({
+      service,
+      type,
+      validator,
+      logger,
+      serverName: serverName(),
+      maxBodyBytes: config.serviceManager.maxBodyBytes,
+      fallbackHost: `${host.includes(':') ? `[${host}]` : host}:${listenPort}`,
+      ...(config.serviceManager.publicUrl === undefined ? {} : { publicUrl: config.serviceManager.publicUrl }),
+    });
+    const server = await listen(app, { host, port: listenPort, maxHeaderBytes: config.serviceManager.maxHeaderBytes });
+    logger.info('service manager listening', {
+      url: server.url,
+      serviceType: type.kind.scheme + type.kind.term,
+      registry: config.serviceManager.registry,
+      instances: registry.listAll().length,
+    });
+    return {
+      url: server.url,
+      type,
+      registry,
+      close: async () => {
+        await server.close();
+        registry.close();
+      },
+    };
+  } catch (error) {
+    registry.close();
+    throw error;
+  }
+}
+
+function endpointPort(endpoint: URL): number {
+  if (endpoint.port !== '') return Number(endpoint.port);
+  return endpoint.protocol === 'https:' ? 443 : 80;
+}

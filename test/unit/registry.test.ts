@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ManualClock } from '../../lib/clock.js';
+import { IllegalTransition } from '../../service-manager/lifecycle/states.js';
+import {
+  DuplicateInstance,
+  InstanceRegistry,
+  StaleInstance,
+  type NewInstance,
+} from '../../service-manager/registry/registry.js';
+import { removeDir } from '../support/sm.js';
+
+function instance(overrides: Partial<NewInstance> = {}): NewInstance {
+  return {
+    uid: 'u1',
+    id: 'c1',
+    tenant: 'demo',
+    kind: 'mesos',
+    attributes: { 'mesos.agents': 2 },
+    outputs: {},
+    state: 'initialise',
+    stateMessage: 'accepted',
+    fingerprint: 'f',
+    ...overrides,
+  };
+}
+
+const created = { actor: 'demo', type: 'created', state: 'initialise' } as const;
+
+describe('SM registry', () => {
+  let dir: string;
+  let clock: ManualClock;
+  let registry: InstanceRegistry;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'registry-'));
+    clock = new ManualClock(Date.UTC(2026, 10, 1));
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
+  });
+
+  afterEach(() => {
+    registry.close();
+    removeDir(dir);
+  });
+
+  it('uses WAL mode and creates its folder', () => {
+    const db = new Database(join(dir, 'sub', 'registry.db'), { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).to.equal('wal');
+    db.close();
+  });
+
+  it('stores an instance with version 1, timestamps from the clock and a created event', () => {
+    const record = registry.insert(instance(), created);
+    expect(record).to.include({ id: 'c1', tenant: 'demo', version: 1, createdAt: clock.now(), state: 'initialise' });
+    expect(registry.events('u1')).to.deep.equal([
+      { seq: 1, time: clock.now(), actor: 'demo', type: 'created', state: 'initialise' },
+    ]);
+  });
+
+  it('scopes lookups by tenant and lets tenants use the same id', () => {
+    registry.insert(instance(), created);
+    registry.insert(instance({ uid: 'u2', tenant: 'other' }), created);
+    expect(registry.find('demo', 'c1')!.uid).to.equal('u1');
+    expect(registry.find('other', 'c1')!.uid).to.equal('u2');
+    expect(registry.find('nobody', 'c1')).to.equal(undefined);
+    expect(registry.list('demo').map((r) => r.uid)).to.deep.equal(['u1']);
+    expect(registry.listAll()).to.have.length(2);
+  });
+
+  it('refuses a second live instance with the same tenant and id', () => {
+    registry.insert(instance(), created);
+    expect(() => registry.insert(instance({ uid: 'u2' }), created)).to.throw(DuplicateInstance);
+  });
+
+  it('applies a change only at the expected version and records its event', () => {
+    registry.insert(instance(), created);
+    clock.advance(1000);
+    const changed = registry.change(
+      'u1',
+      1,
+      { attributes: { 'mesos.agents': 5 }, outputs: { 'mesos.zk': 'zk://a' }, state: 'activate', stateMessage: 'starting' },
+      { actor: 'service-manager', type: 'state_changed', state: 'activate', changes: { 'mesos.agents': { from: 2, to: 5 } } },
+    );
+    expect(changed).to.include({ version: 2, state: 'activate', stateMessage: 'starting', updatedAt: clock.now() });
+    expect(changed.attributes).to.deep.equal({ 'mesos.agents': 5 });
+    expect(changed.outputs).to.deep.equal({ 'mesos.zk': 'zk://a' });
+    expect(() => registry.change('u1', 1, { stateMessage: 'stale' }, created)).to.throw(StaleInstance);
+    expect(registry.events('u1').map((e) => e.type)).to.deep.equal(['created', 'state_changed']);
+    expect(registry.events('u1')[1]!.changes).to.deep.equal({ 'mesos.agents': { from: 2, to: 5 } });
+  });
+
+  it('refuses state transitions the lifecycle does not allow', () => {
+    registry.insert(instance(), created);
+    expect(() => registry.change('u1', 1, { state: 'ready' }, created)).to.throw(IllegalTransition);
+    expect(registry.find('demo', 'c1')!.version).to.equal(1);
+  });
+
+  it('remembers and clears the phase a failure happened in', () => {
+    registry.insert(instance(), created);
+    const failed = registry.change('u1', 1, { state: 'failed', failedPhase: 'initialise' }, created);
+    expect(failed.failedPhase).to.equal('initialise');
+    const retried = registry.change('u1', 2, { state: 'initialise', failedPhase: null }, created);
+    expect(retried.failedPhase).to.equal(undefined);
+  });
+
+  it('leaves the previous state intact when a write fails half-way', () => {
+    registry.insert(instance(), created);
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    const badEvent = { actor: 'demo', type: 'updated', changes: circular as never } as const;
+    expect(() => registry.change('u1', 1, { attributes: { 'mesos.agents': 9 }, state: 'activate' }, badEvent)).to.throw(TypeError);
+    const after = registry.find('demo', 'c1')!;
+    expect(after).to.include({ version: 1, state: 'initialise' });
+    expect(after.attributes).to.deep.equal({ 'mesos.agents': 2 });
+    expect(registry.events('u1')).to.have.length(1);
+  });
+
+  it('hides removed instances but keeps the id free for reuse', () => {
+    registry.insert(instance(), created);
+    registry.remove('u1', 1, { actor: 'service-manager', type: 'removed' });
+    expect(registry.find('demo', 'c1')).to.equal(undefined);
+    expect(registry.list('demo')).to.deep.equal([]);
+    expect(() => registry.remove('u1', 2, { actor: 'x', type: 'removed' })).to.throw(StaleInstance);
+    registry.insert(instance({ uid: 'u2' }), created);
+    expect(registry.find('demo', 'c1')!.uid).to.equal('u2');
+  });
+
+  it('keeps instances and events across a reopen', () => {
+    registry.insert(instance(), created);
+    registry.change('u1', 1, { state: 'activate' }, { actor: 'service-manager', type: 'state_changed', state: 'activate' });
+    registry.close();
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
+    expect(registry.find('demo', 'c1')).to.include({ state: 'activate', version: 2 });
+    expect(registry.events('u1')).to.have.length(2);
+  });
+
+  it('refuses a registry written by a newer schema', () => {
+    registry.close();
+    const db = new Database(join(dir, 'sub', 'registry.db'));
+    db.pragma('user_version = 99');
+    db.close();
+    expect(() => new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock)).to.throw(/newer/);
+    registry = new InstanceRegistry(':memory:', clock);
+  });
+});
