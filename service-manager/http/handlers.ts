@@ -77,6 +77,7 @@ export function handlers(deps: HandlerDeps) {
   });
 
   const create = (req: Request, res: Response): void => {
+    if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
     const negotiated = negotiate(req.get('accept'), true);
     const { instance } = service.create(tenantOf(res), occiRequest(req));
     const entity = entityOf(instance);
@@ -91,10 +92,7 @@ export function handlers(deps: HandlerDeps) {
 
   const collection = byMethod({
     GET: list,
-    POST: (req, res) => {
-      if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
-      create(req, res);
-    },
+    POST: create,
     DELETE: (req, res) => {
       const negotiated = negotiate(req.get('accept'), true);
       const entities = service.deleteAll(tenantOf(res)).map(entityOf);
@@ -102,13 +100,7 @@ export function handlers(deps: HandlerDeps) {
     },
   });
 
-  const root = byMethod({
-    GET: list,
-    POST: (req, res) => {
-      if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
-      create(req, res);
-    },
-  });
+  const root = byMethod({ GET: list, POST: create });
 
   const links = byMethod({
     GET: (req, res) => send(res, 200, collectionRepresentation(negotiate(req.get('accept'), true), [], baseUrl(req))),
@@ -172,6 +164,8 @@ function eventsContentType(accept: string | undefined): string {
   throw new NotAcceptable('The event history is JSON; ask for application/json.');
 }
 
-function eventJson(event: InstanceEvent): Record<string, unknown> {
-  return { ...event, time: new Date(event.time).toISOString() };
+/** Events are numbered per instance: the registry's global sequence would reveal other tenants' activity. */
+function eventJson(event: InstanceEvent, index: number): Record<string, unknown> {
+  const { seq: _seq, ...rest } = event;
+  return { seq: index + 1, ...rest, time: new Date(event.time).toISOString() };
 }

@@ -139,6 +139,7 @@ interface EventRow {
 export class InstanceRegistry {
   private readonly db: Database.Database;
   private readonly clock: Clock;
+  private readonly sql: ReturnType<typeof prepareStatements>;
 
   constructor(path: string, clock: Clock) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -149,6 +150,7 @@ export class InstanceRegistry {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.sql = prepareStatements(this.db);
   }
 
   private migrate(): void {
@@ -170,14 +172,7 @@ export class InstanceRegistry {
     const now = this.clock.now();
     return this.db.transaction(() => {
       if (this.find(instance.tenant, instance.id)) throw new DuplicateInstance(instance.id);
-      this.db
-        .prepare(
-          `INSERT INTO instances (uid, id, tenant, kind, attributes, outputs, state, state_message, failed_phase,
-             fingerprint, created_at, updated_at, version)
-           VALUES (@uid, @id, @tenant, @kind, @attributes, @outputs, @state, @stateMessage, @failedPhase,
-             @fingerprint, @now, @now, 1)`,
-        )
-        .run({
+      this.sql.insert.run({
           ...instance,
           attributes: JSON.stringify(instance.attributes),
           outputs: JSON.stringify(instance.outputs),
@@ -191,35 +186,23 @@ export class InstanceRegistry {
 
   /** A live instance of a tenant by its id. */
   find(tenant: string, id: string): InstanceRecord | undefined {
-    const row = this.db
-      .prepare<[string, string], InstanceRow>('SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL')
-      .get(tenant, id);
+    const row = this.sql.find.get(tenant, id);
     return row && toRecord(row);
   }
 
   byUid(uid: string): InstanceRecord | undefined {
-    const row = this.db
-      .prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid = ? AND removed_at IS NULL')
-      .get(uid);
+    const row = this.sql.byUid.get(uid);
     return row && toRecord(row);
   }
 
   /** A tenant's live instances, oldest first. */
   list(tenant: string): InstanceRecord[] {
-    return this.db
-      .prepare<[string], InstanceRow>(
-        'SELECT * FROM instances WHERE tenant = ? AND removed_at IS NULL ORDER BY created_at, id',
-      )
-      .all(tenant)
-      .map(toRecord);
+    return this.sql.list.all(tenant).map(toRecord);
   }
 
   /** Every live instance of every tenant, oldest first. */
   listAll(): InstanceRecord[] {
-    return this.db
-      .prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id')
-      .all()
-      .map(toRecord);
+    return this.sql.listAll.all().map(toRecord);
   }
 
   /**
@@ -235,13 +218,7 @@ export class InstanceRegistry {
         throw new IllegalTransition(current.state, patch.state);
       }
       const failedPhase = patch.failedPhase === null ? null : (patch.failedPhase ?? current.failedPhase ?? null);
-      this.db
-        .prepare(
-          `UPDATE instances SET attributes = @attributes, outputs = @outputs, state = @state,
-             state_message = @stateMessage, failed_phase = @failedPhase, updated_at = @now, version = version + 1
-           WHERE uid = @uid AND version = @expectedVersion`,
-        )
-        .run({
+      this.sql.change.run({
           uid,
           expectedVersion,
           now,
@@ -260,11 +237,7 @@ export class InstanceRegistry {
   remove(uid: string, expectedVersion: number, event: NewEvent): void {
     const now = this.clock.now();
     this.db.transaction(() => {
-      const result = this.db
-        .prepare(
-          'UPDATE instances SET removed_at = ?, updated_at = ?, version = version + 1 WHERE uid = ? AND version = ? AND removed_at IS NULL',
-        )
-        .run(now, now, uid, expectedVersion);
+      const result = this.sql.remove.run(now, now, uid, expectedVersion);
       if (result.changes !== 1) throw new StaleInstance(uid);
       this.appendEvent(uid, now, event);
     })();
@@ -272,16 +245,11 @@ export class InstanceRegistry {
 
   /** The history of a live instance, oldest first. */
   events(uid: string): InstanceEvent[] {
-    return this.db
-      .prepare<[string], EventRow>('SELECT seq, time, actor, type, state, message, changes FROM events WHERE uid = ? ORDER BY seq')
-      .all(uid)
-      .map(toEvent);
+    return this.sql.events.all(uid).map(toEvent);
   }
 
   private appendEvent(uid: string, time: number, event: NewEvent): void {
-    this.db
-      .prepare('INSERT INTO events (uid, time, actor, type, state, message, changes) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(
+    this.sql.appendEvent.run(
         uid,
         time,
         event.actor,
@@ -291,6 +259,39 @@ export class InstanceRegistry {
         event.changes === undefined ? null : JSON.stringify(event.changes),
       );
   }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO instances (uid, id, tenant, kind, attributes, outputs, state, state_message, failed_phase,
+         fingerprint, created_at, updated_at, version)
+       VALUES (@uid, @id, @tenant, @kind, @attributes, @outputs, @state, @stateMessage, @failedPhase,
+         @fingerprint, @now, @now, 1)`,
+    ),
+    find: db.prepare<[string, string], InstanceRow>(
+      'SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL',
+    ),
+    byUid: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid = ? AND removed_at IS NULL'),
+    list: db.prepare<[string], InstanceRow>(
+      'SELECT * FROM instances WHERE tenant = ? AND removed_at IS NULL ORDER BY created_at, id',
+    ),
+    listAll: db.prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
+    change: db.prepare(
+      `UPDATE instances SET attributes = @attributes, outputs = @outputs, state = @state,
+         state_message = @stateMessage, failed_phase = @failedPhase, updated_at = @now, version = version + 1
+       WHERE uid = @uid AND version = @expectedVersion`,
+    ),
+    remove: db.prepare<[number, number, string, number]>(
+      'UPDATE instances SET removed_at = ?, updated_at = ?, version = version + 1 WHERE uid = ? AND version = ? AND removed_at IS NULL',
+    ),
+    events: db.prepare<[string], EventRow>(
+      'SELECT seq, time, actor, type, state, message, changes FROM events WHERE uid = ? ORDER BY seq',
+    ),
+    appendEvent: db.prepare<[string, number, string, string, string | null, string | null, string | null]>(
+      'INSERT INTO events (uid, time, actor, type, state, message, changes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+  };
 }
 
 function toRecord(row: InstanceRow): InstanceRecord {

@@ -91,3 +91,23 @@ export async function startTestSm(options: TestSmOptions = {}): Promise<TestSm> 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * Gives each test of the enclosing describe a fresh service manager; the
+ * returned function reads the current one.
+ */
+export function useTestSm(options: () => TestSmOptions = () => ({})): () => TestSm {
+  let current: TestSm | undefined;
+  beforeEach(async () => {
+    current = await startTestSm(options());
+  });
+  afterEach(async () => {
+    await current?.stop();
+    if (current) removeDir(current.dir);
+    current = undefined;
+  });
+  return () => {
+    if (!current) throw new Error('no service manager outside a test');
+    return current;
+  };
+}

@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import { chooseLogFormat, createLogger } from '../../lib/logger.js';
+
+function capture(format: 'json' | 'text'): { lines: string[]; log: ReturnType<typeof createLogger> } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _e, done) {
+      lines.push(chunk.toString().trim());
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level: 'info', format, stream }) };
+}
+
+describe('Logging', () => {
+  it('writes readable lines on a terminal and JSON lines elsewhere', () => {
+    expect(chooseLogFormat('auto', true)).to.equal('text');
+    expect(chooseLogFormat('auto', false)).to.equal('json');
+    expect(chooseLogFormat('json', true)).to.equal('json');
+  });
+
+  it('puts the request id and fields on one readable line', () => {
+    const { lines, log } = capture('text');
+    log.child({ requestId: 'r-1' }).info('request', { status: 201, path: '/mesos/' });
+    expect(lines[0]).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z info  \[r-1\] request status=201 path=\/mesos\/$/);
+  });
+
+  it('writes one JSON object per line with the request id', () => {
+    const { lines, log } = capture('json');
+    log.child({ requestId: 'r-2' }).warn('slow', { ms: 12 });
+    expect(JSON.parse(lines[0]!)).to.include({ level: 'warn', message: 'slow', requestId: 'r-2', ms: 12 });
+  });
+
+  it('drops entries below the configured level', () => {
+    const { lines, log } = capture('json');
+    log.debug('hidden');
+    expect(lines).to.deep.equal([]);
+  });
+});
