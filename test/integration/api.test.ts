@@ -67,6 +67,15 @@ describe('SM OCCI API', () => {
     });
   });
 
+  describe('link collection', () => {
+    it('is advertised by the query interface and lists no links', async () => {
+      const reply = await sm().call('GET', '/link/', { headers: { ...DEMO, Accept: 'application/occi+json' } });
+      expect(reply.status).to.equal(200);
+      expect(reply.json<any>()).to.deep.equal({ resources: [] });
+      expect((await sm().call('POST', '/link/', { headers: DEMO })).status).to.equal(405);
+    });
+  });
+
   describe('query interface', () => {
     it('lists the service kind with its attributes and flags, the link kind and the actions', async () => {
       const reply = await sm().call('GET', '/-/', { headers: DEMO });
@@ -310,6 +319,17 @@ describe('SM OCCI API', () => {
         expect(reply.status, attribute).to.equal(400);
       }
       expect(sm().sm.registry.find('demo', id)!.version).to.equal(1);
+    });
+
+    it('takes the update as an application/occi+json resource too', async () => {
+      const id = await sm().create();
+      const reply = await sm().call('POST', `/mesos/${id}`, {
+        headers: { ...DEMO, 'Content-Type': 'application/occi+json', Accept: 'application/occi+json' },
+        body: JSON.stringify({ attributes: { 'mesos.agents': 6 }, summary: 'six agents' }),
+      });
+      expect(reply.status).to.equal(200);
+      expect(reply.json<any>()).to.deep.include({ summary: 'six agents' });
+      expect(reply.json<any>().attributes['mesos.agents']).to.equal(6);
     });
 
     it('answers 404 for an unknown id and 400 for unknown query parameters', async () => {
