@@ -70,7 +70,7 @@ function show(name: string, f: Figures): void {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sm-bench-'));
-  const text = `[service_manager]\nmanifest = ${join(ETC, 'service_manifest.json')}\nlisten = 127.0.0.1:0\nregistry = ${join(dir, 'registry.db')}\n[authentication]\ntenants_file = ${join(ETC, 'tenants.json')}\n`;
+  const text = `[service_manager]\nmanifest = ${join(ETC, 'service_manifest.json')}\nlisten = 127.0.0.1:0\nregistry = ${join(dir, 'registry.db')}\n[authentication]\ntenants_file = ${join(ETC, 'tenants.json')}\n[simulator]\nfixtures = ${join(ETC, 'simulator.json')}\nlisten = 127.0.0.1:0\n`;
   const config = parseConfig(text, join(dir, 'sm.cfg'), {}, dir);
   const silent = new Writable({ write: (_c, _e, done) => done() });
   const sm = await startServiceManager(config, { logger: createLogger({ level: 'error', format: 'json', stream: silent }) });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { SystemTimers, systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { OCCI_VERSION } from '../lib/occi/negotiate.js';
 import { TenantsFile } from './auth/tenants-file.js';
@@ -12,6 +12,8 @@ import { InstanceService } from './instances/service.js';
 import { DetachedOrchestration, type Orchestration } from './lifecycle/orchestration.js';
 import { InstanceRegistry } from './registry/registry.js';
 import { loadManifest, type ServiceType } from './service-type/manifest.js';
+import { loadFixtures } from '../simulator/fixtures.js';
+import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
 
 export interface StartOptions {
   readonly logger: Logger;
@@ -24,6 +26,8 @@ export interface ServiceManager {
   readonly url: string;
   readonly type: ServiceType;
   readonly registry: InstanceRegistry;
+  /** The CloudStack the instances are built on: the configured endpoint, or the embedded simulator. */
+  readonly cloudstackUrl: string;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
   const { logger } = options;
   const type = loadManifest(config.serviceManager.manifest, (key) => config.values.get(key));
   const validator = TenantsFile.load(config.authentication.tenantsFile);
+  const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, logger) : undefined;
   const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock);
   try {
     const orchestration = options.orchestration?.(registry, logger) ?? new DetachedOrchestration(registry, logger);
@@ -55,25 +60,44 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       ...(config.serviceManager.publicUrl === undefined ? {} : { publicUrl: config.serviceManager.publicUrl }),
     });
     const server = await listen(app, { host, port: listenPort, maxHeaderBytes: config.serviceManager.maxHeaderBytes });
+    const cloudstackUrl = simulator?.url ?? config.cloudstack.endpoint;
     logger.info('service manager listening', {
       url: server.url,
       serviceType: type.kind.scheme + type.kind.term,
       registry: config.serviceManager.registry,
       instances: registry.listAll().length,
+      cloudstack: cloudstackUrl,
     });
     return {
       url: server.url,
       type,
       registry,
+      cloudstackUrl,
       close: async () => {
         await server.close();
+        await simulator?.close();
         registry.close();
       },
     };
   } catch (error) {
     registry.close();
+    await simulator?.close();
     throw error;
   }
+}
+
+/** The CloudStack simulator, in this process, for `[cloudstack] endpoint = embedded`. */
+async function embeddedSimulator(config: SmConfig, logger: Logger): Promise<RunningSimulator> {
+  const { fixtures, listen: at, timeScale } = config.simulator;
+  const running = await startSimulator({
+    fixtures: loadFixtures(fixtures),
+    timers: new SystemTimers(timeScale),
+    logger,
+    host: at.host,
+    port: at.port ?? 8080,
+  });
+  logger.info('embedded CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, timeScale });
+  return running;
 }
 
 function endpointPort(endpoint: URL): number {

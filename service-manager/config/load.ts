@@ -2,14 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import ini from 'ini';
 import { ConfigError } from '../../lib/errors.js';
+import { parseListen, type ListenAddress } from '../../lib/listen.js';
 import type { LogLevel } from '../../lib/logger.js';
 import { SCHEMA, envName, type KeySpec } from './schema.js';
-
-export interface ListenAddress {
-  readonly host: string;
-  /** Absent when the manifest's service_endpoint port applies. */
-  readonly port?: number;
-}
 
 export interface SmConfig {
   readonly file: string;
@@ -31,6 +26,7 @@ export interface SmConfig {
     readonly offeringMaster: string;
     readonly offeringAgent: string;
   };
+  readonly simulator: { readonly fixtures: string; readonly listen: ListenAddress; readonly timeScale: number };
   /** Every key's final value as text, by `section.key`. */
   readonly values: ReadonlyMap<string, string>;
 }
@@ -139,15 +135,6 @@ function convert(spec: KeySpec, given: RawValue, label: string, base: string): V
   }
 }
 
-export function parseListen(text: string): ListenAddress | undefined {
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(text);
-  if (!match) return undefined;
-  const host = match[1]!.replace(/^\[|\]$/g, '');
-  if (match[2] === undefined) return { host };
-  const port = Number(match[2]);
-  return port <= 65535 ? { host, port } : undefined;
-}
-
 function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
@@ -186,6 +173,11 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       template: str('cloudstack.template'),
       offeringMaster: str('cloudstack.offering_master'),
       offeringAgent: str('cloudstack.offering_agent'),
+    },
+    simulator: {
+      fixtures: str('simulator.fixtures'),
+      listen: values.get('simulator.listen') as ListenAddress,
+      timeScale: num('simulator.time_scale'),
     },
     values: texts,
   };

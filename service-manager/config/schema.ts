@@ -68,6 +68,11 @@ export const SCHEMA = {
     offering_master: { type: 'name', default: '', doc: 'default service offering for masters' },
     offering_agent: { type: 'name', default: '', doc: 'default service offering for agents' },
   },
+  simulator: {
+    fixtures: { type: 'path', default: 'simulator.json', doc: 'accounts, zones, templates and timing of the embedded simulator' },
+    listen: { type: 'listen', default: '127.0.0.1:8080', doc: 'where the embedded simulator listens' },
+    time_scale: { type: 'int', min: 1, max: 10_000, default: 1, doc: 'how many times faster than real time the simulator runs' },
+  },
 } as const satisfies Record<string, Record<string, KeySpec>>;
 
 export type SectionName = keyof typeof SCHEMA;

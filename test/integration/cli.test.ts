@@ -37,6 +37,9 @@ function config(dir: string, extra = ''): string {
       'registry = registry.db',
       '[authentication]',
       `tenants_file = ${join(ETC, 'tenants.json')}`,
+      '[simulator]',
+      `fixtures = ${join(ETC, 'simulator.json')}`,
+      'listen = 127.0.0.1:0',
       extra,
     ].join('\n'),
   );
@@ -76,19 +79,26 @@ describe('SM command line', () => {
     expect(result.stderr).to.contain('usage: service-manager');
   });
 
-  it('serves, logs JSON lines when not on a terminal, and stops cleanly on SIGTERM', async () => {
+  it('serves with its embedded CloudStack simulator, logs JSON lines when not on a terminal, and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, [MAIN, '-c', config(dir)], { env: { PATH: process.env['PATH'] } });
     let stdout = '';
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         stdout += d;
-        const match = /"url":"(http:[^"]+)"/.exec(stdout);
-        if (match) resolve(match[1]!);
+        const ready = stdout
+          .split('\n')
+          .slice(0, -1)
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as { message: string; url?: string })
+          .find((entry) => entry.message === 'service manager listening');
+        if (ready?.url) resolve(ready.url);
       });
       child.on('exit', () => reject(new Error(`exited early: ${stdout}`)));
     });
     const created = await call('POST', `${url}/mesos/`, { headers: { ...DEMO, 'Content-Type': 'text/occi', Category: KIND } });
     expect(created.status).to.equal(201);
+    const simulator = /"api":"(http:[^"]+)\/client\/api"/.exec(stdout)![1]!;
+    expect((await call('GET', `${simulator}/sim/vms`)).body).to.equal('[]');
     const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');
     expect(await exit).to.equal(0);

@@ -52,6 +52,9 @@ export async function startTestSm(options: TestSmOptions = {}): Promise<TestSm> 
     'template = ubuntu-22.04-mesos',
     'offering_master = medium',
     'offering_agent = large',
+    '[simulator]',
+    `fixtures = ${join(ETC, 'simulator.json')}`,
+    'listen = 127.0.0.1:0',
     options.extraConfig ?? '',
   ].join('\n');
   const config = parseConfig(text, join(dir, 'sm.cfg'), {}, dir);

@@ -1,0 +1,48 @@
+import type { Timers } from '../clock.js';
+
+/**
+ * A client-side token bucket, so one account's calls stay under the
+ * management server's per-account limit (25 calls/s by default, polls
+ * included). A 429 from the server pauses the bucket for as long as it asks.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updated: number;
+  private pausedUntil = 0;
+
+  constructor(
+    private readonly timers: Timers,
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {
+    if (!(perSecond > 0) || !(burst >= 1)) throw new Error('rate limit needs perSecond > 0 and burst >= 1');
+    this.tokens = burst;
+    this.updated = timers.now();
+  }
+
+  /** Waits until a call may be made, then spends a token. */
+  async take(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const wait = this.waitNeeded();
+      if (wait === 0) {
+        this.tokens -= 1;
+        return;
+      }
+      await this.timers.sleep(wait, signal);
+    }
+  }
+
+  /** Stops all calls until `ms` from now. */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.timers.now() + ms);
+  }
+
+  private waitNeeded(): number {
+    const now = this.timers.now();
+    if (now < this.pausedUntil) return this.pausedUntil - now;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updated) * this.perSecond) / 1000);
+    this.updated = now;
+    if (this.tokens >= 1) return 0;
+    return Math.ceil(((1 - this.tokens) * 1000) / this.perSecond);
+  }
+}

@@ -1,0 +1,274 @@
+import type { CloudStackClient } from './client.js';
+import type { Discovery } from './discovery.js';
+import { CloudStackError, CloudStackTransportError } from './errors.js';
+import { tagsOf, type VirtualMachine } from './types.js';
+
+/** What to deploy. The name is the hostname and must be deterministic, so a lost answer can be reconciled. */
+export interface DeploySpec {
+  readonly name: string;
+  readonly displayName?: string;
+  readonly zoneId: string;
+  readonly templateId: string;
+  readonly serviceOfferingId: string;
+  readonly networkIds?: readonly string[];
+  readonly securityGroupIds?: readonly string[];
+  readonly keypair?: string;
+  /** Plain text (e.g. #cloud-config); base64-encoded here. */
+  readonly userData?: string;
+  /** Labels marking the owner, written right after the VM exists. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface SubmittedVm {
+  readonly id: string;
+  /** Absent when an existing VM was adopted after its job had finished. */
+  readonly jobid?: string;
+}
+
+export interface OperationOptions {
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface DeployOptions extends OperationOptions {
+  /** Called with the VM id and job id before waiting, so the caller can journal them. */
+  readonly onSubmitted?: (vm: SubmittedVm) => void | Promise<void>;
+}
+
+export interface VmFilter {
+  /** All must match; one pair is sent as the server-side filter, the rest are checked here. */
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly name?: string;
+  readonly zoneId?: string;
+  readonly state?: string;
+}
+
+/** The largest base64 user data a default CloudStack accepts (vm.userdata.max.length). */
+export const USER_DATA_LIMIT = 32_768;
+
+const POLL_WHILE_ADOPTING_MS = 2000;
+
+/** Deploying, listing and destroying VMs without ever leaving one behind unknowingly. */
+export class VirtualMachines {
+  constructor(
+    private readonly client: CloudStackClient,
+    private readonly discovery: Discovery,
+    private readonly userDataLimit = USER_DATA_LIMIT,
+  ) {}
+
+  /**
+   * Deploys a VM, tags it, and waits until it runs. If the deploy answer is
+   * lost, the VM is looked up by name and adopted instead of deployed twice.
+   * A VM that ends in Error is left for the caller to destroy; the thrown
+   * error's resourceId names it.
+   */
+  async deploy(spec: DeploySpec, options: DeployOptions): Promise<VirtualMachine> {
+    const submitted = await this.submit(spec, options);
+    await options.onSubmitted?.(submitted);
+    await this.tag(submitted.id, spec.tags, options);
+    if (submitted.jobid === undefined) return this.settle(submitted.id, options);
+    return this.awaitDeployJob(submitted.id, submitted.jobid, options);
+  }
+
+  private async awaitDeployJob(id: string, jobid: string, options: OperationOptions): Promise<VirtualMachine> {
+    const result = await this.client
+      .waitForJob<{ virtualmachine: VirtualMachine }>('deployVirtualMachine', jobid, {
+        ...options,
+        onLost: async () => {
+          const vm = await this.get(id, options.signal);
+          return vm && vm.state === 'Running' ? { virtualmachine: vm } : undefined;
+        },
+      })
+      .catch((error: unknown) => {
+        throw withResource(error, id);
+      });
+    return result.virtualmachine;
+  }
+
+  private async submit(spec: DeploySpec, options: OperationOptions): Promise<SubmittedVm> {
+    const params = {
+      name: spec.name,
+      displayname: spec.displayName ?? spec.name,
+      zoneid: spec.zoneId,
+      templateid: spec.templateId,
+      serviceofferingid: spec.serviceOfferingId,
+      networkids: spec.networkIds,
+      securitygroupids: spec.securityGroupIds,
+      keypair: spec.keypair,
+      userdata: spec.userData === undefined ? undefined : this.encodeUserData(spec.userData),
+    };
+    try {
+      return await this.client.request<SubmittedVm>('deployVirtualMachine', params, options);
+    } catch (error) {
+      const lost = error instanceof CloudStackTransportError;
+      const clash = error instanceof CloudStackError && error.errorcode === 431 && /already exists/.test(error.errortext);
+      if (!lost && !clash) throw error;
+      const existing = await this.findByName(spec.name, spec.zoneId, options.signal);
+      if (existing) return { id: existing.id, ...(existing.jobid ? { jobid: existing.jobid } : {}) };
+      if (clash) throw error;
+      return this.client.request<SubmittedVm>('deployVirtualMachine', params, options);
+    }
+  }
+
+  private encodeUserData(text: string): string {
+    const encoded = Buffer.from(text, 'utf8').toString('base64');
+    if (encoded.length > this.userDataLimit) {
+      throw new CloudStackError({
+        command: 'deployVirtualMachine',
+        httpStatus: 0,
+        errorcode: 431,
+        errortext: `user data is ${encoded.length} bytes in base64, over the ${this.userDataLimit}-byte limit`,
+      });
+    }
+    return encoded;
+  }
+
+  /** Adds the tags the VM does not carry yet. */
+  private async tag(id: string, tags: Readonly<Record<string, string>>, options: OperationOptions): Promise<void> {
+    const vm = await this.get(id, options.signal);
+    const present = vm ? tagsOf(vm) : {};
+    const missing = Object.fromEntries(Object.entries(tags).filter(([key]) => present[key] === undefined));
+    if (Object.keys(missing).length === 0) return;
+    const { jobid } = await this.client.request<{ jobid: string }>(
+      'createTags',
+      { resourcetype: 'UserVm', resourceids: [id], tags: missing },
+      options,
+    );
+    await this.client.waitForJob('createTags', jobid, {
+      ...options,
+      onLost: async () => {
+        const tagged = await this.get(id, options.signal);
+        const now = tagged ? tagsOf(tagged) : {};
+        return Object.keys(missing).every((key) => now[key] === missing[key]) ? {} : undefined;
+      },
+    });
+  }
+
+  /** Waits for an adopted VM whose job already ended to show its final state. */
+  private async settle(id: string, options: OperationOptions): Promise<VirtualMachine> {
+    const deadline = this.client.timers.now() + options.deadlineMs;
+    for (;;) {
+      const vm = await this.get(id, options.signal);
+      if (!vm) throw deployProblem(id, 431, 'disappeared while being adopted');
+      if (vm.state === 'Running') return vm;
+      if (vm.state === 'Error') throw deployProblem(id, 530, 'is in Error');
+      if (vm.jobid) return this.awaitDeployJob(vm.id, vm.jobid, options);
+      if (this.client.timers.now() >= deadline) throw deployProblem(id, 530, `stayed ${vm.state}`);
+      await this.client.timers.sleep(POLL_WHILE_ADOPTING_MS, options.signal);
+    }
+  }
+
+  /**
+   * Destroys a VM, expunging it when the account may. Already destroyed or
+   * gone counts as done, so destroying twice is safe.
+   */
+  async destroy(id: string, options: OperationOptions): Promise<void> {
+    const expunge = (await this.discovery.capabilities(options.signal)).allowuserexpungerecovervm === true;
+    try {
+      await this.destroyOnce(id, expunge, options);
+    } catch (error) {
+      if (isGone(error)) return;
+      if (expunge && error instanceof CloudStackError && error.jobid && error.errorcode === 530) {
+        await this.destroyOnce(id, false, options).catch((again: unknown) => {
+          if (!isGone(again)) throw again;
+        });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private async destroyOnce(id: string, expunge: boolean, options: OperationOptions): Promise<void> {
+    const { jobid } = await this.client.request<{ jobid: string }>(
+      'destroyVirtualMachine',
+      { id, expunge: expunge || undefined },
+      options,
+    );
+    await this.client.waitForJob('destroyVirtualMachine', jobid, {
+      ...options,
+      onLost: async () => {
+        const vm = await this.get(id, options.signal);
+        return vm === undefined || vm.state === 'Destroyed' ? {} : undefined;
+      },
+    });
+  }
+
+  async start(id: string, options: OperationOptions): Promise<VirtualMachine> {
+    return this.vmJob('startVirtualMachine', id, options);
+  }
+
+  async stop(id: string, options: OperationOptions): Promise<VirtualMachine> {
+    return this.vmJob('stopVirtualMachine', id, options);
+  }
+
+  async reboot(id: string, options: OperationOptions): Promise<VirtualMachine> {
+    return this.vmJob('rebootVirtualMachine', id, options);
+  }
+
+  private async vmJob(command: string, id: string, options: OperationOptions): Promise<VirtualMachine> {
+    const { jobid } = await this.client.request<{ jobid: string }>(command, { id }, options);
+    const result = await this.client.waitForJob<{ virtualmachine: VirtualMachine }>(command, jobid, options);
+    return result.virtualmachine;
+  }
+
+  /** VMs matching every given filter, across all pages. */
+  async list(filter: VmFilter, signal?: AbortSignal): Promise<VirtualMachine[]> {
+    const tags = Object.entries(filter.tags ?? {});
+    const [first] = tags;
+    const vms = await this.client.list<VirtualMachine>(
+      'listVirtualMachines',
+      'virtualmachine',
+      {
+        tags: first ? { [first[0]]: first[1] } : undefined,
+        name: filter.name,
+        zoneid: filter.zoneId,
+        state: filter.state,
+      },
+      signal ? { signal } : {},
+    );
+    return vms.filter((vm) => {
+      const own = tagsOf(vm);
+      return tags.every(([key, value]) => own[key] === value) && (filter.name === undefined || vm.name === filter.name);
+    });
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<VirtualMachine | undefined> {
+    try {
+      const [vm] = await this.client.list<VirtualMachine>('listVirtualMachines', 'virtualmachine', { id }, signal ? { signal } : {});
+      return vm;
+    } catch (error) {
+      if (error instanceof CloudStackError && error.errorcode === 431) return undefined;
+      throw error;
+    }
+  }
+
+  private async findByName(name: string, zoneId: string, signal?: AbortSignal): Promise<VirtualMachine | undefined> {
+    const [vm] = await this.list({ name, zoneId }, signal);
+    return vm;
+  }
+}
+
+function deployProblem(id: string, errorcode: number, what: string): CloudStackError {
+  return new CloudStackError({ command: 'deployVirtualMachine', httpStatus: 0, errorcode, errortext: `VM ${id} ${what}`, resourceId: id });
+}
+
+function isGone(error: unknown): boolean {
+  return (
+    error instanceof CloudStackError &&
+    error.errorcode === 431 &&
+    /entity does not exist|unable to find a virtual machine/i.test(error.errortext)
+  );
+}
+
+function withResource(error: unknown, id: string): unknown {
+  if (!(error instanceof CloudStackError) || error.resourceId !== undefined) return error;
+  return new CloudStackError({
+    command: error.command,
+    httpStatus: error.httpStatus,
+    errorcode: error.errorcode,
+    ...(error.cserrorcode !== undefined ? { cserrorcode: error.cserrorcode } : {}),
+    errortext: error.errortext,
+    ...(error.jobid !== undefined ? { jobid: error.jobid } : {}),
+    resourceId: id,
+  });
+}

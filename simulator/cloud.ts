@@ -1,0 +1,226 @@
+import type { Timers } from '../lib/clock.js';
+import type { Fixtures, Limits, SimSettings, Timing } from './fixtures.js';
+
+/** The simulated cloud's state: what the management server's database would hold. */
+
+export interface Account {
+  readonly id: string;
+  readonly name: string;
+  readonly apikey: string;
+  readonly secretkey: string;
+  readonly admin: boolean;
+  readonly limits: Limits;
+  readonly number: number;
+  readonly userId: string;
+  readonly domainId: string;
+}
+
+export interface Zone {
+  readonly id: string;
+  readonly name: string;
+  readonly securitygroupsenabled: boolean;
+}
+
+export interface Network {
+  readonly id: string;
+  readonly name: string;
+  readonly zone: Zone;
+  readonly cidr: string;
+  readonly gateway: string;
+  readonly netmask: string;
+  readonly isDefault: boolean;
+  /** First and last usable host numbers (offsets from the network address). */
+  readonly first: number;
+  readonly last: number;
+  readonly base: number;
+  readonly allocated: Set<number>;
+}
+
+export interface Template {
+  readonly id: string;
+  readonly name: string;
+  readonly displaytext: string;
+  readonly ostypename: string;
+  readonly zones: readonly Zone[];
+  readonly guest: string;
+  readonly created: number;
+}
+
+export interface Offering {
+  readonly id: string;
+  readonly name: string;
+  readonly cpunumber: number;
+  readonly cpuspeed: number;
+  readonly memory: number;
+  readonly created: number;
+}
+
+export type VmState = 'Stopped' | 'Starting' | 'Running' | 'Stopping' | 'Destroyed' | 'Expunging' | 'Error';
+
+export interface Vm {
+  readonly id: string;
+  readonly internalId: number;
+  readonly name: string;
+  readonly displayname: string;
+  readonly account: Account;
+  readonly zone: Zone;
+  readonly template: Template;
+  readonly offering: Offering;
+  readonly network: Network;
+  readonly ip: string;
+  readonly mac: string;
+  readonly nicId: string;
+  readonly created: number;
+  readonly userData?: string;
+  readonly keypairs?: string;
+  readonly securityGroupIds: readonly string[];
+  readonly group?: string;
+  state: VmState;
+  /** When the row was removed (expunged); the uuid still resolves afterwards. */
+  removed?: number;
+  /** Whether the VM counts against the account's limits. */
+  counted: boolean;
+  /** The tags it carried when it was removed, kept for the control API's leak checks. */
+  lastTags?: Readonly<Record<string, string>>;
+  cancelExpunge?: () => void;
+}
+
+export interface Tag {
+  readonly key: string;
+  readonly value: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly account: Account;
+  readonly customer?: string;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly account: Account;
+  readonly command: string;
+  readonly cmdClass: string;
+  readonly instanceType?: string;
+  readonly instanceId?: string;
+  readonly created: number;
+  status: 0 | 1 | 2 | 3;
+  resultCode: number;
+  result?: Record<string, unknown>;
+  completed?: number;
+}
+
+export interface KeyPair {
+  readonly id: string;
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly account: Account;
+}
+
+export interface Rule {
+  readonly ruleid: string;
+  readonly protocol: string;
+  readonly startport?: number;
+  readonly endport?: number;
+  readonly icmptype?: number;
+  readonly icmpcode?: number;
+  readonly cidr?: string;
+}
+
+export interface SecurityGroup {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly account: Account;
+  readonly ingress: Rule[];
+}
+
+export const DOMAIN = { id: '9b1e8f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b', name: 'ROOT', path: 'ROOT' } as const;
+
+export class Cloud {
+  readonly accounts: readonly Account[];
+  readonly zones: readonly Zone[];
+  readonly networks: readonly Network[];
+  readonly templates: readonly Template[];
+  readonly offerings: readonly Offering[];
+  readonly vms = new Map<string, Vm>();
+  readonly jobs = new Map<string, Job>();
+  readonly keypairs: KeyPair[] = [];
+  readonly securityGroups: SecurityGroup[] = [];
+  tags: Tag[] = [];
+  settings: SimSettings;
+  readonly timing: Timing;
+  private nextVmNumber = 1;
+
+  constructor(
+    fixtures: Fixtures,
+    readonly newId: () => string,
+    readonly timers: Timers,
+  ) {
+    const now = timers.now();
+    this.settings = fixtures.settings;
+    this.timing = fixtures.timing;
+    this.accounts = fixtures.accounts.map((a, i) => ({ ...a, id: newId(), number: i + 2, userId: newId(), domainId: DOMAIN.id }));
+    this.zones = fixtures.zones.map((z) => ({ ...z }));
+    const zone = (name: string): Zone => this.zones.find((z) => z.name === name)!;
+    this.networks = fixtures.networks.map((n) => ({ ...addressPlan(n.cidr), id: n.id, name: n.name, zone: zone(n.zone), cidr: n.cidr, isDefault: n.default, allocated: new Set<number>() }));
+    this.templates = fixtures.templates.map((t) => ({ ...t, zones: t.zones.map(zone), created: now }));
+    this.offerings = fixtures.serviceofferings.map((o) => ({ ...o, created: now }));
+    for (const account of this.accounts) {
+      this.securityGroups.push({ id: newId(), name: 'default', description: 'Default Security Group', account, ingress: [] });
+    }
+  }
+
+  accountByKey(apikey: string): Account | undefined {
+    const wanted = apikey.toLowerCase();
+    return this.accounts.find((a) => a.apikey.toLowerCase() === wanted);
+  }
+
+  nextInternalId(): number {
+    return this.nextVmNumber++;
+  }
+
+  /** What an account's counted VMs use, for limit checks. */
+  usage(account: Account): { user_vm: number; cpu: number; memory: number } {
+    const used = { user_vm: 0, cpu: 0, memory: 0 };
+    for (const vm of this.vms.values()) {
+      if (vm.account !== account || !vm.counted) continue;
+      used.user_vm += 1;
+      used.cpu += vm.offering.cpunumber;
+      used.memory += vm.offering.memory;
+    }
+    return used;
+  }
+
+  /** The lowest free address of the network, or undefined when it is full. */
+  allocateAddress(network: Network): string | undefined {
+    for (let host = network.first; host <= network.last; host++) {
+      if (network.allocated.has(host)) continue;
+      network.allocated.add(host);
+      return ipv4(network.base + host);
+    }
+    return undefined;
+  }
+
+  releaseAddress(network: Network, address: string): void {
+    network.allocated.delete(parseIpv4(address) - network.base);
+  }
+
+  tagsOf(resourceId: string): Tag[] {
+    return this.tags.filter((t) => t.resourceId === resourceId);
+  }
+}
+
+function addressPlan(cidr: string): Pick<Network, 'gateway' | 'netmask' | 'first' | 'last' | 'base'> {
+  const [address, bits] = cidr.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  const base = (parseIpv4(address) & ~(size - 1)) >>> 0;
+  const mask = (0xffffffff << (32 - Number(bits))) >>> 0;
+  return { base, gateway: ipv4(base + 1), netmask: ipv4(mask), first: 2, last: size - 2 };
+}
+
+export function parseIpv4(address: string): number {
+  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+export function ipv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
