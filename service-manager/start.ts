@@ -7,7 +7,7 @@ import { OCCI_VERSION } from '../lib/occi/negotiate.js';
 import { TenantsFile } from './auth/tenants-file.js';
 import type { SmConfig } from './config/load.js';
 import { createApp } from './http/app.js';
-import { listen } from './http/server.js';
+import { listen } from '../lib/http/server.js';
 import { InstanceService } from './instances/service.js';
 import { DetachedOrchestration, type Orchestration } from './lifecycle/orchestration.js';
 import { InstanceRegistry } from './registry/registry.js';

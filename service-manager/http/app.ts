@@ -4,7 +4,8 @@ import type { Logger } from '../../lib/logger.js';
 import { LINK_KIND } from '../../lib/occi/model.js';
 import type { TokenValidator } from '../auth/validator.js';
 import { handlers, type HandlerDeps } from './handlers.js';
-import { authenticate, errorHandler, occiVersion, requestContext } from './middleware.js';
+import { errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
+import { authenticate } from './auth.js';
 
 export interface AppDeps extends HandlerDeps {
   readonly validator: TokenValidator;

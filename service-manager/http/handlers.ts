@@ -1,5 +1,7 @@
-import type { Request, RequestHandler, Response } from 'express';
-import { BadRequest, MethodNotAllowed, NotAcceptable } from '../../lib/errors.js';
+import type { Request, Response } from 'express';
+import { BadRequest, NotAcceptable } from '../../lib/errors.js';
+import { baseUrlOf, send } from '../../lib/http/context.js';
+import { byMethod } from '../../lib/http/middleware.js';
 import { LINK_KIND, typeId, type Kind } from '../../lib/occi/model.js';
 import { negotiate } from '../../lib/occi/negotiate.js';
 import type { CategoryRef } from '../../lib/occi/parse.js';
@@ -15,7 +17,7 @@ import { toEntity } from '../instances/entity.js';
 import type { InstanceService } from '../instances/service.js';
 import type { InstanceEvent } from '../registry/registry.js';
 import type { ServiceType } from '../service-type/manifest.js';
-import { baseUrlOf, send, tenantOf } from './context.js';
+import { tenantOf } from './auth.js';
 
 export interface HandlerDeps {
   readonly service: InstanceService;
@@ -23,19 +25,6 @@ export interface HandlerDeps {
   readonly publicUrl?: string;
   /** host:port used for absolute URLs when a request has no usable Host header. */
   readonly fallbackHost: string;
-}
-
-type Methods = Partial<Record<string, RequestHandler>>;
-
-/** Dispatches on the method, answering 405 with Allow for the others. HEAD follows GET. */
-export function byMethod(methods: Methods): RequestHandler {
-  const allowed = Object.keys(methods);
-  if (methods['GET']) allowed.push('HEAD');
-  return (req, res, next) => {
-    const handler = methods[req.method === 'HEAD' ? 'GET' : req.method];
-    if (!handler) throw new MethodNotAllowed(req.method, allowed);
-    return handler(req, res, next);
-  };
 }
 
 function occiRequest(req: Request): OcciRequest {

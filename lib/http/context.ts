@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { Logger } from '../../lib/logger.js';
-import type { Representation } from '../../lib/occi/representation.js';
+import type { Logger } from '../logger.js';
+import type { Representation } from '../occi/representation.js';
 
 /** What the middleware learns about a request, kept in res.locals. */
 export interface RequestContext {
@@ -22,12 +22,6 @@ export function requestIdOf(req: Request): string {
 
 export function context(res: Response): RequestContext {
   return res.locals['ctx'] as RequestContext;
-}
-
-export function tenantOf(res: Response): string {
-  const tenant = context(res).tenant;
-  if (tenant === undefined) throw new Error('request reached a handler without authentication');
-  return tenant;
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { BadRequest, HttpError, Unauthorized } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
-import { checkClientVersion } from '../../lib/occi/negotiate.js';
-import type { TokenValidator } from '../auth/validator.js';
+import { HttpError, MethodNotAllowed } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { checkClientVersion } from '../occi/negotiate.js';
 import { context, requestIdOf, sendText, type RequestContext } from './context.js';
 
 /** Gives each request an id, a logger that carries it, the Server header, and one log line when it ends. */
@@ -33,21 +32,16 @@ export function occiVersion(): RequestHandler {
   };
 }
 
-const MAX_TENANT_NAME = 64;
+type Methods = Partial<Record<string, RequestHandler>>;
 
-/** hurtle's gate: both headers on every request, then the token checked for that tenant. */
-export function authenticate(validator: TokenValidator): RequestHandler {
-  return async (req, res, next) => {
-    const token = req.get('x-auth-token');
-    if (token === undefined || token === '') throw new BadRequest('No X-Auth-Token header supplied.');
-    const tenant = req.get('x-tenant-name');
-    if (tenant === undefined || tenant === '') throw new BadRequest('No X-Tenant-Name header supplied.');
-    const shown = tenant.length > MAX_TENANT_NAME ? `${tenant.slice(0, MAX_TENANT_NAME)}…` : tenant;
-    if (!(await validator.validate(tenant, token))) {
-      throw new Unauthorized(`Token is not valid for tenant ${shown}.`);
-    }
-    context(res).tenant = tenant;
-    next();
+/** Dispatches on the method, answering 405 with Allow for the others. HEAD follows GET. */
+export function byMethod(methods: Methods): RequestHandler {
+  const allowed = Object.keys(methods);
+  if (methods['GET']) allowed.push('HEAD');
+  return (req, res, next) => {
+    const handler = methods[req.method === 'HEAD' ? 'GET' : req.method];
+    if (!handler) throw new MethodNotAllowed(req.method, allowed);
+    return handler(req, res, next);
   };
 }
 
