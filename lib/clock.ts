@@ -19,13 +19,15 @@ function abortReason(signal: AbortSignal): unknown {
 
 /**
  * Wall-clock time, optionally running `scale` times faster: with scale 100 a
- * 3 s wait takes 30 ms, and now() moves 100 ms per real millisecond. Scaled
+ * 3 s wait takes 30 ms, and now() moves 100 ms per real millisecond from
+ * `origin` on. Processes that share scale and origin share the time. Scaled
  * timers do not keep the process alive.
  */
 export class SystemTimers implements Timers {
-  private readonly origin = Date.now();
-
-  constructor(private readonly scale = 1) {
+  constructor(
+    readonly scale = 1,
+    readonly origin = Date.now(),
+  ) {
     if (!(scale > 0)) throw new Error('time scale must be positive');
   }
 

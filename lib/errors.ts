@@ -65,6 +65,12 @@ export class UnsupportedMediaType extends HttpError {
   }
 }
 
+export class ServiceUnavailable extends HttpError {
+  constructor(message: string, retryAfterSeconds = 5) {
+    super(503, message, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
 export class NotImplemented extends HttpError {
   constructor(message: string) {
     super(501, message);

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SystemTimers, systemClock, type Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { OCCI_VERSION } from '../lib/occi/negotiate.js';
+import { serverName } from '../lib/version.js';
 import { TenantsFile } from './auth/tenants-file.js';
 import type { SmConfig } from './config/load.js';
 import { createApp } from './http/app.js';
@@ -31,12 +29,6 @@ export interface ServiceManager {
   close(): Promise<void>;
 }
 
-export function serverName(): string {
-  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
-  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string };
-  return `${pkg.name}/${pkg.version} OCCI/${OCCI_VERSION.major}.${OCCI_VERSION.minor}`;
-}
-
 /** Builds the service manager from its configuration and starts serving. */
 export async function startServiceManager(config: SmConfig, options: StartOptions): Promise<ServiceManager> {
   const { logger } = options;
@@ -54,7 +46,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       type,
       validator,
       logger,
-      serverName: serverName(),
+      serverName: serverName('mesos-service-manager'),
       maxBodyBytes: config.serviceManager.maxBodyBytes,
       fallbackHost: `${host.includes(':') ? `[${host}]` : host}:${listenPort}`,
       ...(config.serviceManager.publicUrl === undefined ? {} : { publicUrl: config.serviceManager.publicUrl }),

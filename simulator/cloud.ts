@@ -61,7 +61,7 @@ export interface Vm {
   readonly id: string;
   readonly internalId: number;
   readonly name: string;
-  readonly displayname: string;
+  displayname: string;
   readonly account: Account;
   readonly zone: Zone;
   readonly template: Template;
@@ -71,7 +71,7 @@ export interface Vm {
   readonly mac: string;
   readonly nicId: string;
   readonly created: number;
-  readonly userData?: string;
+  userData?: string;
   readonly keypairs?: string;
   readonly securityGroupIds: readonly string[];
   readonly group?: string;
@@ -198,6 +198,15 @@ export class Cloud {
       return ipv4(network.base + host);
     }
     return undefined;
+  }
+
+  /** Takes a chosen address of the network: 'free', 'taken' or 'outside' the network's range. */
+  claimAddress(network: Network, address: string): 'free' | 'taken' | 'outside' {
+    const host = parseIpv4(address) - network.base;
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(address) || host < network.first || host > network.last) return 'outside';
+    if (network.allocated.has(host)) return 'taken';
+    network.allocated.add(host);
+    return 'free';
   }
 
   releaseAddress(network: Network, address: string): void {

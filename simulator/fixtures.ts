@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../lib/errors.js';
 import { isObject } from '../lib/objects.js';
+import { DEFAULT_MESOS_TIMING, type MesosTiming } from './mesos/timing.js';
 
 /** What the simulated cloud holds when it starts, read from etc/simulator.json. */
 export interface Fixtures {
@@ -11,6 +12,8 @@ export interface Fixtures {
   readonly serviceofferings: readonly OfferingFixture[];
   readonly timing: Timing;
   readonly settings: SimSettings;
+  /** How long the emulated Mesos daemons take. */
+  readonly mesos: MesosTiming;
 }
 
 /** Resource limits; absent means unlimited. Memory is in MB. */
@@ -128,7 +131,7 @@ export function parseFixtures(doc: unknown, source = 'simulator fixtures'): Fixt
     throw new ConfigError(`${source}: ${path}: ${why}`);
   };
   if (!isObject(doc)) return fail('(top)', 'must be an object');
-  known(doc, ['accounts', 'zones', 'networks', 'templates', 'serviceofferings', 'timing', 'settings'], '(top)', fail);
+  known(doc, ['accounts', 'zones', 'networks', 'templates', 'serviceofferings', 'timing', 'settings', 'mesos'], '(top)', fail);
   const zones = list(doc, 'zones', fail).map((z, i) => zone(z, `zones[${i}]`, fail));
   const zoneNames = new Set(zones.map((z) => z.name));
   const fixtures: Fixtures = {
@@ -139,6 +142,7 @@ export function parseFixtures(doc: unknown, source = 'simulator fixtures'): Fixt
     serviceofferings: list(doc, 'serviceofferings', fail).map((o, i) => offering(o, `serviceofferings[${i}]`, fail)),
     timing: numbers(doc['timing'], DEFAULT_TIMING, 'timing', fail),
     settings: settings(doc['settings'], fail),
+    mesos: numbers(doc['mesos'], DEFAULT_MESOS_TIMING, 'mesos', fail),
   };
   unique(fixtures.accounts.map((a) => a.name), 'accounts', 'name', fail);
   unique(fixtures.accounts.map((a) => a.apikey), 'accounts', 'apikey', fail);

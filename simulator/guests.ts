@@ -9,6 +9,9 @@ export interface GuestVm {
   readonly address: string;
   /** The decoded user data (e.g. #cloud-config), empty when none was given. */
   readonly userData: string;
+  /** What the VM's service offering gives it. */
+  readonly cpus: number;
+  readonly memoryMb: number;
 }
 
 /**

@@ -13,6 +13,10 @@ import type { Fixtures } from './fixtures.js';
 import { Guests, NO_GUEST, type Guest } from './guests.js';
 import { uuidSource } from './ids.js';
 import { JobEngine } from './jobs.js';
+import { mesosControlRoutes } from './mesos/control.js';
+import { MesosFaults } from './mesos/faults.js';
+import { MesosGuest } from './mesos/guest.js';
+import { MesosWorld } from './mesos/world.js';
 import { failure, MAINTENANCE, ManagementServer, type ApiReply } from './management-server.js';
 import { VmLifecycle } from './vm-lifecycle.js';
 import { readParams } from './wire.js';
@@ -23,7 +27,7 @@ export interface SimulatorOptions {
   readonly timers?: Timers;
   /** Seeds the uuids, so a run is repeatable. */
   readonly seed?: number;
-  /** Guests by kind, as templates name them; `none` is always there. */
+  /** More guests by kind, as templates name them; `none` and `mesos` are always there. */
   readonly guests?: ReadonlyMap<string, Guest>;
   readonly logger?: Logger;
 }
@@ -44,13 +48,19 @@ export class Simulator {
   readonly jobs: JobEngine;
   readonly faults = new Faults();
   readonly guests: Guests;
+  /** The emulated Mesos daemons that run in VMs of templates with the `mesos` guest. */
+  readonly mesos: MesosWorld;
   readonly timers: Timers;
   readonly app: Express;
   private readonly server: ManagementServer;
 
   constructor(options: SimulatorOptions) {
     this.timers = options.timers ?? new SystemTimers();
-    this.guests = new Guests(new Map([['none', NO_GUEST], ...(options.guests ?? [])]), options.logger);
+    this.mesos = new MesosWorld(this.timers, options.fixtures.mesos, new MesosFaults(), options.logger);
+    this.guests = new Guests(
+      new Map<string, Guest>([['none', NO_GUEST], ['mesos', new MesosGuest(this.mesos)], ...(options.guests ?? [])]),
+      options.logger,
+    );
     for (const template of options.fixtures.templates) {
       if (!this.guests.has(template.guest)) {
         throw new ConfigError(`template ${template.name} wants guest "${template.guest}"; known: ${this.guests.kindNames().join(', ')}`);
@@ -72,6 +82,7 @@ export class Simulator {
     this.app.disable('x-powered-by');
     this.app.set('etag', false);
     this.app.all('/client/api', express.text({ type: () => true, limit: '4mb' }), (req, res) => this.api(req, res));
+    this.app.use('/sim/mesos', express.json({ limit: '64kb' }), mesosControlRoutes(this.mesos));
     this.app.use('/sim', controlRoutes(this.cloud, this.faults, this.timers));
   }
 

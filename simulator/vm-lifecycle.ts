@@ -21,7 +21,7 @@ export class VmLifecycle {
    */
   async start(vm: Vm, durationMs: number, command: string, firstStart: boolean): Promise<void> {
     vm.state = 'Starting';
-    if (firstStart && this.faults.take('stuck-starting')) await new Promise<never>(() => undefined);
+    if (this.faults.take('stuck-starting')) await new Promise<never>(() => undefined);
     await this.cloud.timers.sleep(durationMs);
     const failure = this.faults.take('fail-job', command);
     if (failure) this.failStart(vm, new ApiError(failure.errorcode, failure.errortext, failure.cserrorcode), firstStart);
@@ -36,6 +36,8 @@ export class VmLifecycle {
       template: vm.template.name,
       address: vm.ip,
       userData: vm.userData === undefined ? '' : Buffer.from(vm.userData, 'base64').toString('utf8'),
+      cpus: vm.offering.cpunumber,
+      memoryMb: vm.offering.memory,
     });
   }
 

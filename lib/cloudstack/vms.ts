@@ -17,6 +17,10 @@ export interface DeploySpec {
   readonly userData?: string;
   /** Labels marking the owner, written right after the VM exists. */
   readonly tags: Readonly<Record<string, string>>;
+  /** False to create the VM Stopped (e.g. to set its user data once its address is known); true by default. */
+  readonly startVm?: boolean;
+  /** A chosen address in the default network, e.g. to give a replacement the address of the VM it replaces. */
+  readonly ipAddress?: string;
 }
 
 export interface SubmittedVm {
@@ -46,6 +50,7 @@ export interface VmFilter {
 /** The largest base64 user data a default CloudStack accepts (vm.userdata.max.length). */
 export const USER_DATA_LIMIT = 32_768;
 
+/** How often a VM without a pending job is looked at while waiting for its state. */
 const POLL_WHILE_ADOPTING_MS = 2000;
 
 /** Deploying, listing and destroying VMs without ever leaving one behind unknowingly. */
@@ -66,17 +71,18 @@ export class VirtualMachines {
     const submitted = await this.submit(spec, options);
     await options.onSubmitted?.(submitted);
     await this.tag(submitted.id, spec.tags, options);
-    if (submitted.jobid === undefined) return this.settle(submitted.id, options);
-    return this.awaitDeployJob(submitted.id, submitted.jobid, options);
+    const settled = spec.startVm === false ? ['Stopped', 'Running'] : ['Running'];
+    if (submitted.jobid === undefined) return this.waitForState(submitted.id, settled, options);
+    return this.awaitDeployJob(submitted.id, submitted.jobid, settled, options);
   }
 
-  private async awaitDeployJob(id: string, jobid: string, options: OperationOptions): Promise<VirtualMachine> {
+  private async awaitDeployJob(id: string, jobid: string, settled: readonly string[], options: OperationOptions): Promise<VirtualMachine> {
     const result = await this.client
       .waitForJob<{ virtualmachine: VirtualMachine }>('deployVirtualMachine', jobid, {
         ...options,
         onLost: async () => {
           const vm = await this.get(id, options.signal);
-          return vm && vm.state === 'Running' ? { virtualmachine: vm } : undefined;
+          return vm && settled.includes(vm.state) ? { virtualmachine: vm } : undefined;
         },
       })
       .catch((error: unknown) => {
@@ -95,7 +101,9 @@ export class VirtualMachines {
       networkids: spec.networkIds,
       securitygroupids: spec.securityGroupIds,
       keypair: spec.keypair,
-      userdata: spec.userData === undefined ? undefined : this.encodeUserData(spec.userData),
+      userdata: spec.userData === undefined ? undefined : this.encodeUserData(spec.userData, 'deployVirtualMachine'),
+      startvm: spec.startVm === false ? false : undefined,
+      ipaddress: spec.ipAddress,
     };
     try {
       return await this.client.request<SubmittedVm>('deployVirtualMachine', params, options);
@@ -110,11 +118,11 @@ export class VirtualMachines {
     }
   }
 
-  private encodeUserData(text: string): string {
+  private encodeUserData(text: string, command: string): string {
     const encoded = Buffer.from(text, 'utf8').toString('base64');
     if (encoded.length > this.userDataLimit) {
       throw new CloudStackError({
-        command: 'deployVirtualMachine',
+        command,
         httpStatus: 0,
         errorcode: 431,
         errortext: `user data is ${encoded.length} bytes in base64, over the ${this.userDataLimit}-byte limit`,
@@ -144,17 +152,26 @@ export class VirtualMachines {
     });
   }
 
-  /** Waits for an adopted VM whose job already ended to show its final state. */
-  private async settle(id: string, options: OperationOptions): Promise<VirtualMachine> {
+  /**
+   * Waits until a VM is in one of the given states, following its pending job
+   * if it has one. Error, disappearance and the deadline are failures.
+   */
+  async waitForState(id: string, settled: readonly string[], options: OperationOptions): Promise<VirtualMachine> {
     const deadline = this.client.timers.now() + options.deadlineMs;
     for (;;) {
       const vm = await this.get(id, options.signal);
-      if (!vm) throw deployProblem(id, 431, 'disappeared while being adopted');
-      if (vm.state === 'Running') return vm;
+      if (!vm) throw deployProblem(id, 431, 'disappeared');
+      if (settled.includes(vm.state)) return vm;
       if (vm.state === 'Error') throw deployProblem(id, 530, 'is in Error');
-      if (vm.jobid) return this.awaitDeployJob(vm.id, vm.jobid, options);
-      if (this.client.timers.now() >= deadline) throw deployProblem(id, 530, `stayed ${vm.state}`);
-      await this.client.timers.sleep(POLL_WHILE_ADOPTING_MS, options.signal);
+      const left = deadline - this.client.timers.now();
+      if (left <= 0) throw deployProblem(id, 530, `stayed ${vm.state}`);
+      if (vm.jobid) {
+        await this.client.waitForJob('queryAsyncJobResult', vm.jobid, { ...options, deadlineMs: left }).catch((error: unknown) => {
+          throw withResource(error, id);
+        });
+        continue;
+      }
+      await this.client.timers.sleep(Math.min(left, POLL_WHILE_ADOPTING_MS), options.signal);
     }
   }
 
@@ -191,6 +208,16 @@ export class VirtualMachines {
         return vm === undefined || vm.state === 'Destroyed' ? {} : undefined;
       },
     });
+  }
+
+  /** Replaces a VM's user data (base64-encoded here); a guest reads it at its next boot. */
+  async setUserData(id: string, userData: string, options: OperationOptions): Promise<VirtualMachine> {
+    const body = await this.client.request<{ virtualmachine: VirtualMachine }>(
+      'updateVirtualMachine',
+      { id, userdata: this.encodeUserData(userData, 'updateVirtualMachine') },
+      options,
+    );
+    return body.virtualmachine;
   }
 
   async start(id: string, options: OperationOptions): Promise<VirtualMachine> {

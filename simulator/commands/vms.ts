@@ -44,6 +44,7 @@ const deploy: Command = {
     { name: 'startvm', type: 'boolean', description: 'start the VM (default true)' },
     { name: 'group', type: 'string', description: 'instance group' },
     { name: 'customjobid', type: 'string', description: 'a uuid to use as the job id' },
+    { name: 'ipaddress', type: 'string', description: 'the address to give the VM in its default network' },
   ],
   handle(context) {
     const { cloud, account, params } = context;
@@ -60,8 +61,7 @@ const deploy: Command = {
     const securityGroupIds = securityGroupsFor(context, zone);
     const userData = userDataFor(context);
     checkLimits(context, offering.cpunumber, offering.memory);
-    const address = cloud.allocateAddress(network);
-    if (address === undefined) throw new ApiError(533, `Insufficient address capacity in network ${network.name}`, CS.insufficientServerCapacity);
+    const address = addressFor(context, network);
     const vm: Vm = {
       id: cloud.newId(),
       internalId: cloud.nextInternalId(),
@@ -112,6 +112,19 @@ function networkFor(context: CommandContext, zone: Zone): Network {
   const fallback = context.cloud.networks.find((n) => n.zone === zone && n.isDefault);
   if (!fallback) throw invalidParameter(`No default network found in zone ${zone.id}; specify networkids`);
   return fallback;
+}
+
+function addressFor(context: CommandContext, network: Network): string {
+  const wanted = str(context.params, 'ipaddress');
+  if (wanted === undefined) {
+    const address = context.cloud.allocateAddress(network);
+    if (address === undefined) throw new ApiError(533, `Insufficient address capacity in network ${network.name}`, CS.insufficientServerCapacity);
+    return address;
+  }
+  const claim = context.cloud.claimAddress(network, wanted);
+  if (claim === 'outside') throw invalidParameter(`IP address ${wanted} is not in the range of network ${network.name} (${network.cidr})`);
+  if (claim === 'taken') throw invalidParameter(`The IP address ${wanted} is already used by another VM in network ${network.name}`);
+  return wanted;
 }
 
 function checkHostname(context: CommandContext, name: string, network: Network): void {
@@ -306,6 +319,26 @@ const reboot = vmAction('rebootVirtualMachine', 'RebootVMCmd', 'Reboots a virtua
   await context.vms.start(vm, context.cloud.timing.rebootMs, 'rebootVirtualMachine', false);
 });
 
+const update: Command = {
+  name: 'updateVirtualMachine',
+  description: 'Updates a virtual machine, e.g. its user data (read by the guest at its next boot).',
+  async: false,
+  params: [
+    VM_ID,
+    { name: 'userdata', type: 'string', length: MAX_POST_USER_DATA, description: 'base64 user data' },
+    { name: 'displayname', type: 'string', description: 'display name' },
+  ],
+  handle(context) {
+    const vm = vmOf(context);
+    if (vm.removed !== undefined) throw notFound(vm);
+    const userData = userDataFor(context);
+    if (userData !== undefined) vm.userData = userData;
+    const displayname = str(context.params, 'displayname');
+    if (displayname !== undefined) vm.displayname = displayname;
+    return result(context, vm);
+  },
+};
+
 const HIDDEN_FROM_USERS = new Set(['Destroyed', 'Expunging']);
 
 const list: Command = {
@@ -365,4 +398,4 @@ function hasTag(context: CommandContext, vm: Vm, pair: Record<string, string>): 
     .some((t) => (key === undefined || t.key.toLowerCase() === key) && (value === undefined || t.value.toLowerCase() === value));
 }
 
-export const VM_COMMANDS: readonly Command[] = [deploy, destroy, expungeVm, recover, start, stop, reboot, list];
+export const VM_COMMANDS: readonly Command[] = [deploy, update, destroy, expungeVm, recover, start, stop, reboot, list];

@@ -103,6 +103,14 @@ describe('CloudStack client against the simulator', () => {
       expect(await cs.vms.get(vm.id)).to.equal(undefined);
     });
 
+    it('creates a VM stopped, sets its user data once its address is known, then starts it', async () => {
+      const created = await cs.vms.deploy({ name: 'late', ...(await placement()), startVm: false, tags: { owner: 'x' } }, { deadlineMs: DEADLINE });
+      expect(created.state).to.equal('Stopped');
+      expect(created.nic![0]!.ipaddress).to.match(/^127\.10\./);
+      await cs.vms.setUserData(created.id, `#cloud-config\n# my address is ${created.nic![0]!.ipaddress}\n`, { deadlineMs: DEADLINE });
+      expect((await cs.vms.start(created.id, { deadlineMs: DEADLINE })).state).to.equal('Running');
+    });
+
     it('starts, stops and reboots', async () => {
       const vm = await cs.vms.deploy({ name: 'm-3', ...(await placement()), tags: { owner: 'x' } }, { deadlineMs: DEADLINE });
       expect((await cs.vms.stop(vm.id, { deadlineMs: DEADLINE })).state).to.equal('Stopped');

@@ -560,11 +560,27 @@ describe('CloudStack simulator', () => {
       const id = await running({ name: 'g1', userdata: Buffer.from('#cloud-config\nwrite_files: []\n').toString('base64') });
       await passTime(clock, 0);
       expect(events).to.deep.equal([
-        ['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: '127.10.0.2', userData: '#cloud-config\nwrite_files: []\n' }],
+        ['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: '127.10.0.2', userData: '#cloud-config\nwrite_files: []\n', cpus: 2, memoryMb: 4096 }],
       ]);
       await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id });
       await passTime(clock, TIMING.destroyMs);
       expect(events[1]).to.deep.equal(['stop', id]);
+    });
+
+    it('boots the guest with user data set by updateVirtualMachine while the VM was stopped', async () => {
+      const events: GuestVm[] = [];
+      const fixtures = shippedFixtures();
+      fixtures['templates'][0].guest = 'recorder';
+      await start({ fixtures: parseFixtures(fixtures), guests: new Map([['recorder', { start: (v: GuestVm) => void events.push(v), stop: () => undefined }]]) });
+      const { id } = await deploy({ name: 'late', startvm: 'false' });
+      await passTime(clock, 1000);
+      expect((await vm(id))!['state']).to.equal('Stopped');
+      const updated = await t.api(DEMO_KEYS, 'updateVirtualMachine', { id, userdata: Buffer.from('#cloud-config\n').toString('base64') });
+      expect(updated.inner['virtualmachine'].id).to.equal(id);
+      expect((await t.api(DEMO_KEYS, 'updateVirtualMachine', { id, userdata: '***' })).inner['errortext']).to.equal('User data is not base64 encoded');
+      await t.api(DEMO_KEYS, 'startVirtualMachine', { id });
+      await passTime(clock, 1500);
+      expect(events.map((e) => e.userData)).to.deep.equal(['#cloud-config\n']);
     });
 
     it('refuses fixtures naming a guest nobody registered', async () => {

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The cluster's shape: which node slots exist, what their VMs are called
+ * and how they are tagged. Names and tags are derived from the instance id
+ * alone, so a restarted orchestrator finds its VMs again instead of
+ * creating more.
+ */
+
+export type Role = 'master' | 'agent';
+
+export interface Slot {
+  readonly role: Role;
+  /** 1-based within the role. */
+  readonly index: number;
+}
+
+export const TAGS = {
+  instance: 'mesos.instance',
+  role: 'mesos.role',
+  slot: 'mesos.slot',
+  generation: 'mesos.generation',
+} as const;
+
+export const ZK_PORT = 2181;
+export const MASTER_PORT = 5050;
+export const AGENT_PORT = 5051;
+export const MARATHON_PORT = 8080;
+
+export function slotsFor(masters: number, agents: number): Slot[] {
+  return [
+    ...Array.from({ length: masters }, (_, i) => ({ role: 'master' as const, index: i + 1 })),
+    ...Array.from({ length: agents }, (_, i) => ({ role: 'agent' as const, index: i + 1 })),
+  ];
+}
+
+export function slotKey(slot: Slot): string {
+  return `${slot.role === 'master' ? 'm' : 'a'}${slot.index}`;
+}
+
+export function describeSlot(slot: Slot, of?: number): string {
+  return `${slot.role} ${slot.index}${of === undefined ? '' : ` of ${of}`}`;
+}
+
+/**
+ * A short host-name prefix unique to the instance: `mesos-` and ten base32
+ * characters of its hash (host names allow letters, digits and '-', at most 63).
+ */
+export function clusterPrefix(instanceId: string): string {
+  const digest = createHash('sha256').update(instanceId).digest();
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < 10) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    if (out.length === 10) break;
+  }
+  return `mesos-${out}`;
+}
+
+/** The VM host name of a slot's generation: the first VM of agent 3 is `<prefix>-a3`, its replacement `<prefix>-a3-g2`. */
+export function vmName(prefix: string, slot: Slot, generation: number): string {
+  return `${prefix}-${slotKey(slot)}${generation > 1 ? `-g${generation}` : ''}`;
+}
+
+export function tagsFor(instanceId: string, slot: Slot, generation: number): Record<string, string> {
+  return {
+    [TAGS.instance]: instanceId,
+    [TAGS.role]: slot.role,
+    [TAGS.slot]: String(slot.index),
+    [TAGS.generation]: String(generation),
+  };
+}
+
+/** The slot and generation a VM's tags name, if they are a complete and valid set. */
+export function slotFromTags(tags: Readonly<Record<string, string>>): { slot: Slot; generation: number } | undefined {
+  const role = tags[TAGS.role];
+  const index = Number(tags[TAGS.slot]);
+  const generation = Number(tags[TAGS.generation] ?? '1');
+  if ((role !== 'master' && role !== 'agent') || !Number.isSafeInteger(index) || index < 1 || !Number.isSafeInteger(generation) || generation < 1) {
+    return undefined;
+  }
+  return { slot: { role, index }, generation };
+}
+
+/** A majority of the masters, as ZooKeeper and the Mesos replicated log need. */
+export function quorum(masters: number): number {
+  return Math.floor(masters / 2) + 1;
+}
+
+export function zkUrl(masterAddresses: readonly string[], path: 'mesos' | 'marathon'): string {
+  return `zk://${masterAddresses.map((ip) => `${ip}:${ZK_PORT}`).join(',')}/${path}`;
+}

@@ -1,0 +1,92 @@
+import { stringify } from 'yaml';
+import { quorum, zkUrl, type Slot } from './plan.js';
+
+/** What a node needs to know to configure itself. */
+export interface NodeConfig {
+  readonly slot: Slot;
+  /** The node's own address; every service binds and advertises it. */
+  readonly address: string;
+  readonly masterAddresses: readonly string[];
+  /** Shown as the Mesos cluster name. */
+  readonly cluster: string;
+  readonly marathon: boolean;
+  /** The VM's name, published as the agent attribute `so_node` so the agent can be matched to its VM. */
+  readonly nodeName: string;
+}
+
+interface WriteFile {
+  readonly path: string;
+  readonly content: string;
+  readonly permissions: string;
+}
+
+const MASTER_WORK_DIR = '/var/lib/mesos/master';
+const AGENT_WORK_DIR = '/var/lib/mesos/agent';
+
+function file(path: string, content: string): WriteFile {
+  return { path, content: content.endsWith('\n') ? content : `${content}\n`, permissions: '0644' };
+}
+
+/**
+ * The #cloud-config that turns a stock Ubuntu VM with the ZooKeeper, Mesos
+ * and Marathon packages (all services disabled in the template) into one
+ * node of the cluster. Configuration goes into the files the packages'
+ * init wrappers read (/etc/zookeeper, /etc/mesos*, /etc/marathon/conf);
+ * the services of the node's role are then started and the others kept off.
+ */
+export function renderUserData(node: NodeConfig): string {
+  const document = node.slot.role === 'master' ? master(node) : agent(node);
+  return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
+}
+
+function master(node: NodeConfig): Record<string, unknown> {
+  const servers = node.masterAddresses.map((ip, i) => `server.${i + 1}=${ip}:2888:3888`);
+  const files = [
+    file(
+      '/etc/zookeeper/conf/zoo.cfg',
+      ['tickTime=2000', 'initLimit=10', 'syncLimit=5', 'dataDir=/var/lib/zookeeper', 'clientPort=2181', ...servers].join('\n'),
+    ),
+    file('/etc/zookeeper/conf/myid', String(node.masterAddresses.indexOf(node.address) + 1)),
+    file('/etc/mesos/zk', zkUrl(node.masterAddresses, 'mesos')),
+    file('/etc/mesos-master/quorum', String(quorum(node.masterAddresses.length))),
+    file('/etc/mesos-master/ip', node.address),
+    file('/etc/mesos-master/hostname', node.address),
+    file('/etc/mesos-master/work_dir', MASTER_WORK_DIR),
+    file('/etc/mesos-master/cluster', node.cluster),
+    ...(node.marathon
+      ? [
+          file('/etc/marathon/conf/master', zkUrl(node.masterAddresses, 'mesos')),
+          file('/etc/marathon/conf/zk', zkUrl(node.masterAddresses, 'marathon')),
+          file('/etc/marathon/conf/hostname', node.address),
+        ]
+      : []),
+  ];
+  const services = ['zookeeper', 'mesos-master', ...(node.marathon ? ['marathon'] : [])];
+  return {
+    write_files: files,
+    runcmd: [
+      `systemctl disable --now mesos-slave${node.marathon ? '' : ' marathon'}`,
+      `systemctl enable ${services.join(' ')}`,
+      ...services.map((service) => `systemctl restart ${service}`),
+    ],
+  };
+}
+
+function agent(node: NodeConfig): Record<string, unknown> {
+  return {
+    write_files: [
+      file('/etc/mesos/zk', zkUrl(node.masterAddresses, 'mesos')),
+      file('/etc/mesos-slave/ip', node.address),
+      file('/etc/mesos-slave/hostname', node.address),
+      file('/etc/mesos-slave/work_dir', AGENT_WORK_DIR),
+      file('/etc/mesos-slave/containerizers', 'mesos'),
+      file('/etc/mesos-slave/attributes/so_node', node.nodeName),
+    ],
+    runcmd: [
+      `rm -f ${AGENT_WORK_DIR}/meta/slaves/latest`,
+      'systemctl disable --now mesos-master zookeeper marathon',
+      'systemctl enable mesos-slave',
+      'systemctl restart mesos-slave',
+    ],
+  };
+}

@@ -1,0 +1,136 @@
+import { ConfigError } from '../lib/errors.js';
+import { parseListen, type ListenAddress } from '../lib/listen.js';
+import type { LogLevel } from '../lib/logger.js';
+import { isObject } from '../lib/objects.js';
+import type { RawValue } from './cluster/parameters.js';
+import type { OrchestratorSettings } from './orchestrator.js';
+
+/** One orchestrator's configuration, all from its environment. */
+export interface SoConfig {
+  readonly instanceId: string;
+  readonly tenant: string;
+  readonly listen: ListenAddress & { readonly port: number };
+  readonly cloudstack: { readonly endpoint: string; readonly apiKey: string; readonly secretKey: string };
+  /** The instance's attributes; PUT /orchestrator/default may add to them. */
+  readonly parameters: ReadonlyMap<string, RawValue>;
+  readonly settings: OrchestratorSettings;
+  readonly probeTimeoutMs: number;
+  readonly timeScale: number;
+  readonly timeOrigin?: number;
+  readonly logLevel: LogLevel;
+  readonly logFormat: 'auto' | 'json' | 'text';
+}
+
+type Spec =
+  | { readonly kind: 'text'; readonly required: boolean; readonly fallback?: string }
+  | { readonly kind: 'int'; readonly fallback: number; readonly min: number; readonly max: number }
+  | { readonly kind: 'choice'; readonly values: readonly string[]; readonly fallback: string };
+
+const SPECS: Record<string, Spec> = {
+  SO_INSTANCE_ID: { kind: 'text', required: true },
+  SO_TENANT: { kind: 'text', required: true },
+  SO_LISTEN: { kind: 'text', required: false, fallback: '127.0.0.1:8051' },
+  SO_CLOUDSTACK_ENDPOINT: { kind: 'text', required: true },
+  SO_CLOUDSTACK_API_KEY: { kind: 'text', required: true },
+  SO_CLOUDSTACK_SECRET_KEY: { kind: 'text', required: true },
+  SO_PARAMETERS: { kind: 'text', required: false, fallback: '{}' },
+  SO_DEADLINE_DESIGN_S: { kind: 'int', fallback: 60, min: 1, max: 3600 },
+  SO_DEADLINE_DEPLOY_S: { kind: 'int', fallback: 1200, min: 1, max: 86_400 },
+  SO_DEADLINE_PROVISION_S: { kind: 'int', fallback: 900, min: 1, max: 86_400 },
+  SO_DEADLINE_UPDATE_S: { kind: 'int', fallback: 1200, min: 1, max: 86_400 },
+  SO_DEADLINE_DELETE_S: { kind: 'int', fallback: 600, min: 1, max: 86_400 },
+  SO_DEADLINE_MASTERS_S: { kind: 'int', fallback: 300, min: 1, max: 86_400 },
+  SO_DEADLINE_AGENT_S: { kind: 'int', fallback: 300, min: 1, max: 86_400 },
+  SO_MAX_REPLACEMENTS: { kind: 'int', fallback: 2, min: 0, max: 10 },
+  SO_CONCURRENCY: { kind: 'int', fallback: 8, min: 1, max: 64 },
+  SO_STABLE_POLLS: { kind: 'int', fallback: 2, min: 1, max: 10 },
+  SO_POLL_MIN_MS: { kind: 'int', fallback: 1000, min: 1, max: 60_000 },
+  SO_POLL_MAX_MS: { kind: 'int', fallback: 10_000, min: 1, max: 600_000 },
+  SO_PROBE_TIMEOUT_MS: { kind: 'int', fallback: 3000, min: 1, max: 60_000 },
+  SO_TIME_SCALE: { kind: 'int', fallback: 1, min: 1, max: 10_000 },
+  SO_TIME_ORIGIN: { kind: 'text', required: false },
+  SO_LOG_LEVEL: { kind: 'choice', values: ['error', 'warn', 'info', 'debug'], fallback: 'info' },
+  SO_LOG_FORMAT: { kind: 'choice', values: ['auto', 'json', 'text'], fallback: 'auto' },
+};
+
+/** Reads SO_* variables; an unknown one, a missing required one or a bad value is an error naming it. */
+export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('SO_') && !(name in SPECS)) throw new ConfigError(`unknown environment variable ${name}`);
+  }
+  const values = new Map<string, string | number>();
+  for (const [name, spec] of Object.entries(SPECS)) {
+    const value = read(name, spec, env[name]);
+    if (value !== undefined) values.set(name, value);
+  }
+  const text = (name: string): string => values.get(name) as string;
+  const int = (name: string): number => values.get(name) as number;
+  const listen = parseListen(text('SO_LISTEN'));
+  if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${text('SO_LISTEN')}" must be host:port`);
+  const origin = values.get('SO_TIME_ORIGIN');
+  if (origin !== undefined && !/^\d+$/.test(String(origin))) throw new ConfigError(`SO_TIME_ORIGIN = "${origin}" must be epoch milliseconds`);
+  return {
+    instanceId: text('SO_INSTANCE_ID'),
+    tenant: text('SO_TENANT'),
+    listen: { host: listen.host, port: listen.port },
+    cloudstack: { endpoint: text('SO_CLOUDSTACK_ENDPOINT'), apiKey: text('SO_CLOUDSTACK_API_KEY'), secretKey: text('SO_CLOUDSTACK_SECRET_KEY') },
+    parameters: parameters(text('SO_PARAMETERS')),
+    settings: {
+      designDeadlineMs: int('SO_DEADLINE_DESIGN_S') * 1000,
+      deployDeadlineMs: int('SO_DEADLINE_DEPLOY_S') * 1000,
+      provisionDeadlineMs: int('SO_DEADLINE_PROVISION_S') * 1000,
+      updateDeadlineMs: int('SO_DEADLINE_UPDATE_S') * 1000,
+      deleteDeadlineMs: int('SO_DEADLINE_DELETE_S') * 1000,
+      mastersDeadlineMs: int('SO_DEADLINE_MASTERS_S') * 1000,
+      agentDeadlineMs: int('SO_DEADLINE_AGENT_S') * 1000,
+      maxReplacements: int('SO_MAX_REPLACEMENTS'),
+      concurrency: int('SO_CONCURRENCY'),
+      stablePolls: int('SO_STABLE_POLLS'),
+      pollMinMs: int('SO_POLL_MIN_MS'),
+      pollMaxMs: int('SO_POLL_MAX_MS'),
+    },
+    probeTimeoutMs: int('SO_PROBE_TIMEOUT_MS'),
+    timeScale: int('SO_TIME_SCALE'),
+    ...(origin === undefined ? {} : { timeOrigin: Number(origin) }),
+    logLevel: text('SO_LOG_LEVEL') as LogLevel,
+    logFormat: text('SO_LOG_FORMAT') as SoConfig['logFormat'],
+  };
+}
+
+function read(name: string, spec: Spec, raw: string | undefined): string | number | undefined {
+  const value = raw?.trim();
+  if (value === undefined || value === '') {
+    if (spec.kind === 'text' && spec.required) throw new ConfigError(`${name} is required`);
+    return spec.fallback;
+  }
+  switch (spec.kind) {
+    case 'text':
+      return value;
+    case 'choice':
+      if (!spec.values.includes(value)) throw new ConfigError(`${name} = "${value}" must be one of ${spec.values.join(', ')}`);
+      return value;
+    case 'int': {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || n < spec.min || n > spec.max) throw new ConfigError(`${name} = "${value}" must be a whole number from ${spec.min} to ${spec.max}`);
+      return n;
+    }
+  }
+}
+
+function parameters(json: string): Map<string, RawValue> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigError(`SO_PARAMETERS is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(doc)) throw new ConfigError('SO_PARAMETERS must be a JSON object of attributes');
+  const map = new Map<string, RawValue>();
+  for (const [name, value] of Object.entries(doc)) {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new ConfigError(`SO_PARAMETERS: ${name} must be a string, number or boolean`);
+    }
+    map.set(name, value);
+  }
+  return map;
+}

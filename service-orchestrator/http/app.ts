@@ -1,0 +1,171 @@
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import { BadRequest, NotFound } from '../../lib/errors.js';
+import { baseUrlOf, send, sendText } from '../../lib/http/context.js';
+import { byMethod, errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
+import type { Logger } from '../../lib/logger.js';
+import { LINK_KIND, RESOURCE_TYPE, typeId, type Action, type AttributeValue, type Entity, type Kind } from '../../lib/occi/model.js';
+import { negotiate } from '../../lib/occi/negotiate.js';
+import type { CategoryRef } from '../../lib/occi/parse.js';
+import {
+  collectionRepresentation,
+  createdRepresentation,
+  entityRepresentation,
+  okRepresentation,
+  queryInterfaceRepresentation,
+} from '../../lib/occi/representation.js';
+import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
+import type { RawValue } from '../cluster/parameters.js';
+import type { Orchestrator } from '../orchestrator.js';
+
+export const SERVICE_SCHEME = 'http://schemas.mobile-cloud-networking.eu/occi/service#';
+
+const DEPLOY: Action = { scheme: SERVICE_SCHEME, term: 'deploy', title: 'Deploy the cluster\'s VMs', attributes: [] };
+const PROVISION: Action = { scheme: SERVICE_SCHEME, term: 'provision', title: 'Wait until the cluster works', attributes: [] };
+
+export const ORCHESTRATOR_KIND: Kind = {
+  scheme: SERVICE_SCHEME,
+  term: 'orchestrator',
+  title: 'Service orchestrator of one Mesos cluster',
+  parent: RESOURCE_TYPE,
+  location: '/orchestrator/',
+  attributes: [
+    { name: 'occi.mcn.stack.state', type: 'string', required: false, mutable: false },
+    { name: 'occi.mcn.stack.id', type: 'string', required: false, mutable: false },
+  ],
+  actions: [DEPLOY, PROVISION],
+};
+
+const PATH = '/orchestrator/default';
+
+export interface SoAppDeps {
+  readonly orchestrator: Orchestrator;
+  readonly tenant: string;
+  readonly defaults: ReadonlyMap<string, RawValue>;
+  readonly logger: Logger;
+  readonly serverName: string;
+  readonly fallbackHost: string;
+}
+
+/**
+ * The hurtle SO protocol: the single resource /orchestrator/default, PUT to
+ * initialise, POST ?action=deploy|provision, POST with attributes to update,
+ * DELETE to dispose, GET for the stack state and the cluster's outputs.
+ */
+export function createSoApp(deps: SoAppDeps): Express {
+  const { orchestrator } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(deps.logger, deps.serverName));
+  app.use(occiVersion());
+  app.use(gate(deps.tenant));
+  app.use(express.raw({ type: () => true, limit: 65_536 }));
+
+  const exists = (): boolean => orchestrator.initialised || orchestrator.disposing;
+  const baseUrl = (req: Request): string => baseUrlOf(req, undefined, deps.fallbackHost);
+  const entities = (): Entity[] => (exists() ? [entity(orchestrator)] : []);
+
+  const list: RequestHandler = (req, res) => {
+    send(res, 200, collectionRepresentation(negotiate(req.get('accept'), true), entities(), baseUrl(req)));
+  };
+
+  app.all(['/-/', '/.well-known/org/ogf/occi/-/'], byMethod({
+    GET: (req, res) => send(res, 200, queryInterfaceRepresentation(negotiate(req.get('accept'), false), [ORCHESTRATOR_KIND, LINK_KIND], [DEPLOY, PROVISION], baseUrl(req))),
+  }));
+  app.all(['/', '/orchestrator/'], byMethod({ GET: list }));
+  app.all(PATH, byMethod({
+    GET: (req, res) => {
+      const negotiated = negotiate(req.get('accept'), false);
+      if (!exists()) throw new NotFound(`Resource not found: '${PATH}'`);
+      send(res, 200, entityRepresentation(negotiated, entity(orchestrator)));
+    },
+    PUT: async (req, res) => {
+      const negotiated = negotiate(req.get('accept'), false);
+      const request = occiRequest(req);
+      requireCategory(request.categories, ORCHESTRATOR_KIND, true);
+      const outcome = await orchestrator.initialise(attributesOf(request), deps.defaults);
+      const rendered = entity(orchestrator);
+      if (outcome === 'created') send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + PATH));
+      else send(res, 200, entityRepresentation(negotiated, rendered));
+    },
+    POST: (req, res) => {
+      const negotiated = negotiate(req.get('accept'), false);
+      if (!exists()) throw new NotFound(`Resource not found: '${PATH}'`);
+      const request = occiRequest(req);
+      const action = actionOf(req);
+      if (action === undefined) {
+        requireCategory(request.categories, ORCHESTRATOR_KIND, false);
+        orchestrator.update(attributesOf(request));
+      } else {
+        const known = action === 'deploy' ? DEPLOY : action === 'provision' ? PROVISION : undefined;
+        if (!known) throw new BadRequest(`Unknown action "${action}"; the orchestrator offers deploy and provision.`);
+        requireCategory(request.categories, known, false);
+        orchestrator.act(action, attributesOf(request));
+      }
+      send(res, 200, entityRepresentation(negotiated, entity(orchestrator)));
+    },
+    DELETE: (req, res) => {
+      const negotiated = negotiate(req.get('accept'), false);
+      orchestrator.dispose();
+      send(res, 200, okRepresentation(negotiated, entity(orchestrator)));
+    },
+  }));
+  app.use((req) => {
+    throw new NotFound(`Resource not found: '${req.path}'`);
+  });
+  app.use(errorHandler(65_536));
+  return app;
+}
+
+/** hurtle's gate: both headers present (403 otherwise); the tenant must be the instance's. */
+function gate(tenant: string): RequestHandler {
+  return (req, res, next) => {
+    if (!req.get('x-auth-token')) return forbid(res, 'X-Auth-Token required...');
+    const given = req.get('x-tenant-name');
+    if (!given) return forbid(res, 'X-Tenant-Name required...');
+    if (given !== tenant) return forbid(res, 'This orchestrator serves another tenant.');
+    next();
+  };
+}
+
+function forbid(res: Response, message: string): void {
+  sendText(res, 403, message);
+}
+
+function occiRequest(req: Request): OcciRequest {
+  return readOcciRequest({ contentType: req.get('content-type'), header: (name) => req.get(name), body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
+}
+
+function actionOf(req: Request): string | undefined {
+  const action = (req.query as Record<string, unknown>)['action'];
+  if (action === undefined) return undefined;
+  if (typeof action !== 'string') throw new BadRequest('Give exactly one ?action=<term>.');
+  return action;
+}
+
+function requireCategory(categories: readonly CategoryRef[], expected: Kind | Action, needed: boolean): void {
+  for (const category of categories) {
+    if (category.scheme + category.term !== typeId(expected)) {
+      throw new BadRequest(`The following category is not registered within this service (See Query interfaces): ${category.scheme}${category.term}`);
+    }
+  }
+  if (needed && categories.length === 0) throw new BadRequest('Could not find a valid kind.');
+}
+
+function attributesOf(request: OcciRequest): Map<string, RawValue> {
+  return new Map(request.attributes.map((a) => [a.name, a.value.value]));
+}
+
+/** /orchestrator/default as clients see it: stack state, id and message, the parameters, then the outputs. */
+export function entity(orchestrator: Orchestrator): Entity {
+  const attributes: Array<readonly [string, AttributeValue]> = [
+    ['occi.core.id', 'default'],
+    ['occi.mcn.stack.state', orchestrator.state],
+    ['occi.mcn.stack.id', orchestrator.stackId],
+    ['occi.mcn.stack.message', orchestrator.message],
+    ...[...orchestrator.parameters()].filter(([name]) => !name.startsWith('occi.')),
+    ...Object.entries(orchestrator.outputs),
+  ];
+  const actions = orchestrator.actions.map((term) => (term === 'deploy' ? DEPLOY : PROVISION));
+  return { id: 'default', location: PATH, kind: ORCHESTRATOR_KIND, attributes, actions };
+}

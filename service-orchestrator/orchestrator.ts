@@ -1,0 +1,280 @@
+import type { Timers } from '../lib/clock.js';
+import { BadRequest, ServiceUnavailable } from '../lib/errors.js';
+import type { CloudStack } from '../lib/cloudstack/index.js';
+import { CloudResourceNotFound, CloudStackError, CloudStackTransportError } from '../lib/cloudstack/index.js';
+import type { Logger } from '../lib/logger.js';
+import type { AttributeValue } from '../lib/occi/model.js';
+import { ClusterBuilder, reason, type NodeVm, type Placement } from './cluster/builder.js';
+import { checkChange, parseParameters, type ClusterParameters, type RawValue } from './cluster/parameters.js';
+import { clusterPrefix, slotKey, slotsFor, zkUrl, type Slot } from './cluster/plan.js';
+import { renderUserData } from './cluster/user-data.js';
+import { Provisioner, type ProvisionSettings } from './provisioner.js';
+import type { Probe } from './readiness/probe.js';
+
+export interface OrchestratorSettings extends ProvisionSettings {
+  readonly deployDeadlineMs: number;
+  readonly provisionDeadlineMs: number;
+  readonly updateDeadlineMs: number;
+  readonly deleteDeadlineMs: number;
+  readonly designDeadlineMs: number;
+  readonly concurrency: number;
+}
+
+export interface OrchestratorDeps {
+  readonly instanceId: string;
+  readonly cloudstack: CloudStack;
+  readonly probe: Probe;
+  readonly timers: Timers;
+  readonly settings: OrchestratorSettings;
+  readonly logger: Logger;
+}
+
+export type ActionTerm = 'deploy' | 'provision';
+
+/** The CloudFormation/Heat stack states hurtle service managers wait for. */
+export type StackState =
+  | 'uninitialized'
+  | 'CREATE_IN_PROGRESS'
+  | 'CREATE_COMPLETE'
+  | 'CREATE_FAILED'
+  | 'UPDATE_IN_PROGRESS'
+  | 'UPDATE_COMPLETE'
+  | 'UPDATE_FAILED'
+  | 'DELETE_IN_PROGRESS'
+  | 'DELETE_COMPLETE'
+  | 'DELETE_FAILED';
+
+/**
+ * One service instance's cluster, driven through hurtle's phases: design
+ * (PUT), deploy, provision, update, dispose. Phases run one after another in
+ * the background; the stack state and its message say what is happening.
+ * Dispose cancels whatever runs and removes every VM of the instance.
+ */
+export class Orchestrator {
+  state: StackState = 'uninitialized';
+  message = 'Not initialised.';
+  outputs: Record<string, AttributeValue> = {};
+  actions: ActionTerm[] = [];
+  initialised = false;
+  private raw = new Map<string, RawValue>();
+  private params?: ClusterParameters;
+  private placement?: Placement;
+  private nodes = new Map<string, NodeVm>();
+  private chain: Promise<void> = Promise.resolve();
+  private controller = new AbortController();
+  disposing = false;
+  readonly prefix: string;
+
+  constructor(private readonly deps: OrchestratorDeps) {
+    this.prefix = clusterPrefix(deps.instanceId);
+  }
+
+  /** The instance's parameters as given, for rendering. */
+  parameters(): ReadonlyMap<string, RawValue> {
+    return this.raw;
+  }
+
+  get stackId(): string {
+    return this.state === 'uninitialized' ? 'N/A' : this.prefix;
+  }
+
+  /**
+   * Design: checks the parameters and resolves zone, template, offerings and
+   * network, failing fast with the reason. Repeating it with other
+   * attributes applies them as an update.
+   */
+  async initialise(attributes: ReadonlyMap<string, RawValue>, defaults: ReadonlyMap<string, RawValue>): Promise<'created' | 'existing'> {
+    if (this.disposing) throw new BadRequest('The instance is being disposed.');
+    if (this.initialised) {
+      if (attributes.size > 0) this.update(attributes);
+      return 'existing';
+    }
+    const raw = new Map([...defaults, ...attributes]);
+    const params = parseParameters(raw);
+    this.placement = await this.design(params);
+    this.raw = raw;
+    this.params = params;
+    this.initialised = true;
+    this.actions = ['deploy'];
+    this.message = `Designed: ${params.masters} master${params.masters === 1 ? '' : 's'}, ${params.agents} agent${params.agents === 1 ? '' : 's'}${params.marathon ? ', Marathon' : ''}; waiting for deploy.`;
+    return 'created';
+  }
+
+  private async design(params: ClusterParameters): Promise<Placement> {
+    const { discovery } = this.deps.cloudstack;
+    const signal = AbortSignal.timeout(Math.max(1, this.deps.settings.designDeadlineMs));
+    try {
+      const zone = await discovery.zone(params.zone, signal);
+      const [template, master, agent, network] = await Promise.all([
+        discovery.template(params.template, zone.id, signal),
+        discovery.serviceOffering(params.masterOffering, signal),
+        discovery.serviceOffering(params.agentOffering, signal),
+        discovery.network(params.network, zone.id, signal),
+      ]);
+      return { zoneId: zone.id, templateId: template.id, masterOfferingId: master.id, agentOfferingId: agent.id, networkId: network.id };
+    } catch (error) {
+      if (error instanceof CloudResourceNotFound) throw new BadRequest(`Cannot build the cluster: ${error.message}.`);
+      if (error instanceof CloudStackError && error.classification === 'fatal') throw new BadRequest(`Cannot build the cluster: CloudStack refused ${reason(error)}.`);
+      if (error instanceof CloudStackError || error instanceof CloudStackTransportError || (error as Error).name === 'TimeoutError') {
+        throw new ServiceUnavailable(`CloudStack cannot be asked right now (${reason(error)}); try again.`);
+      }
+      throw error;
+    }
+  }
+
+  act(term: string, attributes: ReadonlyMap<string, RawValue>): void {
+    if (!this.actions.includes(term as ActionTerm)) throw new BadRequest('Not applicable atm.');
+    if (attributes.size > 0) this.update(attributes);
+    if (term === 'deploy') {
+      this.actions = ['provision'];
+      this.enqueue('deploy', (signal) => this.deployPhase(signal));
+    } else {
+      this.actions = [];
+      this.enqueue('provision', (signal) => this.provisionPhase(signal));
+    }
+  }
+
+  /** Applies changed attributes: only the agent count and min_ready may change; a deployed cluster is scaled. */
+  update(attributes: ReadonlyMap<string, RawValue>): void {
+    if (!this.initialised || !this.params) throw new BadRequest('The orchestrator is not initialised; PUT it first.');
+    if (this.disposing) throw new BadRequest('The instance is being disposed.');
+    const raw = new Map([...this.raw, ...attributes]);
+    const next = parseParameters(raw);
+    checkChange(this.params, next);
+    const scaled = next.agents !== this.params.agents || next.minReady !== this.params.minReady;
+    this.raw = raw;
+    this.params = next;
+    if (scaled && this.actions.length === 0) this.enqueue('update', (signal) => this.updatePhase(signal));
+  }
+
+  /** Cancels any phase and removes every VM of the instance; the state ends DELETE_COMPLETE once none is left. */
+  dispose(): void {
+    if (this.disposing && this.state !== 'DELETE_FAILED') return;
+    this.disposing = true;
+    this.actions = [];
+    this.controller.abort(new Error('disposed'));
+    this.controller = new AbortController();
+    this.set('DELETE_IN_PROGRESS', 'delete: cancelling running work');
+    this.chain = this.chain.then(() => this.deletePhase(this.controller.signal));
+  }
+
+  private enqueue(name: string, work: (signal: AbortSignal) => Promise<void>): void {
+    const signal = this.controller.signal;
+    this.chain = this.chain.then(async () => {
+      if (signal.aborted) return;
+      try {
+        await work(signal);
+      } catch (error) {
+        if (!signal.aborted) this.deps.logger.error(`${name} phase crashed`, { error: error instanceof Error ? error.stack : String(error) });
+      }
+    });
+  }
+
+  private set(state: StackState, message: string): void {
+    if (this.state !== state || this.message !== message) this.deps.logger.info('stack state', { state, message });
+    this.state = state;
+    this.message = message;
+  }
+
+  private builder(): ClusterBuilder {
+    const { cloudstack, timers, settings, instanceId, logger } = this.deps;
+    return new ClusterBuilder(cloudstack, timers, instanceId, this.prefix, this.placement, { concurrency: settings.concurrency, maxReplacements: settings.maxReplacements }, logger);
+  }
+
+  private phase(deadlineMs: number, signal: AbortSignal, stage: 'CREATE' | 'UPDATE') {
+    return {
+      deadline: this.deps.timers.now() + deadlineMs,
+      signal,
+      progress: (message: string) => this.set(`${stage}_IN_PROGRESS`, message),
+    };
+  }
+
+  private slots(): Slot[] {
+    return slotsFor(this.params!.masters, this.params!.agents);
+  }
+
+  private userData = (slot: Slot, name: string, address: string, masters: readonly string[]): string =>
+    renderUserData({ slot, address, masterAddresses: masters, cluster: this.prefix, marathon: this.params!.marathon, nodeName: name });
+
+  private async deployPhase(signal: AbortSignal): Promise<void> {
+    const slots = this.slots();
+    this.set('CREATE_IN_PROGRESS', `deploy: creating ${slots.length} VMs (${this.params!.masters} masters, ${this.params!.agents} agents)`);
+    try {
+      this.nodes = await this.builder().build(slots, this.userData, this.phase(this.deps.settings.deployDeadlineMs, signal, 'CREATE'));
+      this.outputs = { ...this.outputs, 'mesos.zk': zkUrl(this.masters(), 'mesos'), 'mesos.masters.addresses': this.masters().join(',') };
+      this.set('CREATE_COMPLETE', `deploy: all ${slots.length} VMs running`);
+    } catch (error) {
+      if (signal.aborted) return;
+      this.set('CREATE_FAILED', `deploy failed: ${reason(error)}`);
+    }
+  }
+
+  private masters(): string[] {
+    return [...this.nodes.values()].filter((n) => n.slot.role === 'master').sort((a, b) => a.slot.index - b.slot.index).map((n) => n.address);
+  }
+
+  private async provisionPhase(signal: AbortSignal): Promise<void> {
+    if (this.state !== 'CREATE_COMPLETE') {
+      this.set('UPDATE_FAILED', `provision not possible: ${this.message}`);
+      return;
+    }
+    this.set('UPDATE_IN_PROGRESS', 'provision: checking the masters');
+    await this.readiness(signal, this.deps.settings.provisionDeadlineMs);
+  }
+
+  private async readiness(signal: AbortSignal, deadlineMs: number): Promise<void> {
+    const { probe, timers, settings, logger } = this.deps;
+    try {
+      const outcome = await new Provisioner(probe, this.builder(), timers, settings, logger).run(
+        { nodes: this.nodes, masters: this.masters(), marathon: this.params!.marathon, minReady: this.params!.minReady, userData: this.userData },
+        this.phase(deadlineMs, signal, 'UPDATE'),
+      );
+      this.outputs = { ...this.outputs, ...outcome.outputs };
+      this.set(outcome.ok ? 'UPDATE_COMPLETE' : 'UPDATE_FAILED', outcome.message);
+    } catch (error) {
+      if (signal.aborted) return;
+      this.set('UPDATE_FAILED', `provision failed: ${reason(error)}`);
+    }
+  }
+
+  /** Scale out: new agent slots, built and checked as before. Scale in: the highest slots are destroyed. */
+  private async updatePhase(signal: AbortSignal): Promise<void> {
+    const slots = this.slots();
+    const keep = new Set(slots.map(slotKey));
+    const surplus = [...this.nodes.values()].filter((n) => !keep.has(slotKey(n.slot)));
+    this.set('UPDATE_IN_PROGRESS', `update: ${surplus.length > 0 ? `removing ${surplus.length}` : 'adding'} agents to reach ${this.params!.agents}`);
+    try {
+      const options = this.phase(this.deps.settings.updateDeadlineMs, signal, 'UPDATE');
+      if (surplus.length > 0) {
+        await this.builder().removeVms(surplus.map((n) => n.vm), options);
+        for (const node of surplus) this.nodes.delete(slotKey(node.slot));
+      }
+      this.nodes = await this.builder().build(slots, this.userData, options);
+      await this.readiness(signal, this.deps.settings.updateDeadlineMs);
+    } catch (error) {
+      if (signal.aborted) return;
+      this.set('UPDATE_FAILED', `update failed: ${reason(error)}`);
+    }
+  }
+
+  private async deletePhase(signal: AbortSignal): Promise<void> {
+    this.set('DELETE_IN_PROGRESS', 'delete: looking for the instance\'s VMs');
+    try {
+      await this.builder().destroyAll({
+        deadline: this.deps.timers.now() + this.deps.settings.deleteDeadlineMs,
+        signal,
+        progress: (message) => this.set('DELETE_IN_PROGRESS', message),
+      });
+      this.nodes.clear();
+      this.outputs = {};
+      this.set('DELETE_COMPLETE', 'delete: no VM of the instance is left');
+    } catch (error) {
+      this.set('DELETE_FAILED', `delete failed: ${reason(error)}`);
+    }
+  }
+
+  /** Resolves when every queued phase has ended (for tests and shutdown). */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+}

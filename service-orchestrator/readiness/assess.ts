@@ -1,0 +1,163 @@
+import { isObject } from '../../lib/objects.js';
+import { describeSlot, type Slot } from '../cluster/plan.js';
+import { describeAnswer, isAnswer, jsonOf, type Observation } from './observation.js';
+
+/** The nodes the cluster should have, with their VMs' addresses and names. */
+export interface ExpectedNode {
+  readonly slot: Slot;
+  readonly address: string;
+  readonly name: string;
+}
+
+export interface Expected {
+  readonly masters: readonly ExpectedNode[];
+  readonly agents: readonly ExpectedNode[];
+  readonly marathon: boolean;
+}
+
+export interface AgentStatus {
+  readonly node: ExpectedNode;
+  readonly ready: boolean;
+  /** Why it is not ready, or 'active'. */
+  readonly reason: string;
+  readonly mesosId?: string;
+}
+
+export interface Assessment {
+  readonly mastersHealthy: number;
+  /** The leading master's address, when exactly one leads and has recovered. */
+  readonly leader?: string;
+  /** Why the masters are not in order yet. */
+  readonly masterProblem?: string;
+  readonly agents: readonly AgentStatus[];
+  readonly readyAgents: number;
+  readonly marathon: { readonly ready: boolean; readonly url?: string; readonly problem?: string };
+  /** Equal on two polls when nothing that matters changed (leader, ready agents and their ids, Marathon). */
+  readonly signature: string;
+}
+
+const LOOPBACK_PID = /@127\.0\.[01]\.1:/;
+
+/**
+ * Judges one observation (disco-mesos §3.6): every master healthy, exactly
+ * one of them elected and recovered, each agent registered with the leader,
+ * matched to its VM by the so_node attribute or its address, active, not
+ * deactivated and offering resources; Marathon answering, elected and
+ * registered as an active framework.
+ */
+export function assess(observation: Observation, expected: Expected): Assessment {
+  const masters = judgeMasters(observation, expected);
+  const agents = judgeAgents(observation, expected, masters.leader);
+  const marathon = expected.marathon ? judgeMarathon(observation, masters.leader) : { ready: true };
+  const readyAgents = agents.filter((a) => a.ready);
+  return {
+    ...masters,
+    agents,
+    readyAgents: readyAgents.length,
+    marathon,
+    signature: JSON.stringify([masters.leader, readyAgents.map((a) => [a.node.name, a.mesosId]), marathon.ready, marathon.url]),
+  };
+}
+
+function metric(body: unknown, name: string): number | undefined {
+  const value = isObject(body) ? body[name] : undefined;
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** Maps a redirect's protocol-relative Location (//host:port) to the known master it names. */
+export function masterAt(location: string | undefined, masters: readonly ExpectedNode[]): string | undefined {
+  const host = /^(?:https?:)?\/\/([^/:]+)/.exec(location ?? '')?.[1];
+  return masters.find((m) => m.address === host)?.address;
+}
+
+/**
+ * The master that says it leads (master/elected is 1), or else the one the
+ * healthy masters redirect to. Undefined when none, or more than one, leads.
+ */
+export function findLeader(observation: Observation, expected: Expected): string | undefined {
+  const healthy = observation.masters.filter((m) => isAnswer(m.health) && m.health.status === 200);
+  const elected = healthy.filter((m) => metric(jsonOf(m.metrics), 'master/elected') === 1);
+  if (elected.length > 1) return undefined;
+  if (elected[0]) return elected[0].address;
+  const redirects = healthy.map((m) => m.redirect).filter(isAnswer).filter((a) => a.status === 307);
+  return redirects.map((a) => masterAt(a.location, expected.masters)).find((a) => a !== undefined);
+}
+
+function judgeMasters(observation: Observation, expected: Expected): Pick<Assessment, 'mastersHealthy' | 'leader' | 'masterProblem'> {
+  const healthy = observation.masters.filter((m) => isAnswer(m.health) && m.health.status === 200);
+  const sick = observation.masters.filter((m) => !healthy.includes(m));
+  const describe = (address: string): string => {
+    const node = expected.masters.find((m) => m.address === address);
+    return node ? `${describeSlot(node.slot, expected.masters.length)} (${address})` : address;
+  };
+  const sickText = sick.map((m) => `${describe(m.address)}: ${describeAnswer(m.health)}`).join('; ');
+  const elected = healthy.filter((m) => metric(jsonOf(m.metrics), 'master/elected') === 1);
+  if (elected.length > 1) {
+    return { mastersHealthy: healthy.length, masterProblem: `${elected.length} masters claim to lead (${elected.map((m) => m.address).join(', ')})` };
+  }
+  const leader = findLeader(observation, expected);
+  if (!leader) {
+    const why = healthy.length === 0 ? 'no master answers' : `no leader elected yet (${healthy.length} of ${expected.masters.length} masters healthy)`;
+    return { mastersHealthy: healthy.length, masterProblem: sickText ? `${why}; ${sickText}` : why };
+  }
+  const leaderView = observation.masters.find((m) => m.address === leader);
+  if (leaderView && metric(jsonOf(leaderView.metrics), 'registrar/log/recovered') === 0) {
+    return { mastersHealthy: healthy.length, masterProblem: `leader ${describe(leader)} is still recovering its registry` };
+  }
+  if (sick.length > 0) return { mastersHealthy: healthy.length, leader, masterProblem: sickText };
+  return { mastersHealthy: healthy.length, leader };
+}
+
+interface SlaveEntry {
+  readonly id?: unknown;
+  readonly hostname?: unknown;
+  readonly pid?: unknown;
+  readonly active?: unknown;
+  readonly deactivated?: unknown;
+  readonly attributes?: unknown;
+  readonly resources?: unknown;
+}
+
+function judgeAgents(observation: Observation, expected: Expected, leader: string | undefined): AgentStatus[] {
+  const doc = jsonOf(observation.slaves?.answer);
+  const slaves: SlaveEntry[] = isObject(doc) && Array.isArray(doc['slaves']) ? (doc['slaves'] as SlaveEntry[]) : [];
+  const unknown = !leader ? 'no leader to ask' : doc === undefined ? `the leader's agent list is unavailable (${observation.slaves ? describeAnswer(observation.slaves.answer) : 'not asked'})` : undefined;
+  return expected.agents.map((node) => {
+    if (unknown) return { node, ready: false, reason: unknown };
+    const entry = slaves.find((s) => isObject(s.attributes) && s.attributes['so_node'] === node.name) ?? slaves.find((s) => s.hostname === node.address);
+    if (!entry) return { node, ready: false, reason: 'not registered' };
+    const mesosId = typeof entry.id === 'string' ? { mesosId: entry.id } : {};
+    const pid = typeof entry.pid === 'string' ? entry.pid : '';
+    const resources = isObject(entry.resources) ? entry.resources : {};
+    const cpus = typeof resources['cpus'] === 'number' ? resources['cpus'] : 0;
+    const mem = typeof resources['mem'] === 'number' ? resources['mem'] : 0;
+    if (entry.active !== true) {
+      const loopback = LOOPBACK_PID.test(pid) ? `; it advertises the loopback pid ${pid}, so the master cannot reach it` : '';
+      return { node, ready: false, reason: `registered but inactive${loopback}`, ...mesosId };
+    }
+    if (entry.deactivated === true) return { node, ready: false, reason: 'deactivated (draining)', ...mesosId };
+    if (!(cpus > 0) || !(mem > 0)) return { node, ready: false, reason: `offers no resources (cpus ${cpus}, mem ${mem})`, ...mesosId };
+    return { node, ready: true, reason: 'active', ...mesosId };
+  });
+}
+
+function judgeMarathon(observation: Observation, leader: string | undefined): Assessment['marathon'] {
+  const answering = observation.marathons.filter((m) => isAnswer(m.ping) && m.ping.status === 200 && m.ping.body.trim() === 'pong');
+  if (answering.length === 0) {
+    const why = observation.marathons.map((m) => `${m.address}: ${describeAnswer(m.ping)}`).join('; ');
+    return { ready: false, problem: `Marathon does not answer (${why || 'no master'})` };
+  }
+  const infos = answering.map((m) => ({ address: m.address, info: jsonOf(m.info) })).filter((m) => isObject(m.info));
+  const electedOne = infos.find((m) => (m.info as Record<string, unknown>)['elected'] === true);
+  if (!electedOne) return { ready: false, problem: 'no Marathon instance is elected yet' };
+  const info = electedOne.info as Record<string, unknown>;
+  const frameworkId = typeof info['frameworkId'] === 'string' ? info['frameworkId'] : '';
+  const url = `http://${electedOne.address}:8080`;
+  if (frameworkId === '') return { ready: false, url, problem: 'Marathon is elected but not registered with Mesos' };
+  const frameworks = jsonOf(observation.frameworks?.answer);
+  const list = isObject(frameworks) && Array.isArray(frameworks['frameworks']) ? (frameworks['frameworks'] as Array<Record<string, unknown>>) : [];
+  const registered = list.find((f) => f['id'] === frameworkId);
+  if (!leader || !registered) return { ready: false, url, problem: `the Mesos leader does not list Marathon's framework ${frameworkId}` };
+  if (registered['active'] !== true) return { ready: false, url, problem: `Marathon's framework ${frameworkId} is not active` };
+  return { ready: true, url };
+}

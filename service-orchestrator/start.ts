@@ -1,0 +1,40 @@
+import { SystemTimers, type Timers } from '../lib/clock.js';
+import { connectCloudStack } from '../lib/cloudstack/index.js';
+import { listen, type RunningServer } from '../lib/http/server.js';
+import type { Logger } from '../lib/logger.js';
+import { serverName } from '../lib/version.js';
+import type { SoConfig } from './config.js';
+import { createSoApp } from './http/app.js';
+import { Orchestrator } from './orchestrator.js';
+import { Probe } from './readiness/probe.js';
+
+export interface RunningOrchestrator {
+  readonly orchestrator: Orchestrator;
+  readonly server: RunningServer;
+  close(): Promise<void>;
+}
+
+/** Builds one instance's orchestrator from its configuration and serves the hurtle SO protocol. */
+export async function startOrchestrator(config: SoConfig, logger: Logger, timers?: Timers): Promise<RunningOrchestrator> {
+  const clock = timers ?? new SystemTimers(config.timeScale, config.timeOrigin);
+  const cloudstack = connectCloudStack({ ...config.cloudstack, timers: clock, logger });
+  const orchestrator = new Orchestrator({
+    instanceId: config.instanceId,
+    cloudstack,
+    probe: new Probe(clock, config.probeTimeoutMs),
+    timers: clock,
+    settings: config.settings,
+    logger,
+  });
+  const app = createSoApp({
+    orchestrator,
+    tenant: config.tenant,
+    defaults: config.parameters,
+    logger,
+    serverName: serverName('mesos-service-orchestrator'),
+    fallbackHost: `${config.listen.host}:${config.listen.port}`,
+  });
+  const server = await listen(app, { host: config.listen.host, port: config.listen.port, maxHeaderBytes: 16_384 });
+  logger.info('service orchestrator listening', { url: server.url, instance: config.instanceId, tenant: config.tenant, cloudstack: config.cloudstack.endpoint });
+  return { orchestrator, server, close: () => server.close() };
+}

@@ -1,0 +1,158 @@
+import { BadRequest } from '../../lib/errors.js';
+import { isObject } from '../../lib/objects.js';
+
+/**
+ * Faults of the emulated cluster, injected through /sim/mesos/faults. Agent
+ * faults apply to the next `count` agents that start (or to the VM named
+ * `vm`); cluster faults apply from now on.
+ *
+ * - agent-never-starts: the agent daemon never comes up.
+ * - master-never-starts: the master daemon of the next `count` masters (or of VM `vm`) never comes up.
+ * - agent-late: the agent registers `ms` later than it would.
+ * - agent-flaps: once registered, the agent turns inactive and active again every `periodMs`.
+ * - agent-loopback: the agent advertises 127.0.1.1; it registers, the master cannot reach it, it turns inactive.
+ * - no-leader: no master is elected for `ms`.
+ * - leader-change: the leading masters step down now and a new election follows.
+ * - recovery-503: a new leader takes `ms` longer to recover (v1 API answers 503 meanwhile).
+ * - slow: every Mesos and Marathon HTTP answer comes `ms` later (for `count` answers, or until cleared).
+ * - marathon-unregistered: Marathon gets elected but never registers with Mesos.
+ */
+interface AgentTarget {
+  count?: number;
+  vm?: string;
+}
+
+export type MesosFault =
+  | ({ kind: 'agent-never-starts' } & AgentTarget)
+  | ({ kind: 'master-never-starts' } & AgentTarget)
+  | ({ kind: 'agent-loopback' } & AgentTarget)
+  | ({ kind: 'agent-late'; ms: number } & AgentTarget)
+  | ({ kind: 'agent-flaps'; periodMs: number } & AgentTarget)
+  | { kind: 'no-leader'; ms: number }
+  | { kind: 'recovery-503'; ms: number }
+  | { kind: 'leader-change' }
+  | { kind: 'slow'; ms: number; count?: number }
+  | { kind: 'marathon-unregistered' };
+
+type Kind = MesosFault['kind'];
+
+interface Active {
+  readonly id: number;
+  readonly fault: MesosFault;
+  remaining?: number;
+}
+
+const AGENT_KINDS: readonly Kind[] = ['agent-never-starts', 'agent-loopback', 'agent-late', 'agent-flaps'];
+const NODE_KINDS: readonly Kind[] = [...AGENT_KINDS, 'master-never-starts'];
+
+export class MesosFaults {
+  private active: Active[] = [];
+  private nextId = 1;
+
+  add(fault: MesosFault): number {
+    const id = this.nextId++;
+    const count = 'count' in fault ? fault.count : undefined;
+    this.active.push({ id, fault, ...(count === undefined ? {} : { remaining: count }) });
+    return id;
+  }
+
+  list(): Array<MesosFault & { id: number; remaining?: number }> {
+    return this.active.map((a) => ({ ...a.fault, id: a.id, ...(a.remaining === undefined ? {} : { remaining: a.remaining }) }));
+  }
+
+  remove(id: number): boolean {
+    const before = this.active.length;
+    this.active = this.active.filter((a) => a.id !== id);
+    return this.active.length < before;
+  }
+
+  clear(): void {
+    this.active = [];
+  }
+
+  /** The faults of these kinds that hit a daemon starting on this VM, each used up once. */
+  forNode(vmName: string, kinds: readonly Kind[] = AGENT_KINDS): MesosFault[] {
+    const hits = this.active.filter(
+      (a) => kinds.includes(a.fault.kind) && ('vm' in a.fault && a.fault.vm !== undefined ? a.fault.vm === vmName : true),
+    );
+    return hits.map((hit) => this.spend(hit));
+  }
+
+  /** Uses up the first fault of a kind, if any. */
+  take<K extends Kind>(kind: K): Extract<MesosFault, { kind: K }> | undefined {
+    const hit = this.active.find((a) => a.fault.kind === kind);
+    return hit ? (this.spend(hit) as Extract<MesosFault, { kind: K }>) : undefined;
+  }
+
+  private spend(hit: Active): MesosFault {
+    if (hit.remaining !== undefined) {
+      hit.remaining -= 1;
+      if (hit.remaining <= 0) this.active = this.active.filter((a) => a !== hit);
+    } else if (!['slow'].includes(hit.fault.kind)) {
+      this.active = this.active.filter((a) => a !== hit);
+    }
+    return hit.fault;
+  }
+
+  /** The delay of a `slow` fault, if one is active. */
+  slowMs(): number {
+    const slow = this.active.find((a) => a.fault.kind === 'slow');
+    if (!slow || slow.fault.kind !== 'slow') return 0;
+    const ms = slow.fault.ms;
+    this.spend(slow);
+    return ms;
+  }
+}
+
+const KINDS: readonly Kind[] = [...NODE_KINDS, 'no-leader', 'leader-change', 'recovery-503', 'slow', 'marathon-unregistered'];
+
+export function parseMesosFault(body: unknown): MesosFault {
+  if (!isObject(body)) throw new BadRequest('A fault is a JSON object with a "kind".');
+  const kind = body['kind'] as Kind;
+  if (!KINDS.includes(kind)) throw new BadRequest(`Unknown fault kind ${JSON.stringify(body['kind'])}; known: ${KINDS.join(', ')}.`);
+  const allowed: Record<Kind, readonly string[]> = {
+    'agent-never-starts': ['count', 'vm'],
+    'master-never-starts': ['count', 'vm'],
+    'agent-loopback': ['count', 'vm'],
+    'agent-late': ['count', 'vm', 'ms'],
+    'agent-flaps': ['count', 'vm', 'periodMs'],
+    'no-leader': ['ms'],
+    'recovery-503': ['ms'],
+    'leader-change': [],
+    slow: ['ms', 'count'],
+    'marathon-unregistered': [],
+  };
+  for (const key of Object.keys(body)) {
+    if (key !== 'kind' && !allowed[kind].includes(key)) throw new BadRequest(`Fault ${kind} takes no "${key}".`);
+  }
+  const int = (key: string, min: number): number => {
+    const value = body[key];
+    if (!Number.isSafeInteger(value) || (value as number) < min) throw new BadRequest(`Fault ${kind}: ${key} must be a whole number ≥ ${min}.`);
+    return value as number;
+  };
+  const count = body['count'] === undefined ? {} : { count: int('count', 1) };
+  if (body['vm'] !== undefined && typeof body['vm'] !== 'string') throw new BadRequest(`Fault ${kind}: vm must be a VM name.`);
+  const vm = typeof body['vm'] === 'string' ? { vm: body['vm'] } : {};
+  switch (kind) {
+    case 'agent-never-starts':
+      return { kind, ...count, ...vm };
+    case 'master-never-starts':
+      return { kind, ...count, ...vm };
+    case 'agent-loopback':
+      return { kind, ...count, ...vm };
+    case 'agent-late':
+      return { kind, ...count, ...vm, ms: int('ms', 0) };
+    case 'agent-flaps':
+      return { kind, ...count, ...vm, periodMs: int('periodMs', 1) };
+    case 'no-leader':
+      return { kind, ms: int('ms', 0) };
+    case 'recovery-503':
+      return { kind, ms: int('ms', 0) };
+    case 'slow':
+      return { kind, ms: int('ms', 0), ...count };
+    case 'leader-change':
+      return { kind };
+    case 'marathon-unregistered':
+      return { kind };
+  }
+}

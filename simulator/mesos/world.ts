@@ -1,0 +1,552 @@
+import { randomUUID } from 'node:crypto';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import type { Server } from 'node:http';
+import type { Timers } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { MesosFaults } from './faults.js';
+import type { AgentFlags, AttributeValue, Detector, MarathonFlags, MasterFlags, ZooKeeperConfig } from './flags.js';
+import { shutdown } from './http.js';
+import type { MesosTiming } from './timing.js';
+
+/**
+ * The emulated Mesos world: every node's daemons, the ZooKeeper ensembles
+ * they form, the Mesos clusters (one per ensemble and znode path) with their
+ * elected leader, registered agents and frameworks, and Marathon's own
+ * leader election. Daemons find each other the way the real ones do: through
+ * the ZooKeeper URLs and addresses in their flags. After any change,
+ * reconcile() brings elections and registrations up to date and schedules
+ * what happens later.
+ */
+
+export type DaemonState = 'starting' | 'up' | 'down';
+
+interface Daemon {
+  readonly node: Node;
+  state: DaemonState;
+  readonly startedAt: number;
+  server?: Server | TcpServer;
+}
+
+export interface ZooKeeper extends Daemon {
+  readonly config: ZooKeeperConfig;
+}
+
+export interface Master extends Daemon {
+  readonly id: string;
+  readonly flags: MasterFlags;
+  group?: Group;
+  sequence?: number;
+}
+
+export type AgentPhase = 'starting' | 'recovering' | 'disconnected' | 'running' | 'down';
+
+export interface Agent extends Omit<Daemon, 'state'> {
+  state: AgentPhase;
+  readonly flags: AgentFlags;
+  /** Assigned at first registration, kept across master fail-over. */
+  id?: string;
+  registeredWith?: string;
+  pendingRegistration?: () => void;
+  readonly lateMs: number;
+  readonly flapEveryMs?: number;
+  readonly loopback: boolean;
+}
+
+export interface Marathon extends Daemon {
+  readonly flags: MarathonFlags;
+  group?: MarathonGroup;
+  sequence?: number;
+  /** Elected but never registering with Mesos (an injected fault). */
+  readonly unregistered: boolean;
+}
+
+export interface Node {
+  readonly vmId: string;
+  readonly vmName: string;
+  readonly address: string;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  zookeeper?: ZooKeeper;
+  master?: Master;
+  agent?: Agent;
+  marathon?: Marathon;
+  /** Why a daemon could not start, for the control API. */
+  readonly problems: string[];
+}
+
+export interface AgentRecord {
+  readonly agent: Agent;
+  readonly id: string;
+  readonly hostname: string;
+  readonly port: number;
+  readonly pid: string;
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
+  readonly resources: { cpus: number; gpus: number; mem: number; disk: number; ports: string };
+  readonly registeredTime: number;
+  reregisteredTime?: number;
+  active: boolean;
+  /** Known from before a fail-over, not yet re-registered with the current leader. */
+  recovered: boolean;
+  unreachable?: () => void;
+}
+
+export interface Framework {
+  readonly id: string;
+  readonly name: string;
+  readonly hostname: string;
+  readonly webuiUrl: string;
+  readonly registeredTime: number;
+  active: boolean;
+}
+
+export interface Group {
+  readonly key: string;
+  readonly members: Map<Master, number>;
+  nextSequence: number;
+  leader?: Master;
+  phase?: 'recovering' | 'leading';
+  electedAt?: number;
+  readyAt?: number;
+  electing?: () => void;
+  readonly agents: Map<string, AgentRecord>;
+  nextAgent: number;
+  readonly frameworks: Map<string, Framework>;
+  unreachableCount: number;
+  registrations: number;
+}
+
+export interface MarathonGroup {
+  readonly key: string;
+  readonly members: Map<Marathon, number>;
+  nextSequence: number;
+  leader?: Marathon;
+  electing?: () => void;
+  frameworkId?: string;
+}
+
+export class MesosWorld {
+  readonly nodes = new Map<string, Node>();
+  readonly groups = new Map<string, Group>();
+  readonly marathonGroups = new Map<string, MarathonGroup>();
+  private noLeaderUntil = 0;
+  private extraRecoveryMs = 0;
+  private reconciling = false;
+  private again = false;
+
+  constructor(
+    readonly timers: Timers,
+    readonly timing: MesosTiming,
+    readonly faults: MesosFaults,
+    readonly logger?: Logger,
+  ) {}
+
+  now(): number {
+    return this.timers.now();
+  }
+
+  /** Runs fn later and then brings the world up to date. */
+  later(ms: number, fn: () => void): () => void {
+    return this.timers.schedule(ms, () => {
+      fn();
+      this.reconcile();
+    });
+  }
+
+  reconcile(): void {
+    if (this.reconciling) {
+      this.again = true;
+      return;
+    }
+    this.reconciling = true;
+    try {
+      do {
+        this.again = false;
+        this.applyClusterFaults();
+        this.reconcileMasters();
+        for (const group of this.groups.values()) this.reconcileGroup(group);
+        this.reconcileAgents();
+        this.reconcileMarathons();
+      } while (this.again);
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  // --- ZooKeeper -----------------------------------------------------------
+
+  private ensembleKey(zk: ZooKeeper): string {
+    const servers = [...zk.config.servers].sort(([a], [b]) => a - b).map(([id, host]) => `${id}=${host}`);
+    return servers.length === 0 ? `standalone:${zk.node.address}` : servers.join(',');
+  }
+
+  /** Whether a ZooKeeper server's ensemble has a majority of its servers up. */
+  serving(zk: ZooKeeper): boolean {
+    if (zk.state !== 'up') return false;
+    const size = Math.max(1, zk.config.servers.size);
+    const key = this.ensembleKey(zk);
+    let up = 0;
+    for (const node of this.nodes.values()) {
+      if (node.zookeeper?.state === 'up' && this.ensembleKey(node.zookeeper) === key) up++;
+    }
+    return up >= Math.floor(size / 2) + 1;
+  }
+
+  /** The ZooKeeper mode `srvr` reports. */
+  zookeeperMode(zk: ZooKeeper): string {
+    if (!this.serving(zk)) return 'not serving';
+    if (zk.config.servers.size <= 1) return 'standalone';
+    const key = this.ensembleKey(zk);
+    const ids = [...this.nodes.values()]
+      .filter((n) => n.zookeeper?.state === 'up' && this.ensembleKey(n.zookeeper) === key)
+      .map((n) => n.zookeeper!.config.myid);
+    return Math.max(...ids) === zk.config.myid ? 'leader' : 'follower';
+  }
+
+  /** Where a ZooKeeper URL leads: the ensemble and znode path, if a serving server answers at one of its hosts. */
+  resolveZk(detector: Detector): string | undefined {
+    if (detector.kind !== 'zk') return undefined;
+    for (const host of detector.hosts) {
+      const zk = this.nodes.get(host.host)?.zookeeper;
+      if (zk && zk.config.clientPort === host.port && this.serving(zk)) return `${this.ensembleKey(zk)}${detector.path}`;
+    }
+    return undefined;
+  }
+
+  startZooKeeper(zk: ZooKeeper): void {
+    const server = createTcpServer((socket) => {
+      socket.once('data', (data) => {
+        const word = data.toString().trim();
+        const mode = this.zookeeperMode(zk);
+        if (word === 'srvr') {
+          socket.end(mode === 'not serving' ? 'This ZooKeeper instance is not currently serving requests\n' : `Zookeeper version: 3.4.10-emulated\nMode: ${mode}\nNode count: 4\n`);
+        } else {
+          socket.end(`${word} is not executed because it is not in the whitelist.\n`);
+        }
+      });
+    });
+    server.on('error', (error) => this.logger?.warn('emulated zookeeper cannot listen', { address: zk.node.address, error: String(error) }));
+    server.listen(zk.config.clientPort, zk.node.address);
+    zk.server = server;
+  }
+
+  // --- Mesos masters ---------------------------------------------------------
+
+  /** A master is reachable at its VM's address only if it binds and advertises that address. */
+  reachable(master: Master): boolean {
+    return master.flags.ip === master.node.address;
+  }
+
+  private groupFor(master: Master): Group | undefined {
+    const key = master.flags.detector
+      ? this.resolveZk(master.flags.detector)
+      : `standalone:${master.flags.ip}:${master.flags.port}`;
+    if (key === undefined) return undefined;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { key, members: new Map(), nextSequence: 0, agents: new Map(), nextAgent: 0, frameworks: new Map(), unreachableCount: 0, registrations: 0 };
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+
+  private reconcileMasters(): void {
+    for (const node of this.nodes.values()) {
+      const master = node.master;
+      if (!master) continue;
+      const target = master.state === 'up' ? this.groupFor(master) : undefined;
+      if (master.group === target) continue;
+      if (master.group) this.leave(master.group, master);
+      if (target) {
+        master.sequence = target.nextSequence++;
+        target.members.set(master, master.sequence);
+        master.group = target;
+      }
+    }
+  }
+
+  private leave(group: Group, master: Master): void {
+    group.members.delete(master);
+    master.group = undefined;
+    if (group.leader === master) this.stepDown(group);
+  }
+
+  private stepDown(group: Group): void {
+    group.leader = undefined;
+    group.phase = undefined;
+    group.electedAt = undefined;
+    group.readyAt = undefined;
+    for (const record of group.agents.values()) {
+      record.recovered = true;
+      record.agent.registeredWith = undefined;
+    }
+    for (const framework of group.frameworks.values()) framework.active = false;
+  }
+
+  private reconcileGroup(group: Group): void {
+    if (group.leader && !group.members.has(group.leader)) this.stepDown(group);
+    if (!group.leader) {
+      this.scheduleElection(group);
+      return;
+    }
+    if (group.phase === 'recovering') this.recover(group, group.leader);
+  }
+
+  private scheduleElection(group: Group): void {
+    if (group.members.size === 0 || group.electing) return;
+    const wait = Math.max(this.timing.electionMs, this.noLeaderUntil - this.now());
+    group.electing = this.later(wait, () => {
+      group.electing = undefined;
+      if (group.leader || this.now() < this.noLeaderUntil) return;
+      const [first] = [...group.members].sort(([, a], [, b]) => a - b);
+      if (!first) return;
+      group.leader = first[0];
+      group.phase = 'recovering';
+      group.electedAt = this.now();
+      group.readyAt = undefined;
+    });
+  }
+
+  /** The new leader recovers the registry once a quorum of masters is present, or gives up after the fetch timeout. */
+  private recover(group: Group, leader: Master): void {
+    const quorum = leader.flags.quorum ?? 1;
+    const now = this.now();
+    if (group.members.size >= quorum) {
+      if (group.readyAt === undefined) {
+        group.readyAt = now + this.timing.recoveryMs + this.extraRecoveryMs;
+        this.extraRecoveryMs = 0;
+        this.later(group.readyAt - now, () => undefined);
+      } else if (now >= group.readyAt) {
+        group.phase = 'leading';
+      }
+      return;
+    }
+    group.readyAt = undefined;
+    const deadline = group.electedAt! + this.timing.registryFetchTimeoutMs;
+    if (now >= deadline) {
+      this.logger?.info('emulated master gives up: Failed to recover registrar: Failed to perform fetch within 1mins', { address: leader.node.address });
+      this.crash(leader);
+      return;
+    }
+    this.later(deadline - now, () => undefined);
+  }
+
+  /** A master process dies; its supervisor starts it again. */
+  private crash(master: Master): void {
+    master.state = 'down';
+    shutdown(master.server);
+    if (master.group) this.leave(master.group, master);
+    this.again = true;
+    const node = master.node;
+    this.later(this.timing.supervisorRestartMs, () => {
+      if (node.master !== master) return;
+      this.onRestart?.(node);
+    });
+  }
+
+  /** Set by the guest: restarts a node's master after a crash. */
+  onRestart?: (node: Node) => void;
+
+  // --- Mesos agents ----------------------------------------------------------
+
+  groupOfAgent(agent: Agent): Group | undefined {
+    const detector = agent.flags.detector;
+    if (detector.kind === 'zk') {
+      const key = this.resolveZk(detector);
+      return key === undefined ? undefined : this.groups.get(key);
+    }
+    const master = this.nodes.get(detector.at.host)?.master;
+    return master?.state === 'up' && master.flags.port === detector.at.port ? master.group : undefined;
+  }
+
+  private reconcileAgents(): void {
+    for (const node of this.nodes.values()) {
+      const agent = node.agent;
+      if (!agent || (agent.state !== 'disconnected' && agent.state !== 'running')) continue;
+      const group = this.groupOfAgent(agent);
+      const leader = group?.leader;
+      if (!group || !leader || group.phase !== 'leading' || !this.reachable(leader)) {
+        if (agent.state === 'running' && agent.registeredWith !== leader?.id) agent.state = 'disconnected';
+        continue;
+      }
+      if (agent.registeredWith === leader.id || agent.pendingRegistration) continue;
+      const backoff = Math.round(Math.random() * this.timing.registrationBackoffMs) + (agent.id === undefined ? agent.lateMs : 0);
+      agent.pendingRegistration = this.later(backoff, () => {
+        agent.pendingRegistration = undefined;
+        if (agent.state === 'down' || group.leader !== leader || group.phase !== 'leading') return;
+        this.register(group, leader, agent);
+      });
+    }
+  }
+
+  private register(group: Group, leader: Master, agent: Agent): void {
+    const now = this.now();
+    const known = agent.id === undefined ? undefined : group.agents.get(agent.id);
+    if (agent.id === undefined) agent.id = `${leader.id}-S${group.nextAgent++}`;
+    known?.unreachable?.();
+    const record: AgentRecord = known ?? {
+      agent,
+      id: agent.id,
+      hostname: agent.flags.hostname,
+      port: agent.flags.port,
+      pid: `slave(1)@${agent.loopback ? '127.0.1.1' : agent.flags.ip}:${agent.flags.port}`,
+      attributes: agent.flags.attributes,
+      resources: resourcesOf(agent),
+      registeredTime: now,
+      active: true,
+      recovered: false,
+    };
+    if (known) record.reregisteredTime = now;
+    record.active = true;
+    record.recovered = false;
+    group.agents.set(record.id, record);
+    group.registrations++;
+    agent.registeredWith = leader.id;
+    agent.state = 'running';
+    const pingWindow = this.timing.agentPingTimeoutMs * this.timing.maxAgentPingTimeouts;
+    if (agent.loopback || agent.flags.ip !== agent.node.address) {
+      this.later(pingWindow, () => this.markUnreachable(group, record, pingWindow));
+    }
+    if (agent.flapEveryMs !== undefined) this.flap(record, agent.flapEveryMs);
+  }
+
+  /** The master stops hearing from an agent: inactive now, removed as unreachable after the ping window. */
+  markUnreachable(group: Group, record: AgentRecord, pingWindow: number): void {
+    record.active = false;
+    record.unreachable = this.later(pingWindow, () => {
+      if (record.active) return;
+      group.agents.delete(record.id);
+      group.unreachableCount++;
+    });
+  }
+
+  private flap(record: AgentRecord, every: number): void {
+    this.later(every, () => {
+      if (record.agent.state === 'down') return;
+      record.active = !record.active;
+      this.flap(record, every);
+    });
+  }
+
+  /** The agent's process stopped (its VM stopped or was destroyed). */
+  agentGone(agent: Agent): void {
+    agent.state = 'down';
+    agent.pendingRegistration?.();
+    agent.pendingRegistration = undefined;
+    for (const group of this.groups.values()) {
+      const record = agent.id === undefined ? undefined : group.agents.get(agent.id);
+      if (record && record.agent === agent) {
+        this.markUnreachable(group, record, this.timing.agentPingTimeoutMs * this.timing.maxAgentPingTimeouts);
+      }
+    }
+  }
+
+  // --- Marathon --------------------------------------------------------------
+
+  private marathonGroupFor(marathon: Marathon): MarathonGroup | undefined {
+    const key = marathon.flags.zk ? this.resolveZk(marathon.flags.zk) : `standalone:${marathon.node.address}`;
+    if (key === undefined) return undefined;
+    let group = this.marathonGroups.get(key);
+    if (!group) {
+      group = { key, members: new Map(), nextSequence: 0 };
+      this.marathonGroups.set(key, group);
+    }
+    return group;
+  }
+
+  private reconcileMarathons(): void {
+    for (const node of this.nodes.values()) {
+      const marathon = node.marathon;
+      if (!marathon) continue;
+      const target = marathon.state === 'up' ? this.marathonGroupFor(marathon) : undefined;
+      if (marathon.group === target) continue;
+      if (marathon.group) {
+        marathon.group.members.delete(marathon);
+        if (marathon.group.leader === marathon) marathon.group.leader = undefined;
+      }
+      marathon.group = target;
+      if (target) {
+        marathon.sequence = target.nextSequence++;
+        target.members.set(marathon, marathon.sequence);
+      }
+    }
+    for (const group of this.marathonGroups.values()) {
+      if (!group.leader) this.electMarathon(group);
+      this.registerFramework(group);
+    }
+  }
+
+  private electMarathon(group: MarathonGroup): void {
+    if (group.members.size === 0 || group.electing) return;
+    group.electing = this.later(this.timing.marathonElectionMs, () => {
+      group.electing = undefined;
+      const [first] = [...group.members].sort(([, a], [, b]) => a - b);
+      if (!group.leader && first) group.leader = first[0];
+    });
+  }
+
+  private registerFramework(group: MarathonGroup): void {
+    const marathon = group.leader;
+    for (const mesos of this.groups.values()) {
+      const framework = group.frameworkId === undefined ? undefined : mesos.frameworks.get(group.frameworkId);
+      if (framework && (!marathon || marathon.state !== 'up')) framework.active = false;
+    }
+    if (!marathon || marathon.state !== 'up' || marathon.unregistered) return;
+    const key = this.resolveZk(marathon.flags.master) ?? (marathon.flags.master.kind === 'direct' ? this.nodes.get(marathon.flags.master.at.host)?.master?.group?.key : undefined);
+    const mesos = key === undefined ? undefined : this.groups.get(key);
+    if (!mesos?.leader || mesos.phase !== 'leading') return;
+    group.frameworkId ??= `${mesos.leader.id}-0000`;
+    const existing = mesos.frameworks.get(group.frameworkId);
+    if (existing) {
+      existing.active = true;
+      return;
+    }
+    mesos.frameworks.set(group.frameworkId, {
+      id: group.frameworkId,
+      name: 'marathon',
+      hostname: marathon.flags.hostname,
+      webuiUrl: `http://${marathon.flags.hostname}:8080`,
+      registeredTime: this.now(),
+      active: true,
+    });
+  }
+
+  // --- faults ----------------------------------------------------------------
+
+  private applyClusterFaults(): void {
+    const noLeader = this.faults.take('no-leader');
+    if (noLeader) {
+      this.noLeaderUntil = this.now() + noLeader.ms;
+      this.later(noLeader.ms, () => undefined);
+    }
+    const slowRecovery = this.faults.take('recovery-503');
+    if (slowRecovery) this.extraRecoveryMs = slowRecovery.ms;
+    if (this.faults.take('leader-change')) {
+      for (const group of this.groups.values()) {
+        const leader = group.leader;
+        if (!leader) continue;
+        this.stepDown(group);
+        group.members.delete(leader);
+        group.members.set(leader, group.nextSequence++);
+        leader.sequence = group.members.get(leader);
+      }
+    }
+  }
+
+  /** A fresh daemon id, as Mesos makes them. */
+  newId(): string {
+    return randomUUID();
+  }
+}
+
+/** What the agent offers: its flags' --resources, else what the VM has (1 GB kept back, or half when small). */
+function resourcesOf(agent: Agent): AgentRecord['resources'] {
+  const memory = agent.node.memoryMb;
+  const given = agent.flags.resources ?? {};
+  return {
+    cpus: given['cpus'] ?? agent.node.cpus,
+    gpus: given['gpus'] ?? 0,
+    mem: given['mem'] ?? (memory >= 2048 ? memory - 1024 : Math.floor(memory / 2)),
+    disk: given['disk'] ?? 14_948,
+    ports: '[31000-32000]',
+  };
+}
