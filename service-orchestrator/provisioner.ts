@@ -4,7 +4,7 @@ import type { AttributeValue } from '../lib/occi/model.js';
 import type { ClusterBuilder, NodeVm, PhaseOptions, UserDataFor } from './cluster/builder.js';
 import { reason } from './cluster/builder.js';
 import { describeSlot, slotKey, zkUrl } from './cluster/plan.js';
-import { assess, type Assessment, type Expected } from './readiness/assess.js';
+import { assess, withAgents, type AgentStatus, type Assessment, type Expected } from './readiness/assess.js';
 import { describeAnswer } from './readiness/observation.js';
 import type { Probe } from './readiness/probe.js';
 
@@ -16,6 +16,8 @@ export interface ProvisionSettings {
   readonly maxReplacements: number;
   /** Consecutive polls with the same verdict before it counts. */
   readonly stablePolls: number;
+  /** How long an agent seen dropping out must then stay active without a break to count again. */
+  readonly flapQuarantineMs: number;
   readonly pollMinMs: number;
   readonly pollMaxMs: number;
 }
@@ -55,12 +57,14 @@ export class Provisioner {
     const agentSince = new Map<string, number>();
     const replacements = new Map<string, number>();
     const exhausted = new Set<string>();
+    const history = new AgentHistory(this.settings.flapQuarantineMs);
     let previous = '';
     let stable = 0;
     for (let attempt = 0; ; attempt++) {
       const expected = this.expected(cluster);
-      const verdict = assess(await this.probe.observe(expected), expected);
+      const observed = assess(await this.probe.observe(expected), expected);
       const now = this.timers.now();
+      const verdict = withAgents(observed, history.judge(observed.agents, now));
       stable = verdict.signature === previous ? stable + 1 : 1;
       previous = verdict.signature;
       const mastersOk = verdict.leader !== undefined && verdict.masterProblem === undefined;
@@ -163,6 +167,36 @@ export class Provisioner {
         'mesos.agents.nodes': JSON.stringify(agents),
       },
     };
+  }
+}
+
+/**
+ * Agents seen dropping out (ready, then not) are flapping: they count again
+ * only after staying active for the quarantine without a break. Each VM has
+ * its own history, so a replacement starts clean.
+ */
+class AgentHistory {
+  private readonly wasReady = new Map<string, boolean>();
+  private readonly flapped = new Set<string>();
+  private readonly activeSince = new Map<string, number>();
+
+  constructor(private readonly quarantineMs: number) {}
+
+  judge(agents: readonly AgentStatus[], now: number): AgentStatus[] {
+    return agents.map((agent) => {
+      const key = agent.node.name;
+      const before = this.wasReady.get(key);
+      this.wasReady.set(key, agent.ready);
+      if (!agent.ready) {
+        if (before === true) this.flapped.add(key);
+        this.activeSince.delete(key);
+        return agent;
+      }
+      const since = this.activeSince.get(key) ?? now;
+      this.activeSince.set(key, since);
+      if (!this.flapped.has(key) || now - since >= this.quarantineMs) return agent;
+      return { ...agent, ready: false, reason: `flapping: active again for ${seconds(now - since)} s of the ${seconds(this.quarantineMs)} s it must hold` };
+    });
   }
 }
 

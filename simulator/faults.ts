@@ -1,5 +1,6 @@
 import { BadRequest } from '../lib/errors.js';
 import { isObject } from '../lib/objects.js';
+import { FaultBook } from './fault-book.js';
 
 /**
  * Faults a test can inject through the control API. Each applies to one
@@ -37,52 +38,23 @@ export type Fault =
 
 export type FaultKind = Fault['kind'];
 
-interface Active {
-  readonly id: number;
-  fault: Fault;
-  remaining: number | undefined;
-}
-
-export class Faults {
-  private active: Active[] = [];
-  private nextId = 1;
-
-  add(fault: Fault): number {
-    const id = this.nextId++;
-    this.active.push({ id, fault, remaining: 'count' in fault ? fault.count : undefined });
-    return id;
-  }
-
-  list(): Array<Fault & { id: number; remaining?: number }> {
-    return this.active.map((a) => ({ ...a.fault, id: a.id, ...(a.remaining === undefined ? {} : { remaining: a.remaining }) }));
-  }
-
-  remove(id: number): boolean {
-    const before = this.active.length;
-    this.active = this.active.filter((a) => a.id !== id);
-    return this.active.length < before;
-  }
-
-  clear(): void {
-    this.active = [];
+/** The simulated management server's faults; those without a count last until removed. */
+export class Faults extends FaultBook<Fault> {
+  constructor() {
+    super(() => true);
   }
 
   /** Uses up one occasion of the first fault of this kind that matches the command, if any. */
   take<K extends FaultKind>(kind: K, command?: string): Extract<Fault, { kind: K }> | undefined {
-    const match = this.active.find(
-      (a) => a.fault.kind === kind && (command === undefined || !('command' in a.fault) || a.fault.command === '*' || a.fault.command === command),
+    const match = this.entries.find(
+      (e) => e.fault.kind === kind && (command === undefined || !('command' in e.fault) || e.fault.command === '*' || e.fault.command === command),
     );
-    if (!match) return undefined;
-    if (match.remaining !== undefined) {
-      match.remaining -= 1;
-      if (match.remaining <= 0) this.active = this.active.filter((a) => a !== match);
-    }
-    return match.fault as Extract<Fault, { kind: K }>;
+    return match ? (this.spend(match) as Extract<Fault, { kind: K }>) : undefined;
   }
 
   /** Spends one unit of capacity; false when none is left. No capacity fault means unlimited. */
   takeCapacity(): boolean {
-    const capacity = this.active.find((a) => a.fault.kind === 'capacity');
+    const capacity = this.entries.find((e) => e.fault.kind === 'capacity');
     if (!capacity || capacity.fault.kind !== 'capacity') return true;
     if (capacity.fault.vms <= 0) return false;
     capacity.fault = { ...capacity.fault, vms: capacity.fault.vms - 1 };

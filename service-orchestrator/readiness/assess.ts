@@ -47,15 +47,19 @@ const LOOPBACK_PID = /@127\.0\.[01]\.1:/;
  */
 export function assess(observation: Observation, expected: Expected): Assessment {
   const masters = judgeMasters(observation, expected);
-  const agents = judgeAgents(observation, expected, masters.leader);
   const marathon = expected.marathon ? judgeMarathon(observation, masters.leader) : { ready: true };
-  const readyAgents = agents.filter((a) => a.ready);
+  return withAgents({ ...masters, marathon, agents: [], readyAgents: 0, signature: '' }, judgeAgents(observation, expected, masters.leader));
+}
+
+/** The assessment with another verdict on the agents, its counts and signature recomputed. */
+export function withAgents(assessment: Assessment, agents: readonly AgentStatus[]): Assessment {
+  const ready = agents.filter((a) => a.ready);
+  const { leader, marathon } = assessment;
   return {
-    ...masters,
+    ...assessment,
     agents,
-    readyAgents: readyAgents.length,
-    marathon,
-    signature: JSON.stringify([masters.leader, readyAgents.map((a) => [a.node.name, a.mesosId]), marathon.ready, marathon.url]),
+    readyAgents: ready.length,
+    signature: JSON.stringify([leader, ready.map((a) => [a.node.name, a.mesosId]), marathon.ready, marathon.url]),
   };
 }
 
@@ -102,7 +106,8 @@ function judgeMasters(observation: Observation, expected: Expected): Pick<Assess
   }
   const leaderView = observation.masters.find((m) => m.address === leader);
   if (leaderView && metric(jsonOf(leaderView.metrics), 'registrar/log/recovered') === 0) {
-    return { mastersHealthy: healthy.length, masterProblem: `leader ${describe(leader)} is still recovering its registry` };
+    const why = `leader ${describe(leader)} is still recovering its registry (${healthy.length} of ${expected.masters.length} masters healthy)`;
+    return { mastersHealthy: healthy.length, masterProblem: sickText ? `${why}; ${sickText}` : why };
   }
   if (sick.length > 0) return { mastersHealthy: healthy.length, leader, masterProblem: sickText };
   return { mastersHealthy: healthy.length, leader };
@@ -131,9 +136,13 @@ function judgeAgents(observation: Observation, expected: Expected, leader: strin
     const resources = isObject(entry.resources) ? entry.resources : {};
     const cpus = typeof resources['cpus'] === 'number' ? resources['cpus'] : 0;
     const mem = typeof resources['mem'] === 'number' ? resources['mem'] : 0;
+    const advertised = /@([^:]+):/.exec(pid)?.[1];
     if (entry.active !== true) {
       const loopback = LOOPBACK_PID.test(pid) ? `; it advertises the loopback pid ${pid}, so the master cannot reach it` : '';
       return { node, ready: false, reason: `registered but inactive${loopback}`, ...mesosId };
+    }
+    if (advertised !== undefined && advertised !== node.address) {
+      return { node, ready: false, reason: `advertises ${pid} instead of its address ${node.address}, so the master cannot reach it`, ...mesosId };
     }
     if (entry.deactivated === true) return { node, ready: false, reason: 'deactivated (draining)', ...mesosId };
     if (!(cpus > 0) || !(mem > 0)) return { node, ready: false, reason: `offers no resources (cpus ${cpus}, mem ${mem})`, ...mesosId };

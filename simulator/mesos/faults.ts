@@ -1,5 +1,6 @@
 import { BadRequest } from '../../lib/errors.js';
 import { isObject } from '../../lib/objects.js';
+import { FaultBook } from '../fault-book.js';
 
 /**
  * Faults of the emulated cluster, injected through /sim/mesos/faults. Agent
@@ -36,67 +37,32 @@ export type MesosFault =
 
 type Kind = MesosFault['kind'];
 
-interface Active {
-  readonly id: number;
-  readonly fault: MesosFault;
-  remaining?: number;
-}
-
 const AGENT_KINDS: readonly Kind[] = ['agent-never-starts', 'agent-loopback', 'agent-late', 'agent-flaps'];
 const NODE_KINDS: readonly Kind[] = [...AGENT_KINDS, 'master-never-starts'];
 
-export class MesosFaults {
-  private active: Active[] = [];
-  private nextId = 1;
-
-  add(fault: MesosFault): number {
-    const id = this.nextId++;
-    const count = 'count' in fault ? fault.count : undefined;
-    this.active.push({ id, fault, ...(count === undefined ? {} : { remaining: count }) });
-    return id;
-  }
-
-  list(): Array<MesosFault & { id: number; remaining?: number }> {
-    return this.active.map((a) => ({ ...a.fault, id: a.id, ...(a.remaining === undefined ? {} : { remaining: a.remaining }) }));
-  }
-
-  remove(id: number): boolean {
-    const before = this.active.length;
-    this.active = this.active.filter((a) => a.id !== id);
-    return this.active.length < before;
-  }
-
-  clear(): void {
-    this.active = [];
+/** The emulated cluster's faults; without a count, `slow` lasts until removed and the others apply once. */
+export class MesosFaults extends FaultBook<MesosFault> {
+  constructor() {
+    super((fault) => fault.kind === 'slow');
   }
 
   /** The faults of these kinds that hit a daemon starting on this VM, each used up once. */
   forNode(vmName: string, kinds: readonly Kind[] = AGENT_KINDS): MesosFault[] {
-    const hits = this.active.filter(
-      (a) => kinds.includes(a.fault.kind) && ('vm' in a.fault && a.fault.vm !== undefined ? a.fault.vm === vmName : true),
+    const hits = this.entries.filter(
+      (e) => kinds.includes(e.fault.kind) && ('vm' in e.fault && e.fault.vm !== undefined ? e.fault.vm === vmName : true),
     );
     return hits.map((hit) => this.spend(hit));
   }
 
   /** Uses up the first fault of a kind, if any. */
   take<K extends Kind>(kind: K): Extract<MesosFault, { kind: K }> | undefined {
-    const hit = this.active.find((a) => a.fault.kind === kind);
+    const hit = this.entries.find((e) => e.fault.kind === kind);
     return hit ? (this.spend(hit) as Extract<MesosFault, { kind: K }>) : undefined;
-  }
-
-  private spend(hit: Active): MesosFault {
-    if (hit.remaining !== undefined) {
-      hit.remaining -= 1;
-      if (hit.remaining <= 0) this.active = this.active.filter((a) => a !== hit);
-    } else if (!['slow'].includes(hit.fault.kind)) {
-      this.active = this.active.filter((a) => a !== hit);
-    }
-    return hit.fault;
   }
 
   /** The delay of a `slow` fault, if one is active. */
   slowMs(): number {
-    const slow = this.active.find((a) => a.fault.kind === 'slow');
+    const slow = this.entries.find((e) => e.fault.kind === 'slow');
     if (!slow || slow.fault.kind !== 'slow') return 0;
     const ms = slow.fault.ms;
     this.spend(slow);

@@ -2,18 +2,13 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/errors.js';
 import { loadConfig, parseConfig } from '../../service-manager/config/load.js';
+import { thrownBy } from '../support/expect.js';
 import { ETC } from '../support/sm.js';
 
 const FILE = '/srv/sm/etc/sm.cfg';
 
 function configError(text: string, env: NodeJS.ProcessEnv = {}): string {
-  try {
-    parseConfig(text, FILE, env, '/home/op');
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return thrownBy(() => parseConfig(text, FILE, env, '/home/op'), ConfigError).message;
 }
 
 describe('SM configuration (sm.cfg)', () => {

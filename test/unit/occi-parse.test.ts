@@ -1,19 +1,10 @@
 import { expect } from 'chai';
-import { HttpError } from '../../lib/errors.js';
+import { rejectedWith } from '../support/expect.js';
 import { parseAttributes, parseCategories, parseUriList } from '../../lib/occi/parse.js';
 import { readOcciRequest } from '../../lib/occi/request.js';
 import * as hurtle from '../fixtures/hurtle.js';
 
-function badRequest(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(HttpError);
-    expect((error as HttpError).status).to.equal(400);
-    return (error as Error).message;
-  }
-  throw new Error('expected a 400');
-}
+const badRequest = (fn: () => unknown): string => rejectedWith(400, fn);
 
 describe('OCCI Category parsing', () => {
   it('reads the create Category hurtle clients send, trailing semicolon included', () => {
@@ -212,12 +203,7 @@ describe('OCCI request reading', () => {
   });
 
   it('answers 415 for other media types, such as curl -d form data', () => {
-    try {
-      readOcciRequest({ contentType: 'application/x-www-form-urlencoded', header: none, body: Buffer.from('a=b') });
-      expect.fail('should have thrown');
-    } catch (error) {
-      expect((error as HttpError).status).to.equal(415);
-    }
+    rejectedWith(415, () => readOcciRequest({ contentType: 'application/x-www-form-urlencoded', header: none, body: Buffer.from('a=b') }));
   });
 
   it('decodes UTF-8 sent in headers', () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, HttpError } from '../../lib/errors.js';
+import { ConfigError } from '../../lib/errors.js';
+import { rejectedWith, thrownBy } from '../support/expect.js';
 import type { AttributeInput, WireValue } from '../../lib/occi/parse.js';
 import { parseAttributes } from '../../lib/occi/parse.js';
 import { createInputs, effectiveInputs, updateInputs } from '../../service-manager/service-type/attributes.js';
@@ -20,24 +21,10 @@ const mesos: ServiceType = buildServiceType(shipped(), (key) => CONFIG[key]);
 function manifestError(edit: (doc: Record<string, any>) => void, config: Record<string, string> = CONFIG): string {
   const doc = shipped() as Record<string, any>;
   edit(doc);
-  try {
-    buildServiceType(doc, (key) => config[key]);
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return thrownBy(() => buildServiceType(doc, (key) => config[key]), ConfigError).message;
 }
 
-function rejected(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect((error as HttpError).status).to.equal(400);
-    return (error as Error).message;
-  }
-  throw new Error('expected a 400');
-}
+const rejected = (fn: () => unknown): string => rejectedWith(400, fn);
 
 const json = (name: string, value: string | number | boolean): AttributeInput => ({
   name,

@@ -4,19 +4,14 @@ import { ConfigError } from '../../lib/errors.js';
 import { loadFixtures, parseFixtures } from '../../simulator/fixtures.js';
 import { parseExpires } from '../../simulator/auth.js';
 import { uuidSource } from '../../simulator/ids.js';
+import { thrownBy } from '../support/expect.js';
 import { ETC } from '../support/sm.js';
 import { shippedFixtures } from '../support/simulator.js';
 
 function fixtureError(edit: (doc: Record<string, any>) => void): string {
   const doc = shippedFixtures();
   edit(doc);
-  try {
-    parseFixtures(doc, 'simulator.json');
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return thrownBy(() => parseFixtures(doc, 'simulator.json'), ConfigError).message;
 }
 
 describe('Simulator fixtures', () => {

@@ -1,0 +1,221 @@
+import { expect } from 'chai';
+import { connect } from 'node:net';
+import { ManualClock } from '../../lib/clock.js';
+import { renderUserData } from '../../service-orchestrator/cluster/user-data.js';
+import { call, type Reply } from '../support/http.js';
+import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, startTestSimulator, ZONE_1, type TestSimulator } from '../support/simulator.js';
+import { passTime } from '../support/time.js';
+
+/** Generous simulated time for every daemon to start, elect, recover and register. */
+const BOOT_MS = 60_000;
+
+function srvr(address: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(2181, address, () => socket.write('srvr'));
+    let text = '';
+    socket.on('data', (d) => (text += d));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
+describe('Emulated Mesos guest', function () {
+  this.timeout(30_000);
+  let clock: ManualClock;
+  let t: TestSimulator;
+
+  beforeEach(async () => {
+    clock = new ManualClock(Date.UTC(2026, 5, 1));
+    t = await startTestSimulator({ timers: clock });
+  });
+
+  afterEach(() => t.close());
+
+  async function vm(name: string): Promise<{ id: string; address: string }> {
+    const reply = await t.api(DEMO_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: MESOS_TEMPLATE, serviceofferingid: MEDIUM, name, startvm: 'false' });
+    await passTime(clock, 1000);
+    const listed = (await t.api(DEMO_KEYS, 'listVirtualMachines', { id: reply.inner['id'] })).inner['virtualmachine'][0];
+    return { id: listed.id, address: listed.nic[0].ipaddress };
+  }
+
+  async function boot(id: string, userData: string): Promise<void> {
+    await t.api(DEMO_KEYS, 'updateVirtualMachine', { id, userdata: Buffer.from(userData).toString('base64') });
+    await t.api(DEMO_KEYS, 'startVirtualMachine', { id });
+    await passTime(clock, 1500);
+  }
+
+  /** Builds masters and agents through the simulated cloud, with the orchestrator's own user data. */
+  async function cluster(masters: number, agents: number, options: { marathon?: boolean; agentZk?: string } = {}) {
+    const masterVms = await Promise.all(Array.from({ length: masters }, (_, i) => vm(`m${i + 1}`)));
+    const agentVms = await Promise.all(Array.from({ length: agents }, (_, i) => vm(`a${i + 1}`)));
+    const addresses = masterVms.map((m) => m.address);
+    for (const [i, m] of masterVms.entries()) {
+      await boot(m.id, renderUserData({ slot: { role: 'master', index: i + 1 }, address: m.address, masterAddresses: addresses, cluster: 'test', marathon: options.marathon ?? true, nodeName: `m${i + 1}` }));
+    }
+    for (const [i, a] of agentVms.entries()) {
+      let text = renderUserData({ slot: { role: 'agent', index: i + 1 }, address: a.address, masterAddresses: addresses, cluster: 'test', marathon: true, nodeName: `a${i + 1}` });
+      if (options.agentZk) text = text.replace(/zk:\/\/[^\n]+\/mesos/, options.agentZk);
+      await boot(a.id, text);
+    }
+    return { masters: addresses, agents: agentVms.map((a) => a.address), masterVms, agentVms };
+  }
+
+  const get = (url: string): Promise<Reply> => call('GET', url);
+
+  it('serves a single master that leads, with doubles in its JSON, and registers its agents', async () => {
+    const { masters, agents } = await cluster(1, 2);
+    await passTime(clock, BOOT_MS);
+    const m = `http://${masters[0]}:5050`;
+    expect((await get(`${m}/master/health`)).status).to.equal(200);
+    const redirect = await get(`${m}/master/redirect`);
+    expect([redirect.status, redirect.header('location')]).to.deep.equal([307, `//${masters[0]}:5050`]);
+    const metrics = await get(`${m}/metrics/snapshot`);
+    expect(metrics.body).to.contain('"master/elected":1.0');
+    expect(metrics.json<any>()['registrar/log/recovered']).to.equal(1);
+    const state = (await get(`${m}/master/state`)).json<any>();
+    expect(state.leader).to.equal(state.pid);
+    expect(state.pid).to.equal(`master@${masters[0]}:5050`);
+    expect(state.flags).to.include({ quorum: '1', zk: `zk://${masters[0]}:2181/mesos` });
+    expect(state).to.include.keys('elected_time', 'leader_info', 'activated_slaves', 'recovered_slaves', 'completed_frameworks', 'orphan_tasks');
+    const slaves = await get(`${m}/master/slaves`);
+    expect(slaves.body).to.match(/"cpus":2\.0,"gpus":0\.0,"mem":3072\.0/);
+    const listed = slaves.json<any>().slaves;
+    expect(listed.map((s: any) => [s.hostname, s.attributes.so_node, s.active, s.deactivated, s.pid]).sort()).to.deep.equal(
+      agents.map((a, i) => [a, `a${i + 1}`, true, false, `slave(1)@${a}:5051`]).sort(),
+    );
+    for (const s of listed) expect(s.id).to.match(new RegExp(`^${state.id}-S\\d+$`));
+    const agentState = (await get(`http://${agents[0]}:5051/slave(1)/state`)).json<any>();
+    expect(agentState).to.include({ master_hostname: masters[0], hostname: agents[0] });
+    expect(listed.map((s: any) => s.id)).to.include(agentState.id);
+    expect(await srvr(masters[0]!)).to.contain('Mode: standalone');
+  });
+
+  it('answers the v1 API like the leader does, and refuses calls without a content type', async () => {
+    const { masters } = await cluster(1, 1);
+    await passTime(clock, BOOT_MS);
+    const api = (body: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
+      call('POST', `http://${masters[0]}:5050/api/v1`, { headers, body });
+    expect((await api('{"type":"GET_HEALTH"}')).json()).to.deep.equal({ type: 'GET_HEALTH', get_health: { healthy: true } });
+    const agents = (await api('{"type":"GET_AGENTS"}')).json<any>().get_agents.agents;
+    expect(agents[0]).to.deep.include({ active: true, deactivated: false });
+    expect(agents[0].agent_info.resources.map((r: any) => r.name)).to.deep.equal(['cpus', 'mem', 'disk']);
+    const noType = await api('{"type":"GET_HEALTH"}', {});
+    expect([noType.status, noType.body]).to.deep.equal([400, "Expecting 'Content-Type' to be present"]);
+    expect((await api('{"type":"LAUNCH_ROCKET"}')).status).to.equal(400);
+  });
+
+  it('shows an agent recovering (503), then unregistered (empty id), then registered', async () => {
+    const { agents } = await cluster(1, 1, { marathon: false });
+    const agent = `http://${agents[0]}:5051`;
+    await passTime(clock, 4000);
+    const recovering = await get(`${agent}/slave(1)/state`);
+    expect([recovering.status, recovering.body]).to.deep.equal([503, 'Agent has not finished recovery']);
+    expect((await get(`${agent}/health`)).status).to.equal(200);
+    await passTime(clock, BOOT_MS);
+    const registered = (await get(`${agent}/state`)).json<any>();
+    expect(registered.id).to.match(/-S\d+$/);
+    expect((await get(`${agent}/metrics/snapshot`)).body).to.contain('"slave/registered":1.0');
+  });
+
+  it('elects one of three masters; the others redirect every state request to it', async () => {
+    const { masters } = await cluster(3, 1);
+    await passTime(clock, BOOT_MS);
+    const elected: string[] = [];
+    for (const m of masters) if ((await get(`http://${m}:5050/metrics/snapshot`)).json<any>()['master/elected'] === 1) elected.push(m);
+    expect(elected).to.have.length(1);
+    const follower = masters.find((m) => m !== elected[0])!;
+    const redirected = await get(`http://${follower}:5050/master/slaves?x=1`);
+    expect([redirected.status, redirected.header('location')]).to.deep.equal([307, `//${elected[0]}:5050/master/slaves?x=1`]);
+    const modes = await Promise.all(masters.map(srvr));
+    expect(modes.filter((m) => m.includes('Mode: leader'))).to.have.length(1);
+    expect(modes.filter((m) => m.includes('Mode: follower'))).to.have.length(2);
+  });
+
+  it('hands leadership to another master when told to, and agents re-register with it keeping their ids', async () => {
+    const { masters, agents } = await cluster(3, 1, { marathon: false });
+    await passTime(clock, BOOT_MS);
+    const leaderOf = async () => (await get(`http://${masters[0]}:5050/master/redirect`)).header('location');
+    const before = await leaderOf();
+    const agentId = (await get(`http://${agents[0]}:5051/state`)).json<any>().id;
+    expect((await t.control('POST', '/mesos/faults', { kind: 'leader-change' })).status).to.equal(201);
+    await passTime(clock, BOOT_MS);
+    const after = await leaderOf();
+    expect(after).to.not.equal(before);
+    const leader = after!.slice(2);
+    const slaves = (await get(`http://${leader}/master/slaves`)).json<any>().slaves;
+    expect(slaves.map((s: any) => s.id)).to.deep.equal([agentId]);
+    expect(slaves[0].reregistered_time).to.be.a('number');
+  });
+
+  it('elects no leader while told not to, answering 503 "No leader elected"', async () => {
+    await t.control('POST', '/mesos/faults', { kind: 'no-leader', ms: 120_000 });
+    const { masters } = await cluster(1, 0, { marathon: false });
+    await passTime(clock, BOOT_MS);
+    const redirect = await get(`http://${masters[0]}:5050/master/redirect`);
+    expect([redirect.status, redirect.body]).to.deep.equal([503, 'No leader elected']);
+    expect((await get(`http://${masters[0]}:5050/master/state`)).status).to.equal(503);
+    await passTime(clock, 120_000);
+    expect((await get(`http://${masters[0]}:5050/master/redirect`)).status).to.equal(307);
+  });
+
+  it('keeps a new leader recovering (v1 503) for as long as told', async () => {
+    await t.control('POST', '/mesos/faults', { kind: 'recovery-503', ms: 120_000 });
+    const { masters } = await cluster(1, 0, { marathon: false });
+    await passTime(clock, BOOT_MS);
+    const v1 = await call('POST', `http://${masters[0]}:5050/api/v1`, { headers: { 'Content-Type': 'application/json' }, body: '{"type":"GET_HEALTH"}' });
+    expect([v1.status, v1.body]).to.deep.equal([503, 'Master has not finished recovery']);
+    expect((await get(`http://${masters[0]}:5050/metrics/snapshot`)).json<any>()['registrar/log/recovered']).to.equal(0);
+  });
+
+  it('lets a lone leader without its quorum give up after the registry fetch timeout and be restarted', async () => {
+    await t.control('POST', '/mesos/faults', { kind: 'master-never-starts', count: 2 });
+    const { masters } = await cluster(3, 0, { marathon: false });
+    await passTime(clock, 20_000);
+    const healthy: string[] = [];
+    for (const m of masters) if ((await get(`http://${m}:5050/master/health`).catch(() => ({ status: 0 }) as Reply)).status === 200) healthy.push(m);
+    expect(healthy).to.have.length(1);
+    const firstId = (await get(`http://${healthy[0]}:5050/master/state`)).json<any>().id;
+    await passTime(clock, 70_000);
+    const nodes = (await t.control('GET', '/mesos/nodes')).json<any[]>();
+    const node = nodes.find((n) => n.address === healthy[0]);
+    expect(node.master.id).to.not.equal(firstId);
+  });
+
+  it('never registers an agent pointed at the wrong ZooKeeper', async () => {
+    const { agents } = await cluster(1, 1, { marathon: false, agentZk: 'zk://127.99.0.1:2181/mesos' });
+    await passTime(clock, BOOT_MS * 3);
+    const state = (await get(`http://${agents[0]}:5051/state`)).json<any>();
+    expect(state.id).to.equal('');
+    expect(state).to.not.have.property('master_hostname');
+    expect((await get(`http://${agents[0]}:5051/metrics/snapshot`)).body).to.contain('"slave/registered":0.0');
+  });
+
+  it('runs Marathon: pong, one elected instance registered as the marathon framework, apps kept', async () => {
+    const { masters } = await cluster(3, 1);
+    await passTime(clock, BOOT_MS);
+    const ping = await get(`http://${masters[1]}:8080/ping`);
+    expect([ping.status, ping.body]).to.deep.equal([200, 'pong']);
+    const infos = await Promise.all(masters.map(async (m) => (await get(`http://${m}:8080/v2/info`)).json<any>()));
+    const elected = infos.filter((i) => i.elected);
+    expect(elected).to.have.length(1);
+    expect(elected[0].frameworkId).to.match(/-0000$/);
+    const leaderMaster = (await get(`http://${masters[0]}:5050/master/redirect`)).header('location')!.slice(2);
+    const frameworks = (await get(`http://${leaderMaster}/master/frameworks`)).json<any>().frameworks;
+    expect(frameworks).to.have.length(1);
+    expect(frameworks[0]).to.include({ id: elected[0].frameworkId, name: 'marathon', active: true });
+    expect((await get(`http://${masters[0]}:8080/v2/leader`)).json<any>().leader).to.equal(elected[0].leader);
+    const created = await call('POST', `http://${masters[0]}:8080/v2/apps`, { headers: { 'Content-Type': 'application/json' }, body: '{"id":"/smoke","cmd":"sleep 600"}' });
+    expect(created.status).to.equal(201);
+    expect((await call('POST', `http://${masters[0]}:8080/v2/apps`, { body: '{"id":"/smoke"}' })).status).to.equal(409);
+  });
+
+  it('halts every daemon when the VM is destroyed', async () => {
+    const { masters, masterVms } = await cluster(1, 0, { marathon: false });
+    await passTime(clock, BOOT_MS);
+    expect((await get(`http://${masters[0]}:5050/master/health`)).status).to.equal(200);
+    await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id: masterVms[0]!.id, expunge: 'true' });
+    await passTime(clock, 5000);
+    const error = await get(`http://${masters[0]}:5050/master/health`).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    expect(error).to.equal('ECONNREFUSED');
+  });
+});

@@ -1,0 +1,286 @@
+import { expect } from 'chai';
+import { build, dispose, SERVICE, startSoWorld, type SoWorld, type TestSo } from '../support/orchestrator.js';
+
+const STATE = 'occi.mcn.stack.state';
+const MESSAGE = 'occi.mcn.stack.message';
+
+interface AgentOutput {
+  slot: string;
+  vm: string;
+  address: string;
+  mesos_id?: string;
+  active: boolean;
+}
+
+function agentsOf(attributes: Record<string, unknown>): AgentOutput[] {
+  return JSON.parse(String(attributes['mesos.agents.nodes'])) as AgentOutput[];
+}
+
+describe('SO against the simulated cloud and Mesos', function () {
+  this.timeout(60_000);
+  let world: SoWorld;
+
+  beforeEach(async () => {
+    world = await startSoWorld();
+  });
+
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** Deletes the cluster and checks the simulator keeps no VM of it. */
+  async function teardown(so: TestSo): Promise<void> {
+    const deleted = await dispose(so);
+    expect(deleted[STATE], String(deleted[MESSAGE])).to.equal('DELETE_COMPLETE');
+    expect(await world.liveVms()).to.deep.equal([]);
+  }
+
+  describe('hurtle SO protocol', () => {
+    it('answers 403 without the token or tenant headers, and to another tenant', async () => {
+      const so = await world.start();
+      expect((await so.call('GET', '/', { 'X-Auth-Token': '' })).status).to.equal(403);
+      const noTenant = await so.call('GET', '/', { 'X-Tenant-Name': '' });
+      expect([noTenant.status, noTenant.body]).to.deep.equal([403, 'X-Tenant-Name required...\n']);
+      expect((await so.call('GET', '/', { 'X-Tenant-Name': 'other' })).status).to.equal(403);
+      expect((await so.call('GET', '/')).status).to.equal(200);
+    });
+
+    it('offers the orchestrator kind with deploy and provision, then gates the actions in turn', async () => {
+      const so = await world.start();
+      const qi = await so.call('GET', '/-/');
+      expect(qi.body).to.contain(`orchestrator; scheme="${SERVICE}"; class="kind"`);
+      expect(qi.body).to.contain('attributes="occi.mcn.stack.state{immutable} occi.mcn.stack.id{immutable}"');
+      expect((await so.call('GET', '/orchestrator/default')).status).to.equal(404);
+      const put = await so.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` });
+      expect([put.status, put.header('location')]).to.deep.equal([201, `${so.url}/orchestrator/default`]);
+      const init = await so.call('GET', '/orchestrator/default', { Accept: 'text/occi' });
+      expect(init.header('link')).to.equal(`</orchestrator/default?action=deploy>; rel="${SERVICE}deploy"`);
+      expect(init.header('x-occi-attribute')).to.contain('occi.mcn.stack.state="uninitialized", occi.mcn.stack.id="N/A"');
+      const early = await so.call('POST', '/orchestrator/default?action=provision', { Category: `provision; scheme="${SERVICE}"` });
+      expect([early.status, early.body]).to.deep.equal([400, 'Not applicable atm.\n']);
+      expect((await so.call('POST', '/orchestrator/default?action=explode')).status).to.equal(400);
+      expect((await so.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` })).status).to.equal(200);
+      await so.call('POST', '/orchestrator/default?action=deploy', { Category: `deploy; scheme="${SERVICE}"` });
+      const deploying = await so.call('GET', '/orchestrator/default', { Accept: 'text/occi' });
+      expect(deploying.header('link')).to.equal(`</orchestrator/default?action=provision>; rel="${SERVICE}provision"`);
+      expect((await so.call('POST', '/orchestrator/default?action=deploy', { Category: `deploy; scheme="${SERVICE}"` })).status).to.equal(400);
+      await so.settle();
+      await teardown(so);
+    });
+
+    it('fails fast at PUT when the cloud has no such zone, naming what it has', async () => {
+      const so = await world.start({}, { 'cloudstack.zone': 'moon-base' });
+      const put = await so.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` });
+      expect(put.status).to.equal(400);
+      expect(put.body).to.equal('Cannot build the cluster: zone "moon-base" not found; available: sim-zone-1, sim-zone-2.\n');
+    });
+
+    it('takes the parameters from PUT attributes too, as the hurtle SM forwards them unquoted', async () => {
+      const so = await world.start();
+      const put = await so.call('PUT', '/orchestrator/default', {
+        'Content-Type': 'text/occi',
+        Category: `orchestrator; scheme="${SERVICE}"`,
+        'X-OCCI-Attribute': 'mesos.agents=1, mesos.marathon=false, cloudstack.offering.agent=small',
+      });
+      expect(put.status).to.equal(201);
+      const state = await so.state();
+      expect(state).to.include({ 'mesos.agents': 1, 'mesos.marathon': false, 'cloudstack.offering.agent': 'small' });
+    });
+  });
+
+  describe('building clusters', () => {
+    it('makes 1 master and 3 agents ready, with the leader, Marathon, ZooKeeper and every agent in the outputs', async () => {
+      const so = await world.start({}, { 'mesos.masters': 1, 'mesos.agents': 3 });
+      const { deployed, provisioned } = await build(so);
+      expect(deployed[STATE]).to.equal('CREATE_COMPLETE');
+      expect(deployed[MESSAGE]).to.equal('deploy: all 4 VMs running');
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(provisioned[MESSAGE]).to.equal('ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered');
+      expect(provisioned).to.include({
+        'mesos.master.url': 'http://127.10.0.2:5050',
+        'mesos.marathon.url': 'http://127.10.0.2:8080',
+        'mesos.zk': 'zk://127.10.0.2:2181/mesos',
+        'mesos.agents.active': 3,
+      });
+      const agents = agentsOf(provisioned);
+      expect(agents.map((a) => [a.slot, a.address, a.active])).to.deep.equal([
+        ['a1', '127.10.0.3', true],
+        ['a2', '127.10.0.4', true],
+        ['a3', '127.10.0.5', true],
+      ]);
+      for (const agent of agents) expect(agent.mesos_id).to.match(/^[0-9a-f-]{36}-S\d+$/);
+      const state = await fetch('http://127.10.0.2:5050/master/state').then((r) => r.json() as Promise<Record<string, any>>);
+      expect(state['slaves'].map((s: any) => s.id).sort()).to.deep.equal(agents.map((a) => a.mesos_id).sort());
+      await teardown(so);
+    });
+
+    it('makes 3 masters and 5 agents ready, the quorum and ZooKeeper ensemble spanning the masters', async () => {
+      const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 5 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(provisioned['mesos.zk']).to.equal('zk://127.10.0.2:2181,127.10.0.3:2181,127.10.0.4:2181/mesos');
+      expect(provisioned['mesos.agents.active']).to.equal(5);
+      const flags = await fetch(String(provisioned['mesos.master.url']) + '/master/state').then((r) => r.json() as Promise<Record<string, any>>);
+      expect(flags['flags']).to.include({ quorum: '2' });
+      await teardown(so);
+    });
+
+    it('builds without Marathon when it is not wanted', async () => {
+      const so = await world.start({}, { 'mesos.agents': 1, 'mesos.marathon': false });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(provisioned).to.not.have.property('mesos.marathon.url');
+      await teardown(so);
+    });
+  });
+
+  describe('failures and their messages', () => {
+    it('replaces an agent that never starts and still becomes ready', async () => {
+      await world.mesosFault({ kind: 'agent-never-starts', count: 1 });
+      const so = await world.start({}, { 'mesos.agents': 2 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(agentsOf(provisioned).some((a) => a.vm.endsWith('-g2'))).to.equal(true);
+      expect(so.output()).to.match(/agent \d of 2 \(127\.10\.0\.\d+\) not ready after \d+ s \(not registered; its agent's \/health: ECONNREFUSED\); replacing it/);
+      await teardown(so);
+    });
+
+    it('is ready with fewer agents when min_ready allows, naming the missing one', async () => {
+      await world.mesosFault({ kind: 'agent-never-starts', count: 1 });
+      const so = await world.start({ SO_MAX_REPLACEMENTS: '0' }, { 'mesos.agents': 3, 'mesos.agents.min_ready': 2 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(provisioned[MESSAGE]).to.match(/^ready with 2 of 3 agents \(min_ready 2\); missing: agent \d of 3 \(127\.10\.0\.\d+\): not registered$/);
+      await teardown(so);
+    });
+
+    it('fails when fewer than min_ready agents can be ready, listing the missing slots', async () => {
+      await world.mesosFault({ kind: 'agent-never-starts', count: 2 });
+      const so = await world.start({ SO_MAX_REPLACEMENTS: '0' }, { 'mesos.agents': 5, 'mesos.agents.min_ready': 4 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE]).to.equal('UPDATE_FAILED');
+      expect(provisioned[MESSAGE]).to.match(/^provision failed: only 3 of 5 agents can still be ready \(min_ready 4\); missing: agent \d of 5 .*not registered; agent \d of 5 .*not registered$/);
+      await teardown(so);
+    });
+
+    it('fails at the masters deadline when only 1 of 3 masters comes up', async () => {
+      await world.mesosFault({ kind: 'master-never-starts', count: 2 });
+      const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 1 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE]).to.equal('UPDATE_FAILED');
+      expect(provisioned[MESSAGE]).to.match(
+        /^provision failed: masters not ready after 1\d\d s: (no leader elected yet|leader master \d of 3 \(127\.10\.0\.\d\) is still recovering its registry) \(1 of 3 masters healthy\); master \d of 3 \(127\.10\.0\.\d\): ECONNREFUSED; master \d of 3 \(127\.10\.0\.\d\): ECONNREFUSED$/,
+      );
+      await teardown(so);
+    });
+
+    it('follows a leader change during the agent wait without a false failure', async () => {
+      await world.mesosFault({ kind: 'agent-late', count: 2, ms: 20_000 });
+      const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 2 });
+      const building = build(so);
+      for (;;) {
+        const state = await so.state();
+        if (state[STATE] === 'UPDATE_IN_PROGRESS' && String(state[MESSAGE]).includes('leader')) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await world.mesosFault({ kind: 'leader-change' });
+      const { provisioned } = await building;
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(provisioned['mesos.agents.active']).to.equal(2);
+      await teardown(so);
+    });
+
+    it('does not count a flapping agent, and replaces it', async () => {
+      await world.mesosFault({ kind: 'agent-flaps', count: 1, periodMs: 2000 });
+      const so = await world.start({}, { 'mesos.agents': 1 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(agentsOf(provisioned)[0]!.vm).to.match(/-a1-g2$/);
+      await teardown(so);
+    });
+
+    it('does not count an agent that advertises a loopback pid, says so, and replaces it', async () => {
+      await world.mesosFault({ kind: 'agent-loopback', count: 1 });
+      const so = await world.start({}, { 'mesos.agents': 1 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(so.output()).to.contain('advertises slave(1)@127.0.1.1:5051 instead of its address');
+      expect(agentsOf(provisioned)[0]!.vm).to.match(/-a1-g2$/);
+      await teardown(so);
+    });
+
+    it('reports a deploy that cannot get VMs as CREATE_FAILED with the cloud\'s reason', async () => {
+      await world.sim.control('POST', '/faults', { kind: 'fail-call', command: 'deployVirtualMachine', errorcode: 535, errortext: "Maximum number of resources of type 'user_vm' has been exceeded." });
+      const so = await world.start({}, { 'mesos.agents': 1 });
+      const { deployed } = await build(so);
+      expect(deployed[STATE]).to.equal('CREATE_FAILED');
+      expect(deployed[MESSAGE]).to.match(/^deploy failed: creating (master|agent) 1 \(mesos-[a-z2-7]+-[am]1\): deployVirtualMachine 535 Maximum number of resources/);
+      await teardown(so);
+    });
+
+    it('replaces a VM whose start fails for lack of capacity', async () => {
+      await world.sim.control('POST', '/faults', { kind: 'fail-job', command: 'startVirtualMachine', count: 1, errorcode: 533, errortext: 'Unable to create a deployment for VM' });
+      const so = await world.start({}, { 'mesos.agents': 1 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect((await world.liveVms()).some((vm) => /-g2$/.test(vm.name))).to.equal(true);
+      await teardown(so);
+    });
+  });
+
+  describe('update, delete and restarts', () => {
+    it('scales out and back in through attribute updates, refusing other changes', async () => {
+      const so = await world.start({}, { 'mesos.agents': 1 });
+      expect((await build(so)).provisioned[STATE]).to.equal('UPDATE_COMPLETE');
+      const refused = await so.call('POST', '/orchestrator/default', { 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.masters=3' });
+      expect([refused.status, refused.body]).to.deep.equal([400, 'mesos.masters cannot change on a running cluster (1 → 3); create a new one.\n']);
+      expect((await so.call('POST', '/orchestrator/default', { 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.agents=3' })).status).to.equal(200);
+      const out = await so.settle();
+      expect(out[STATE], String(out[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(out['mesos.agents.active']).to.equal(3);
+      expect((await world.liveVms()).length).to.equal(4);
+      await so.call('POST', '/orchestrator/default', { 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.agents=1' });
+      const back = await so.settle();
+      expect(back[STATE], String(back[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(back['mesos.agents.active']).to.equal(1);
+      expect((await world.liveVms()).map((vm) => vm.name.replace(/^mesos-[a-z2-7]+-/, '')).sort()).to.deep.equal(['a1', 'm1']);
+      await teardown(so);
+    });
+
+    it('cancels provisioning when deleted and leaves no VM', async () => {
+      await world.mesosFault({ kind: 'agent-late', count: 3, ms: 600_000 });
+      const so = await world.start({}, { 'mesos.agents': 3 });
+      void build(so).catch(() => undefined);
+      for (;;) {
+        const state = await so.state();
+        if (state[STATE] === 'UPDATE_IN_PROGRESS') break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await teardown(so);
+    });
+
+    it('finishes a deploy after being killed half-way, without a second VM for any slot', async () => {
+      await world.sim.control('POST', '/faults', { kind: 'latency', command: 'startVirtualMachine', count: 2, ms: 30_000 });
+      const first = await world.start({}, { 'mesos.agents': 3 });
+      await first.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` });
+      await first.call('POST', '/orchestrator/default?action=deploy', { Category: `deploy; scheme="${SERVICE}"` });
+      while ((await world.liveVms()).length < 4) await new Promise((resolve) => setTimeout(resolve, 10));
+      await first.stop();
+      const second = await world.start({}, { 'mesos.agents': 3 });
+      const { provisioned } = await build(second);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      const names = (await world.liveVms()).map((vm) => vm.name);
+      expect(names).to.have.length(4);
+      expect(new Set(names).size).to.equal(4);
+      await teardown(second);
+    });
+
+    it('tears down an instance it never built, as a fresh SO sent to clean up', async () => {
+      const builder = await world.start({}, { 'mesos.agents': 1 });
+      await build(builder);
+      await builder.stop();
+      const cleaner = await world.start();
+      await teardown(cleaner);
+    });
+  });
+});

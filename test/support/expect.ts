@@ -1,0 +1,20 @@
+import { expect } from 'chai';
+import { HttpError } from '../../lib/errors.js';
+
+/** Runs fn, which must throw an error of the given class; returns that error. */
+export function thrownBy<T extends Error>(fn: () => unknown, type: abstract new (...args: never[]) => T): T {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).to.be.instanceOf(type);
+    return error as T;
+  }
+  throw new Error(`expected a ${type.name}`);
+}
+
+/** Runs fn, which must throw an HttpError with this status; returns its message. */
+export function rejectedWith(status: number, fn: () => unknown): string {
+  const error = thrownBy(fn, HttpError);
+  expect(error.status, error.message).to.equal(status);
+  return error.message;
+}
