@@ -109,6 +109,7 @@ describe('SO against the simulated cloud and Mesos', function () {
         ['a3', '127.10.0.5', true],
       ]);
       for (const agent of agents) expect(agent.mesos_id).to.match(/^[0-9a-f-]{36}-S\d+$/);
+      expect(so.output()).to.not.contain('demo-secret-key');
       const state = await fetch('http://127.10.0.2:5050/master/state').then((r) => r.json() as Promise<Record<string, any>>);
       expect(state['slaves'].map((s: any) => s.id).sort()).to.deep.equal(agents.map((a) => a.mesos_id).sort());
       await teardown(so);
@@ -208,6 +209,20 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(agentsOf(provisioned)[0]!.vm).to.match(/-a1-g2$/);
       await teardown(so);
     });
+
+    for (const fault of [
+      { kind: 'no-leader', ms: 30_000 },
+      { kind: 'recovery-503', ms: 30_000 },
+      { kind: 'slow', ms: 20_000, count: 12 },
+    ]) {
+      it(`waits out ${fault.kind} and becomes ready`, async () => {
+        await world.mesosFault(fault);
+        const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 1 });
+        const { provisioned } = await build(so);
+        expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+        await teardown(so);
+      });
+    }
 
     it('reports a deploy that cannot get VMs as CREATE_FAILED with the cloud\'s reason', async () => {
       await world.sim.control('POST', '/faults', { kind: 'fail-call', command: 'deployVirtualMachine', errorcode: 535, errortext: "Maximum number of resources of type 'user_vm' has been exceeded." });
