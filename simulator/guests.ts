@@ -21,6 +21,8 @@ export interface GuestVm {
 export interface Guest {
   start(vm: GuestVm): void | Promise<void>;
   stop(vmId: string): void | Promise<void>;
+  /** The VM is expunged: whatever the guest kept for its next boot can go. */
+  forget?(vmId: string): void;
 }
 
 /** The guest of templates whose VMs need to do nothing. */
@@ -55,6 +57,11 @@ export class Guests {
     if (!guest) return;
     this.running.delete(vmId);
     this.settle(vmId, 'stop', () => guest.stop(vmId));
+  }
+
+  /** Tells every guest kind that a VM is gone for good. */
+  forget(vmId: string): void {
+    for (const guest of this.kinds.values()) guest.forget?.(vmId);
   }
 
   /** Halts every guest, as when the simulator shuts down. */

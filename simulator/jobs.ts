@@ -25,6 +25,7 @@ export type JobWork = () => Promise<Record<string, unknown>>;
 export class JobEngine {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly heads = new Map<string, Job>();
+  private submitted = 0;
 
   constructor(
     private readonly cloud: Cloud,
@@ -32,6 +33,7 @@ export class JobEngine {
   ) {}
 
   submit(spec: JobSpec, work: JobWork): Job {
+    if (++this.submitted % 256 === 0) this.purge();
     const job: Job = {
       id: spec.id ?? this.cloud.newId(),
       account: spec.account,
@@ -47,7 +49,12 @@ export class JobEngine {
     const key = spec.queueKey;
     const previous = key ? (this.queues.get(key) ?? Promise.resolve()) : Promise.resolve();
     const done = previous.then(() => this.run(job, work, key));
-    if (key) this.queues.set(key, done);
+    if (key) {
+      this.queues.set(key, done);
+      void done.then(() => {
+        if (this.queues.get(key) === done) this.queues.delete(key);
+      });
+    }
     return job;
   }
 
@@ -58,6 +65,11 @@ export class JobEngine {
     if (this.cloud.timers.now() - job.completed < this.cloud.settings.jobExpireMinutes * 60_000) return job;
     this.cloud.jobs.delete(id);
     return undefined;
+  }
+
+  /** Drops every finished job past job.expire.minutes. */
+  private purge(): void {
+    for (const id of [...this.cloud.jobs.keys()]) this.find(id);
   }
 
   /** The job running on a VM right now, shown on the VM as jobid/jobstatus. */

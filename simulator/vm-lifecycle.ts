@@ -79,6 +79,7 @@ export class VmLifecycle {
     vm.counted = false;
     this.cloud.releaseAddress(vm.network, vm.ip);
     vm.lastTags = Object.fromEntries(this.cloud.tagsOf(vm.id).map((t) => [t.key, t.value]));
+    this.guests.forget(vm.id);
     this.cloud.tags = this.cloud.tags.filter((t) => t.resourceId !== vm.id);
   }
 

@@ -50,6 +50,11 @@ export class MesosGuest implements Guest {
     this.world.reconcile();
   }
 
+  forget(vmId: string): void {
+    this.disks.delete(vmId);
+    this.apps.delete(vmId);
+  }
+
   private startService(node: Node, service: Service, plan: BootPlan): void {
     try {
       switch (service) {

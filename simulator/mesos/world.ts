@@ -166,9 +166,20 @@ export class MesosWorld {
         for (const group of this.groups.values()) this.reconcileGroup(group);
         this.reconcileAgents();
         this.reconcileMarathons();
+        this.prune();
       } while (this.again);
     } finally {
       this.reconciling = false;
+    }
+  }
+
+  /** Forgets clusters nothing belongs to any more, so a long-running simulator does not grow. */
+  private prune(): void {
+    for (const [key, group] of this.groups) {
+      if (group.members.size === 0 && group.agents.size === 0 && !group.electing) this.groups.delete(key);
+    }
+    for (const [key, group] of this.marathonGroups) {
+      if (group.members.size === 0 && !group.electing) this.marathonGroups.delete(key);
     }
   }
 
