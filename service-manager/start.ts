@@ -1,31 +1,55 @@
 import { randomUUID } from 'node:crypto';
-import { SystemTimers, systemClock, type Clock } from '../lib/clock.js';
+import { SystemTimers, systemClock, type Clock, type Timers } from '../lib/clock.js';
+import { connectCloudStack } from '../lib/cloudstack/index.js';
+import { listen } from '../lib/http/server.js';
 import type { Logger } from '../lib/logger.js';
 import { serverName } from '../lib/version.js';
+import { loadFixtures } from '../simulator/fixtures.js';
+import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
 import { TenantsFile } from './auth/tenants-file.js';
 import type { SmConfig } from './config/load.js';
 import { createApp } from './http/app.js';
-import { listen } from '../lib/http/server.js';
 import { InstanceService } from './instances/service.js';
-import { DetachedOrchestration, type Orchestration } from './lifecycle/orchestration.js';
+import { PipelineDriver } from './lifecycle/driver.js';
+import type { Orchestration } from './lifecycle/orchestration.js';
+import { Reconciler } from './reconciler/reconciler.js';
+import { scheduleReconciler } from './reconciler/schedule.js';
+import { VmSweeper } from './reconciler/vm-sweep.js';
 import { InstanceRegistry } from './registry/registry.js';
+import { chooseRuntime } from './runtime/choose.js';
+import { PortPool } from './runtime/ports.js';
+import type { SoRuntime } from './runtime/runtime.js';
 import { loadManifest, type ServiceType } from './service-type/manifest.js';
-import { loadFixtures } from '../simulator/fixtures.js';
-import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
+import { SoClient } from './so/client.js';
 
 export interface StartOptions {
   readonly logger: Logger;
+  /** The registry's clock. */
   readonly clock?: Clock;
-  /** Attaches what drives instances; by default nothing does and they wait in initialise. */
+  /** The pipeline's and the reconciler's time; real time by default. */
+  readonly timers?: Timers;
+  /** Replaces the orchestrator pipeline, for tests of the API alone. */
   readonly orchestration?: (registry: InstanceRegistry, logger: Logger) => Orchestration;
+}
+
+/** The running pipeline: where orchestrators run, and the checks that keep them honest. */
+export interface Pipeline {
+  readonly runtime: SoRuntime;
+  readonly driver: PipelineDriver;
+  readonly reconciler: Reconciler;
 }
 
 export interface ServiceManager {
   readonly url: string;
   readonly type: ServiceType;
   readonly registry: InstanceRegistry;
+  /** The id that labels what this service manager owns (containers, VMs). */
+  readonly managerId: string;
   /** The CloudStack the instances are built on: the configured endpoint, or the embedded simulator. */
   readonly cloudstackUrl: string;
+  /** Absent when an orchestration was injected. */
+  readonly pipeline?: Pipeline;
+  /** Stops serving and driving; orchestrators keep running for the next start to adopt. */
   close(): Promise<void>;
 }
 
@@ -33,18 +57,34 @@ export interface ServiceManager {
 export async function startServiceManager(config: SmConfig, options: StartOptions): Promise<ServiceManager> {
   const { logger } = options;
   const type = loadManifest(config.serviceManager.manifest, (key) => config.values.get(key));
-  const validator = TenantsFile.load(config.authentication.tenantsFile);
-  const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, logger) : undefined;
+  const tenants = TenantsFile.load(config.authentication.tenantsFile);
+  const simulatorClock = new SystemTimers(config.simulator.timeScale);
+  const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, simulatorClock, logger) : undefined;
   const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock);
+  const stops: Array<() => Promise<void>> = [];
   try {
-    const orchestration = options.orchestration?.(registry, logger) ?? new DetachedOrchestration(registry, logger);
+    const managerId = registry.managerId();
+    const cloudstackUrl = simulator?.url ?? config.cloudstack.endpoint;
+    let pipeline: Pipeline | undefined;
+    let orchestration: Orchestration;
+    if (options.orchestration) {
+      orchestration = options.orchestration(registry, logger);
+    } else {
+      const timers = options.timers ?? new SystemTimers();
+      const clock = simulator ? sharedClock(simulatorClock) : {};
+      pipeline = await startPipeline({ config, type, registry, tenants, managerId, cloudstackUrl, clock, timers, logger });
+      orchestration = pipeline.driver;
+      const stopSchedule = scheduleReconciler(pipeline.reconciler, config.reconciler.schedules, logger);
+      const driver = pipeline.driver;
+      stops.push(stopSchedule, () => driver.stop());
+    }
     const service = new InstanceService({ registry, type, orchestration, newId: randomUUID, newUid: randomUUID });
     const { host, port } = config.serviceManager.listen;
     const listenPort = port ?? endpointPort(type.endpoint);
     const app = createApp({
       service,
       type,
-      validator,
+      validator: tenants,
       logger,
       serverName: serverName('mesos-service-manager'),
       maxBodyBytes: config.serviceManager.maxBodyBytes,
@@ -52,38 +92,99 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       ...(config.serviceManager.publicUrl === undefined ? {} : { publicUrl: config.serviceManager.publicUrl }),
     });
     const server = await listen(app, { host, port: listenPort, maxHeaderBytes: config.serviceManager.maxHeaderBytes });
-    const cloudstackUrl = simulator?.url ?? config.cloudstack.endpoint;
     logger.info('service manager listening', {
       url: server.url,
       serviceType: type.kind.scheme + type.kind.term,
       registry: config.serviceManager.registry,
       instances: registry.listAll().length,
       cloudstack: cloudstackUrl,
+      runtime: pipeline?.runtime.kind ?? 'none',
+      managerId,
     });
+    pipeline?.driver.resumeAll();
     return {
       url: server.url,
       type,
       registry,
+      managerId,
       cloudstackUrl,
+      ...(pipeline ? { pipeline } : {}),
       close: async () => {
+        for (const stop of stops) await stop();
         await server.close();
         await simulator?.close();
         registry.close();
       },
     };
   } catch (error) {
+    for (const stop of stops) await stop();
     registry.close();
     await simulator?.close();
     throw error;
   }
 }
 
+interface PipelineContext {
+  readonly config: SmConfig;
+  readonly type: ServiceType;
+  readonly registry: InstanceRegistry;
+  readonly tenants: TenantsFile;
+  readonly managerId: string;
+  readonly cloudstackUrl: string;
+  /** SO_* variables that give orchestrators the embedded simulator's clock. */
+  readonly clock: Readonly<Record<string, string>>;
+  readonly timers: Timers;
+  readonly logger: Logger;
+}
+
+async function startPipeline(context: PipelineContext): Promise<Pipeline> {
+  const { config, registry, tenants, managerId, timers, logger } = context;
+  const settings = config.soRuntime;
+  const runtime = await chooseRuntime(settings, managerId, logger);
+  const policy = { deadlinesMs: config.pipeline.deadlinesMs, startTimeoutMs: settings.startTimeoutMs, maxStarts: settings.maxStarts };
+  const driver = new PipelineDriver({
+    registry,
+    type: context.type,
+    runtime,
+    client: new SoClient(),
+    ports: new PortPool(settings.ports, settings.host),
+    launch: {
+      host: settings.host,
+      cloudstackUrl: context.cloudstackUrl,
+      managerId,
+      credentials: (tenant) => tenants.tenant(tenant)?.cloudstack,
+      environment: { ...settings.environment, ...context.clock },
+      logLevel: config.general.logLevel,
+    },
+    policy,
+    pacing: config.pipeline,
+    timers,
+    logger,
+  });
+  const sweeper = new VmSweeper({
+    registry,
+    managerId,
+    accounts: () => tenants.accounts(),
+    connect: (account) => connectCloudStack({ endpoint: context.cloudstackUrl, ...account, timers, logger }),
+    deadlineMs: config.pipeline.deadlinesMs.destroy,
+    logger,
+  });
+  const reconciler = new Reconciler({ registry, driver, runtime, sweeper, policy, retryAfterMs: config.reconciler.retryAfterMs, timers, logger });
+  return { runtime, driver, reconciler };
+}
+
+/** Orchestrators share the embedded simulator's clock, so a faster simulator means faster deadlines too. */
+function sharedClock(timers: SystemTimers): Record<string, string> {
+  if (timers.scale === 1) return {};
+  return { SO_TIME_SCALE: String(timers.scale), SO_TIME_ORIGIN: String(timers.origin) };
+}
+
 /** The CloudStack simulator, in this process, for `[cloudstack] endpoint = embedded`. */
-async function embeddedSimulator(config: SmConfig, logger: Logger): Promise<RunningSimulator> {
+async function embeddedSimulator(config: SmConfig, timers: SystemTimers, logger: Logger): Promise<RunningSimulator> {
   const { fixtures, listen: at, timeScale } = config.simulator;
   const running = await startSimulator({
     fixtures: loadFixtures(fixtures),
-    timers: new SystemTimers(timeScale),
+    timers,
     logger,
     host: at.host,
     port: at.port ?? 8080,

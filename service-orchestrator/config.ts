@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../lib/errors.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import type { LogLevel } from '../lib/logger.js';
@@ -9,6 +10,10 @@ import type { OrchestratorSettings } from './orchestrator.js';
 export interface SoConfig {
   readonly instanceId: string;
   readonly tenant: string;
+  /** The token callers must present; any token is accepted when unset, as in hurtle. */
+  readonly authToken?: string;
+  /** The service manager driving this orchestrator, recorded in the VMs' tags. */
+  readonly managerId?: string;
   readonly listen: ListenAddress & { readonly port: number };
   readonly cloudstack: { readonly endpoint: string; readonly apiKey: string; readonly secretKey: string };
   /** The instance's attributes; PUT /orchestrator/default may add to them. */
@@ -29,6 +34,8 @@ type Spec =
 const SPECS: Record<string, Spec> = {
   SO_INSTANCE_ID: { kind: 'text', required: true },
   SO_TENANT: { kind: 'text', required: true },
+  SO_AUTH_TOKEN: { kind: 'text', required: false },
+  SO_MANAGER_ID: { kind: 'text', required: false },
   SO_LISTEN: { kind: 'text', required: false, fallback: '127.0.0.1:8051' },
   SO_CLOUDSTACK_ENDPOINT: { kind: 'text', required: true },
   SO_CLOUDSTACK_API_KEY: { kind: 'text', required: true },
@@ -54,14 +61,19 @@ const SPECS: Record<string, Spec> = {
   SO_LOG_FORMAT: { kind: 'choice', values: ['auto', 'json', 'text'], fallback: 'auto' },
 };
 
+/** Secrets may instead come from a file named by <NAME>_FILE, as with Docker and Swarm secrets. */
+const SECRETS = ['SO_CLOUDSTACK_SECRET_KEY', 'SO_AUTH_TOKEN'];
+
 /** Reads SO_* variables; an unknown one, a missing required one or a bad value is an error naming it. */
 export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   for (const name of Object.keys(env)) {
-    if (name.startsWith('SO_') && !(name in SPECS)) throw new ConfigError(`unknown environment variable ${name}`);
+    const known = name in SPECS || SECRETS.some((secret) => name === `${secret}_FILE`);
+    if (name.startsWith('SO_') && !known) throw new ConfigError(`unknown environment variable ${name}`);
   }
+  const given = withSecretFiles(env);
   const values = new Map<string, string | number>();
   for (const [name, spec] of Object.entries(SPECS)) {
-    const value = read(name, spec, env[name]);
+    const value = read(name, spec, given[name]);
     if (value !== undefined) values.set(name, value);
   }
   const text = (name: string): string => values.get(name) as string;
@@ -70,9 +82,13 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${text('SO_LISTEN')}" must be host:port`);
   const origin = values.get('SO_TIME_ORIGIN');
   if (origin !== undefined && !/^\d+$/.test(String(origin))) throw new ConfigError(`SO_TIME_ORIGIN = "${origin}" must be epoch milliseconds`);
+  const optional = (name: string, key: 'authToken' | 'managerId'): Partial<SoConfig> =>
+    values.has(name) ? { [key]: text(name) } : {};
   return {
     instanceId: text('SO_INSTANCE_ID'),
     tenant: text('SO_TENANT'),
+    ...optional('SO_AUTH_TOKEN', 'authToken'),
+    ...optional('SO_MANAGER_ID', 'managerId'),
     listen: { host: listen.host, port: listen.port },
     cloudstack: { endpoint: text('SO_CLOUDSTACK_ENDPOINT'), apiKey: text('SO_CLOUDSTACK_API_KEY'), secretKey: text('SO_CLOUDSTACK_SECRET_KEY') },
     parameters: parameters(text('SO_PARAMETERS')),
@@ -97,6 +113,21 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
     logLevel: text('SO_LOG_LEVEL') as LogLevel,
     logFormat: text('SO_LOG_FORMAT') as SoConfig['logFormat'],
   };
+}
+
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const given = { ...env };
+  for (const secret of SECRETS) {
+    const file = env[`${secret}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (env[secret] !== undefined) throw new ConfigError(`set either ${secret} or ${secret}_FILE, not both`);
+    try {
+      given[secret] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`${secret}_FILE: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return given;
 }
 
 function read(name: string, spec: Spec, raw: string | undefined): string | number | undefined {

@@ -22,6 +22,8 @@ export interface OrchestratorSettings extends ProvisionSettings {
 
 export interface OrchestratorDeps {
   readonly instanceId: string;
+  /** Tags the VMs with the service manager driving this orchestrator, when there is one. */
+  readonly managerId?: string;
   readonly cloudstack: CloudStack;
   readonly probe: Probe;
   readonly timers: Timers;
@@ -144,7 +146,10 @@ export class Orchestrator {
     const scaled = next.agents !== this.params.agents || next.minReady !== this.params.minReady;
     this.raw = raw;
     this.params = next;
-    if (scaled && this.actions.length === 0) this.enqueue('update', (signal) => this.updatePhase(signal));
+    if (!scaled || this.actions.length > 0) return;
+    // Reported at once, so whoever sent the update never reads the previous phase's outcome as this one's.
+    this.set('UPDATE_IN_PROGRESS', `update: scaling to ${next.agents} agent${next.agents === 1 ? '' : 's'}`);
+    this.enqueue('update', (signal) => this.updatePhase(signal));
   }
 
   /** Cancels any phase and removes every VM of the instance; the state ends DELETE_COMPLETE once none is left. */
@@ -177,8 +182,9 @@ export class Orchestrator {
   }
 
   private builder(): ClusterBuilder {
-    const { cloudstack, timers, settings, instanceId, logger } = this.deps;
-    return new ClusterBuilder(cloudstack, timers, instanceId, this.prefix, this.placement, { concurrency: settings.concurrency, maxReplacements: settings.maxReplacements }, logger);
+    const { cloudstack, timers, settings, instanceId, managerId, logger } = this.deps;
+    const owner = { instanceId, ...(managerId === undefined ? {} : { managerId }) };
+    return new ClusterBuilder(cloudstack, timers, owner, this.prefix, this.placement, { concurrency: settings.concurrency, maxReplacements: settings.maxReplacements }, logger);
   }
 
   private phase(deadlineMs: number, signal: AbortSignal, stage: 'CREATE' | 'UPDATE') {

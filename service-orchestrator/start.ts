@@ -20,6 +20,7 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
   const cloudstack = connectCloudStack({ ...config.cloudstack, timers: clock, logger });
   const orchestrator = new Orchestrator({
     instanceId: config.instanceId,
+    ...(config.managerId === undefined ? {} : { managerId: config.managerId }),
     cloudstack,
     probe: new Probe(clock, config.probeTimeoutMs),
     timers: clock,
@@ -29,6 +30,7 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
   const app = createSoApp({
     orchestrator,
     tenant: config.tenant,
+    ...(config.authToken === undefined ? {} : { authToken: config.authToken }),
     defaults: config.parameters,
     logger,
     serverName: serverName('mesos-service-orchestrator'),

@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../lib/errors.js';
 import type { TokenValidator } from './validator.js';
 import { isObject } from '../../lib/objects.js';
+import { matchesDigest } from '../../lib/secrets.js';
 
 /** A tenant's CloudStack account, used by its service orchestrators. */
 export interface CloudStackCredentials {
@@ -19,10 +19,6 @@ export interface Tenant {
 
 const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
 
 /**
  * Tenants and the sha256 hashes of their tokens, read from a JSON file. Only
@@ -47,13 +43,19 @@ export class TenantsFile implements TokenValidator {
 
   async validate(tenant: string, token: string): Promise<boolean> {
     const entry = this.tenants.get(tenant);
-    const digest = sha256(token);
     if (!entry) return false;
-    return entry.tokenHashes.some((hash) => timingSafeEqual(hash, digest));
+    return entry.tokenHashes.some((hash) => matchesDigest(token, hash));
   }
 
   tenant(name: string): Tenant | undefined {
     return this.tenants.get(name);
+  }
+
+  /** Every distinct CloudStack account the tenants use. */
+  accounts(): CloudStackCredentials[] {
+    const byKey = new Map<string, CloudStackCredentials>();
+    for (const tenant of this.tenants.values()) if (tenant.cloudstack) byKey.set(tenant.cloudstack.apiKey, tenant.cloudstack);
+    return [...byKey.values()];
   }
 }
 

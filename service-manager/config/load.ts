@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { validate as validCron } from 'node-cron';
 import { dirname, resolve } from 'node:path';
 import ini from 'ini';
 import { ConfigError } from '../../lib/errors.js';
 import { parseListen, type ListenAddress } from '../../lib/listen.js';
 import type { LogLevel } from '../../lib/logger.js';
+import type { TimedState } from '../lifecycle/pipeline.js';
+import type { PortRange } from '../runtime/ports.js';
 import { SCHEMA, envName, type KeySpec } from './schema.js';
 
 export interface SmConfig {
@@ -18,7 +21,29 @@ export interface SmConfig {
     readonly maxHeaderBytes: number;
   };
   readonly authentication: { readonly method: 'tenants_file'; readonly tenantsFile: string };
-  readonly soRuntime: { readonly type: 'docker' | 'swarm' | 'process'; readonly image: string };
+  readonly soRuntime: {
+    readonly type: 'auto' | 'docker' | 'swarm' | 'process';
+    readonly image: string;
+    readonly dockerHost: string;
+    readonly host: string;
+    readonly ports: PortRange;
+    readonly memoryMb: number;
+    readonly cpus: number;
+    readonly startTimeoutMs: number;
+    readonly maxStarts: number;
+    readonly environment: Readonly<Record<string, string>>;
+    readonly processDir: string;
+  };
+  readonly pipeline: {
+    readonly deadlinesMs: Readonly<Record<TimedState, number>>;
+    readonly pollMinMs: number;
+    readonly pollMaxMs: number;
+    readonly refreshMs: number;
+  };
+  readonly reconciler: {
+    readonly schedules: Readonly<Record<'liveness' | 'deadlines' | 'retries' | 'orphans' | 'vmSweep', string>>;
+    readonly retryAfterMs: number;
+  };
   readonly cloudstack: {
     readonly endpoint: string;
     readonly zone: string;
@@ -31,7 +56,7 @@ export interface SmConfig {
   readonly values: ReadonlyMap<string, string>;
 }
 
-type Value = string | number | ListenAddress;
+type Value = string | number | ListenAddress | PortRange | Readonly<Record<string, string>>;
 
 interface RawValue {
   readonly text: string;
@@ -132,7 +157,50 @@ function convert(spec: KeySpec, given: RawValue, label: string, base: string): V
       return isHttpUrl(text) ? text.replace(/\/+$/, '') : fail(`must be an http(s) URL${spec.special ? ` or ${spec.special.join(', ')}` : ''}`);
     case 'name':
       return /^[^\x00-\x1f\x7f]{0,255}$/.test(text) ? text : fail('must be at most 255 printable characters');
+    case 'number': {
+      const n = Number(text);
+      if (!/^\d+(\.\d+)?$/.test(text)) return fail('must be a number such as 0.5');
+      return n >= spec.min && n <= spec.max ? n : fail(`must be between ${spec.min} and ${spec.max}`);
+    }
+    case 'range':
+      return portRange(text) ?? fail('must be a port range such as 18000-18999');
+    case 'cron':
+      return validCron(text) ? text : fail('must be a cron expression (five fields, or six with seconds first)');
+    case 'environment':
+      return environment(text, fail);
   }
+}
+
+function portRange(text: string): PortRange | undefined {
+  const match = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const from = Number(match[1]);
+  const to = Number(match[2]);
+  return from >= 1 && from <= to && to <= 65535 ? { from, to } : undefined;
+}
+
+/** The variables the service manager sets itself; the environment key may only add to them. */
+const MANAGED_SO_VARIABLES = new Set([
+  'SO_INSTANCE_ID',
+  'SO_TENANT',
+  'SO_AUTH_TOKEN',
+  'SO_MANAGER_ID',
+  'SO_LISTEN',
+  'SO_CLOUDSTACK_ENDPOINT',
+  'SO_CLOUDSTACK_API_KEY',
+  'SO_CLOUDSTACK_SECRET_KEY',
+  'SO_PARAMETERS',
+]);
+
+function environment(text: string, fail: (why: string) => never): Readonly<Record<string, string>> {
+  const variables: Record<string, string> = {};
+  for (const pair of text.split(/[\s,]+/).filter((p) => p !== '')) {
+    const match = /^(SO_[A-Z0-9_]+)=(.*)$/.exec(pair);
+    if (!match) return fail(`"${pair}" is not SO_NAME=value`);
+    if (MANAGED_SO_VARIABLES.has(match[1]!)) return fail(`${match[1]} is set by the service manager`);
+    variables[match[1]!] = match[2]!;
+  }
+  return variables;
 }
 
 function isHttpUrl(text: string): boolean {
@@ -166,6 +234,38 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
     soRuntime: {
       type: str('so_runtime.type') as SmConfig['soRuntime']['type'],
       image: str('so_runtime.image'),
+      dockerHost: str('so_runtime.docker_host'),
+      host: str('so_runtime.host'),
+      ports: values.get('so_runtime.ports') as PortRange,
+      memoryMb: num('so_runtime.memory_mb'),
+      cpus: num('so_runtime.cpus'),
+      startTimeoutMs: num('so_runtime.start_timeout_s') * 1000,
+      maxStarts: num('so_runtime.max_starts'),
+      environment: values.get('so_runtime.environment') as Readonly<Record<string, string>>,
+      processDir: str('so_runtime.process_dir'),
+    },
+    pipeline: {
+      deadlinesMs: {
+        initialise: num('pipeline.deadline_initialise_s') * 1000,
+        activate: num('pipeline.deadline_activate_s') * 1000,
+        deploy: num('pipeline.deadline_deploy_s') * 1000,
+        provision: num('pipeline.deadline_provision_s') * 1000,
+        update: num('pipeline.deadline_update_s') * 1000,
+        destroy: num('pipeline.deadline_destroy_s') * 1000,
+      },
+      pollMinMs: num('pipeline.poll_min_ms'),
+      pollMaxMs: Math.max(num('pipeline.poll_min_ms'), num('pipeline.poll_max_ms')),
+      refreshMs: num('pipeline.refresh_ms'),
+    },
+    reconciler: {
+      schedules: {
+        liveness: str('reconciler.liveness'),
+        deadlines: str('reconciler.deadlines'),
+        retries: str('reconciler.retries'),
+        orphans: str('reconciler.orphans'),
+        vmSweep: str('reconciler.vm_sweep'),
+      },
+      retryAfterMs: num('reconciler.retry_after_s') * 1000,
     },
     cloudstack: {
       endpoint: str('cloudstack.endpoint'),

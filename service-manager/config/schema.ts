@@ -6,6 +6,10 @@
 export type KeySpec =
   | { readonly type: 'enum'; readonly values: readonly string[]; readonly default: string; readonly doc: string }
   | { readonly type: 'int'; readonly min: number; readonly max: number; readonly default: number; readonly doc: string }
+  | { readonly type: 'number'; readonly min: number; readonly max: number; readonly default: number; readonly doc: string }
+  | { readonly type: 'range'; readonly default: string; readonly doc: string }
+  | { readonly type: 'cron'; readonly default: string; readonly doc: string }
+  | { readonly type: 'environment'; readonly default: string; readonly doc: string }
   | { readonly type: 'path'; readonly default: string; readonly doc: string }
   | { readonly type: 'listen'; readonly default: string; readonly doc: string }
   | { readonly type: 'url'; readonly default: string; readonly special?: readonly string[]; readonly doc: string }
@@ -50,11 +54,65 @@ export const SCHEMA = {
   so_runtime: {
     type: {
       type: 'enum',
-      values: ['docker', 'swarm', 'process'],
-      default: 'docker',
-      doc: 'where service orchestrators run',
+      values: ['auto', 'docker', 'swarm', 'process'],
+      default: 'auto',
+      doc: 'where service orchestrators run; auto: docker when an engine answers and has the image, else process',
     },
-    image: { type: 'name', default: 'mesos-so:latest', doc: 'the service orchestrator image' },
+    image: { type: 'name', default: 'mesos-so:latest', doc: 'the service orchestrator image (docker, swarm)' },
+    docker_host: {
+      type: 'name',
+      default: '',
+      doc: 'the Docker engine: unix:///path/docker.sock or tcp://host:port; empty: DOCKER_HOST or the local socket',
+    },
+    host: { type: 'name', default: '127.0.0.1', doc: 'the address orchestrators listen on and the SM reaches them at' },
+    ports: { type: 'range', default: '18000-18999', doc: 'the ports handed to orchestrators, one per instance' },
+    memory_mb: { type: 'int', min: 64, max: 65536, default: 256, doc: 'memory limit of each orchestrator container' },
+    cpus: { type: 'number', min: 0.05, max: 64, default: 0.5, doc: 'CPU limit of each orchestrator container' },
+    start_timeout_s: {
+      type: 'int',
+      min: 1,
+      max: 3600,
+      default: 60,
+      doc: 'how long an orchestrator may stay silent before it is replaced',
+    },
+    max_starts: { type: 'int', min: 1, max: 100, default: 3, doc: 'orchestrator starts in one state before the instance fails' },
+    environment: {
+      type: 'environment',
+      default: '',
+      doc: 'extra SO_* variables for every orchestrator, e.g. SO_DEADLINE_DEPLOY_S=1800 SO_LOG_LEVEL=debug',
+    },
+    process_dir: { type: 'path', default: '../var/so', doc: 'pid and log files of the process runtime' },
+  },
+  pipeline: {
+    deadline_initialise_s: { type: 'int', min: 1, max: 86_400, default: 180, doc: 'to start the orchestrator' },
+    deadline_activate_s: { type: 'int', min: 1, max: 86_400, default: 180, doc: 'to initialise it and request the deploy' },
+    deadline_deploy_s: { type: 'int', min: 1, max: 86_400, default: 1800, doc: 'for every VM to run' },
+    deadline_provision_s: { type: 'int', min: 1, max: 86_400, default: 1500, doc: 'for the cluster to be ready' },
+    deadline_update_s: { type: 'int', min: 1, max: 86_400, default: 1800, doc: 'for an update to be ready' },
+    deadline_destroy_s: { type: 'int', min: 1, max: 86_400, default: 900, doc: 'for every VM to be gone' },
+    poll_min_ms: { type: 'int', min: 10, max: 60_000, default: 250, doc: 'first wait between two looks at an orchestrator' },
+    poll_max_ms: { type: 'int', min: 10, max: 600_000, default: 5000, doc: 'longest wait between two looks' },
+    refresh_ms: {
+      type: 'int',
+      min: 0,
+      max: 600_000,
+      default: 1000,
+      doc: 'a GET of an instance asks its orchestrator when what the SM knows is older than this',
+    },
+  },
+  reconciler: {
+    liveness: { type: 'cron', default: '*/20 * * * * *', doc: 'check every orchestrator runs; restart the stopped' },
+    deadlines: { type: 'cron', default: '*/10 * * * * *', doc: 'fail instances past their phase deadline' },
+    retries: { type: 'cron', default: '*/15 * * * * *', doc: 'retry failed teardowns and clean-ups' },
+    orphans: { type: 'cron', default: '0 * * * * *', doc: 'remove orchestrators that belong to no instance' },
+    vm_sweep: { type: 'cron', default: '30 */5 * * * *', doc: 'destroy VMs of instances that no longer exist' },
+    retry_after_s: {
+      type: 'int',
+      min: 1,
+      max: 86_400,
+      default: 60,
+      doc: 'wait before a failed teardown is retried; doubles with each attempt, up to an hour',
+    },
   },
   cloudstack: {
     endpoint: {

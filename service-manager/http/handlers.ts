@@ -96,9 +96,9 @@ export function handlers(deps: HandlerDeps) {
   });
 
   const entity = byMethod({
-    GET: (req, res) => {
+    GET: async (req, res) => {
       const negotiated = negotiate(req.get('accept'), false);
-      send(res, 200, entityRepresentation(negotiated, entityOf(service.get(tenantOf(res), idOf(req)))));
+      send(res, 200, entityRepresentation(negotiated, entityOf(await service.read(tenantOf(res), idOf(req)))));
     },
     PUT: (req, res) => {
       actionOf(req);

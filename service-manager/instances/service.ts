@@ -4,9 +4,10 @@ import { typeId } from '../../lib/occi/model.js';
 import type { AttributeInput, CategoryRef } from '../../lib/occi/parse.js';
 import type { OcciRequest } from '../../lib/occi/request.js';
 import type { Orchestration } from '../lifecycle/orchestration.js';
+import { touchesOrchestrator } from '../lifecycle/parameters.js';
 import type { ActionRule } from '../lifecycle/states.js';
 import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
-import { createInputs, updateInputs, type Attributes } from '../service-type/attributes.js';
+import { createInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
 
 export interface InstanceServiceDeps {
@@ -89,6 +90,15 @@ export class InstanceService {
     return instance;
   }
 
+  /** The instance with its orchestrator's latest news, asked for only if what is known is not recent. */
+  async read(tenant: string, id: string): Promise<InstanceRecord> {
+    const instance = this.get(tenant, id);
+    await this.deps.orchestration.refresh(instance);
+    const latest = this.deps.registry.byUid(instance.uid);
+    if (!latest) throw new NotFound(`No instance ${id}.`);
+    return latest;
+  }
+
   update(tenant: string, id: string, request: OcciRequest): InstanceRecord {
     this.requireKind(request.categories, false);
     rejectLinks(request);
@@ -97,11 +107,14 @@ export class InstanceService {
     if (isDeleting(instance)) throw new Conflict(`Instance ${id} is being deleted and can no longer be updated.`);
     const { next, changes } = updateInputs(this.deps.type, instance.attributes, given);
     if (Object.keys(changes).length === 0) return instance;
+    // A ready cluster starts updating at once; in any other state the pipeline applies the change when it can.
+    const updating = instance.state === 'ready' && touchesOrchestrator(changes);
+    const message = `Updating: ${describeChanges(changes)}.`;
     const updated = this.deps.registry.change(
       instance.uid,
       instance.version,
-      { attributes: next },
-      { actor: tenant, type: 'updated', changes },
+      { attributes: next, ...(updating ? { state: 'update' as const, stateMessage: message } : {}) },
+      { actor: tenant, type: 'updated', changes, ...(updating ? { state: 'update' as const, message } : {}) },
     );
     this.deps.orchestration.reconfigured(updated, changes);
     return updated;
@@ -220,6 +233,12 @@ function withoutCoreId(attributes: readonly AttributeInput[], id: string | undef
 
 function isDeleting(instance: InstanceRecord): boolean {
   return instance.state === 'destroy' || (instance.state === 'failed' && instance.failedPhase === 'destroy');
+}
+
+function describeChanges(changes: Changes): string {
+  return Object.entries(changes)
+    .map(([name, change]) => `${name} ${change.from === undefined ? '(default)' : String(change.from)} → ${change.to === undefined ? '(default)' : String(change.to)}`)
+    .join(', ');
 }
 
 function fingerprintOf(kind: string, attributes: Attributes): string {

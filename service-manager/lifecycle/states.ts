@@ -18,7 +18,8 @@ const TRANSITIONS: Readonly<Record<ServiceState, readonly ServiceState[]>> = {
   initialise: ['activate', 'failed', 'destroy'],
   activate: ['deploy', 'failed', 'destroy'],
   deploy: ['provision', 'failed', 'destroy'],
-  provision: ['ready', 'failed', 'destroy'],
+  // Attributes changed while provisioning are applied before the instance is called ready.
+  provision: ['ready', 'update', 'failed', 'destroy'],
   ready: ['update', 'failed', 'destroy'],
   update: ['ready', 'failed', 'destroy'],
   // A retry resumes the phase that failed; a failed teardown can be retried.

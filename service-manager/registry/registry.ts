@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../lib/clock.js';
 import { Conflict } from '../../lib/errors.js';
 import type { Attributes, Changes } from '../service-type/attributes.js';
+import type { PipelineMemo } from '../lifecycle/memo.js';
 import { canTransition, IllegalTransition, isState, type ServiceState } from '../lifecycle/states.js';
 
 /** One service instance as the registry keeps it. */
@@ -20,8 +22,12 @@ export interface InstanceRecord {
   readonly outputs: Attributes;
   readonly state: ServiceState;
   readonly stateMessage: string;
+  /** When the instance entered its state, for the phase deadlines. */
+  readonly stateSince: number;
   /** The state a failure happened in, so a retry knows where to resume. */
   readonly failedPhase?: ServiceState;
+  /** The pipeline's own bookkeeping; never rendered. */
+  readonly memo: PipelineMemo;
   /** Hash of the create request, so a repeated PUT can be recognised. */
   readonly fingerprint: string;
   readonly createdAt: number;
@@ -29,7 +35,15 @@ export interface InstanceRecord {
   readonly version: number;
 }
 
-export type EventType = 'created' | 'updated' | 'action' | 'delete_requested' | 'state_changed' | 'outputs_changed' | 'removed';
+export type EventType =
+  | 'created'
+  | 'updated'
+  | 'action'
+  | 'delete_requested'
+  | 'state_changed'
+  | 'progress'
+  | 'outputs_changed'
+  | 'removed';
 
 export interface InstanceEvent {
   readonly seq: number;
@@ -44,7 +58,7 @@ export interface InstanceEvent {
 
 export type NewEvent = Omit<InstanceEvent, 'seq' | 'time'>;
 
-export type NewInstance = Omit<InstanceRecord, 'createdAt' | 'updatedAt' | 'version'>;
+export type NewInstance = Omit<InstanceRecord, 'createdAt' | 'updatedAt' | 'version' | 'stateSince' | 'memo'>;
 
 export interface InstancePatch {
   readonly attributes?: Attributes;
@@ -53,6 +67,7 @@ export interface InstancePatch {
   readonly stateMessage?: string;
   /** Null clears it. */
   readonly failedPhase?: ServiceState | null;
+  readonly memo?: PipelineMemo;
 }
 
 /** The instance changed since the caller read it. */
@@ -70,7 +85,7 @@ export class DuplicateInstance extends Conflict {
 
 export const SERVICE_MANAGER_ACTOR = 'service-manager';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE instances (
@@ -102,6 +117,10 @@ const MIGRATIONS: readonly string[] = [
      changes TEXT
    );
    CREATE INDEX events_by_instance ON events (uid, seq);`,
+  `ALTER TABLE instances ADD COLUMN state_since INTEGER;
+   UPDATE instances SET state_since = updated_at;
+   ALTER TABLE instances ADD COLUMN memo TEXT NOT NULL DEFAULT '{}';
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ];
 
 interface InstanceRow {
@@ -113,7 +132,9 @@ interface InstanceRow {
   outputs: string;
   state: string;
   state_message: string;
+  state_since: number;
   failed_phase: string | null;
+  memo: string;
   fingerprint: string;
   created_at: number;
   updated_at: number;
@@ -205,6 +226,30 @@ export class InstanceRegistry {
     return this.sql.listAll.all().map(toRecord);
   }
 
+  /** Whether an instance existed and has been removed (its tombstone is kept for good). */
+  wasRemoved(uid: string): boolean {
+    return this.sql.removed.get(uid) !== undefined;
+  }
+
+  /** This service manager's id, made once and kept with its registry; it labels what the SM owns. */
+  managerId(): string {
+    const existing = this.sql.meta.get('manager_id');
+    if (existing) return existing.value;
+    const id = randomBytes(6).toString('hex');
+    this.sql.setMeta.run('manager_id', id);
+    return this.sql.meta.get('manager_id')!.value;
+  }
+
+  /**
+   * Replaces the pipeline's memo. It is the pipeline's alone, so it neither
+   * bumps the version clients race on nor adds to the history.
+   */
+  setMemo(uid: string, memo: PipelineMemo): InstanceRecord {
+    const result = this.sql.setMemo.run(JSON.stringify(memo), uid);
+    if (result.changes !== 1) throw new StaleInstance(uid);
+    return this.byUid(uid)!;
+  }
+
   /**
    * Applies a patch if the instance is still at `expectedVersion`, and records
    * the event, in one transaction.
@@ -218,13 +263,16 @@ export class InstanceRegistry {
         throw new IllegalTransition(current.state, patch.state);
       }
       const failedPhase = patch.failedPhase === null ? null : (patch.failedPhase ?? current.failedPhase ?? null);
+      const state = patch.state ?? current.state;
       this.sql.change.run({
           uid,
           expectedVersion,
           now,
+          stateSince: state === current.state ? current.stateSince : now,
+          memo: JSON.stringify(patch.memo ?? current.memo),
           attributes: JSON.stringify(patch.attributes ?? current.attributes),
           outputs: JSON.stringify(patch.outputs ?? current.outputs),
-          state: patch.state ?? current.state,
+          state,
           stateMessage: patch.stateMessage ?? current.stateMessage,
           failedPhase,
         });
@@ -265,9 +313,9 @@ function prepareStatements(db: Database.Database) {
   return {
     insert: db.prepare(
       `INSERT INTO instances (uid, id, tenant, kind, attributes, outputs, state, state_message, failed_phase,
-         fingerprint, created_at, updated_at, version)
+         fingerprint, created_at, updated_at, state_since, version)
        VALUES (@uid, @id, @tenant, @kind, @attributes, @outputs, @state, @stateMessage, @failedPhase,
-         @fingerprint, @now, @now, 1)`,
+         @fingerprint, @now, @now, @now, 1)`,
     ),
     find: db.prepare<[string, string], InstanceRow>(
       'SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL',
@@ -279,9 +327,14 @@ function prepareStatements(db: Database.Database) {
     listAll: db.prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
     change: db.prepare(
       `UPDATE instances SET attributes = @attributes, outputs = @outputs, state = @state,
-         state_message = @stateMessage, failed_phase = @failedPhase, updated_at = @now, version = version + 1
+         state_message = @stateMessage, failed_phase = @failedPhase, updated_at = @now, state_since = @stateSince,
+         memo = @memo, version = version + 1
        WHERE uid = @uid AND version = @expectedVersion`,
     ),
+    setMemo: db.prepare<[string, string]>('UPDATE instances SET memo = ? WHERE uid = ? AND removed_at IS NULL'),
+    removed: db.prepare<[string], { uid: string }>('SELECT uid FROM instances WHERE uid = ? AND removed_at IS NOT NULL'),
+    meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+    setMeta: db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
     remove: db.prepare<[number, number, string, number]>(
       'UPDATE instances SET removed_at = ?, updated_at = ?, version = version + 1 WHERE uid = ? AND version = ? AND removed_at IS NULL',
     ),
@@ -306,7 +359,9 @@ function toRecord(row: InstanceRow): InstanceRecord {
     outputs: JSON.parse(row.outputs) as Attributes,
     state,
     stateMessage: row.state_message,
+    stateSince: row.state_since,
     ...(failedPhase === undefined ? {} : { failedPhase }),
+    memo: JSON.parse(row.memo) as PipelineMemo,
     fingerprint: row.fingerprint,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -1,7 +1,7 @@
 import type { Timers } from '../../lib/clock.js';
 import { addressOf, CloudStackError, tagsOf, type CloudStack, type VirtualMachine } from '../../lib/cloudstack/index.js';
 import type { Logger } from '../../lib/logger.js';
-import { describeSlot, slotFromTags, slotKey, TAGS, tagsFor, vmName, type Slot } from './plan.js';
+import { describeSlot, slotFromTags, slotKey, TAGS, tagsFor, vmName, type Owner, type Slot } from './plan.js';
 
 /** Where and how the VMs are made, resolved from names to ids. */
 export interface Placement {
@@ -51,7 +51,7 @@ export class ClusterBuilder {
   constructor(
     private readonly cs: CloudStack,
     private readonly timers: Timers,
-    private readonly instanceId: string,
+    private readonly owner: Owner,
     private readonly prefix: string,
     /** Absent for an orchestrator that only tears down. */
     private readonly placement: Placement | undefined,
@@ -64,7 +64,7 @@ export class ClusterBuilder {
   }
 
   async inventory(signal?: AbortSignal): Promise<Inventory> {
-    const vms = await this.cs.vms.list({ tags: { [TAGS.instance]: this.instanceId } }, signal);
+    const vms = await this.cs.vms.list({ tags: { [TAGS.instance]: this.owner.instanceId } }, signal);
     const nodes = new Map<string, NodeVm>();
     const extras: VirtualMachine[] = [];
     for (const vm of vms) {
@@ -124,7 +124,7 @@ export class ClusterBuilder {
           serviceOfferingId: slot.role === 'master' ? placement.masterOfferingId : placement.agentOfferingId,
           networkIds: [placement.networkId],
           startVm: false,
-          tags: tagsFor(this.instanceId, slot, generation),
+          tags: tagsFor(this.owner, slot, generation),
           ...(ipAddress ? { ipAddress } : {}),
         },
         { deadlineMs: this.left(options), signal: options.signal },
@@ -205,7 +205,7 @@ export class ClusterBuilder {
   }
 
   private async ownedVms(signal: AbortSignal): Promise<VirtualMachine[]> {
-    const tagged = await this.cs.vms.list({ tags: { [TAGS.instance]: this.instanceId } }, signal);
+    const tagged = await this.cs.vms.list({ tags: { [TAGS.instance]: this.owner.instanceId } }, signal);
     const named = (await this.cs.client.list<VirtualMachine>('listVirtualMachines', 'virtualmachine', { keyword: this.prefix }, { signal })).filter(
       (vm) => vm.name.startsWith(`${this.prefix}-`),
     );

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { VM_TAGS } from '../../lib/cluster/tags.js';
 
 /**
  * The cluster's shape: which node slots exist, what their VMs are called
@@ -15,12 +16,7 @@ export interface Slot {
   readonly index: number;
 }
 
-export const TAGS = {
-  instance: 'mesos.instance',
-  role: 'mesos.role',
-  slot: 'mesos.slot',
-  generation: 'mesos.generation',
-} as const;
+export const TAGS = VM_TAGS;
 
 export const ZK_PORT = 2181;
 export const MASTER_PORT = 5050;
@@ -69,12 +65,19 @@ export function vmName(prefix: string, slot: Slot, generation: number): string {
   return `${prefix}-${slotKey(slot)}${generation > 1 ? `-g${generation}` : ''}`;
 }
 
-export function tagsFor(instanceId: string, slot: Slot, generation: number): Record<string, string> {
+/** Who a cluster's VMs belong to: the instance, and the service manager when one drives it. */
+export interface Owner {
+  readonly instanceId: string;
+  readonly managerId?: string;
+}
+
+export function tagsFor(owner: Owner, slot: Slot, generation: number): Record<string, string> {
   return {
-    [TAGS.instance]: instanceId,
+    [TAGS.instance]: owner.instanceId,
     [TAGS.role]: slot.role,
     [TAGS.slot]: String(slot.index),
     [TAGS.generation]: String(generation),
+    ...(owner.managerId === undefined ? {} : { [TAGS.manager]: owner.managerId }),
   };
 }
 

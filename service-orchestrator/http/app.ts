@@ -3,6 +3,7 @@ import { BadRequest, NotFound } from '../../lib/errors.js';
 import { baseUrlOf, send, sendText } from '../../lib/http/context.js';
 import { byMethod, errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
 import type { Logger } from '../../lib/logger.js';
+import { matchesDigest, sha256 } from '../../lib/secrets.js';
 import { LINK_KIND, RESOURCE_TYPE, typeId, type Action, type AttributeValue, type Entity, type Kind } from '../../lib/occi/model.js';
 import { negotiate } from '../../lib/occi/negotiate.js';
 import type { CategoryRef } from '../../lib/occi/parse.js';
@@ -40,6 +41,8 @@ const PATH = '/orchestrator/default';
 export interface SoAppDeps {
   readonly orchestrator: Orchestrator;
   readonly tenant: string;
+  /** When set, the only X-Auth-Token accepted. */
+  readonly authToken?: string;
   readonly defaults: ReadonlyMap<string, RawValue>;
   readonly logger: Logger;
   readonly serverName: string;
@@ -58,7 +61,7 @@ export function createSoApp(deps: SoAppDeps): Express {
   app.set('etag', false);
   app.use(requestContext(deps.logger, deps.serverName));
   app.use(occiVersion());
-  app.use(gate(deps.tenant));
+  app.use(gate(deps.tenant, deps.authToken));
   app.use(express.raw({ type: () => true, limit: 65_536 }));
 
   const exists = (): boolean => orchestrator.initialised || orchestrator.disposing;
@@ -117,10 +120,16 @@ export function createSoApp(deps: SoAppDeps): Express {
   return app;
 }
 
-/** hurtle's gate: both headers present (403 otherwise); the tenant must be the instance's. */
-function gate(tenant: string): RequestHandler {
+/**
+ * hurtle's gate: both headers present (403 otherwise); the tenant must be the
+ * instance's, and the token the one this orchestrator was given, if any.
+ */
+function gate(tenant: string, authToken: string | undefined): RequestHandler {
+  const expected = authToken === undefined ? undefined : sha256(authToken);
   return (req, res, next) => {
-    if (!req.get('x-auth-token')) return forbid(res, 'X-Auth-Token required...');
+    const token = req.get('x-auth-token');
+    if (!token) return forbid(res, 'X-Auth-Token required...');
+    if (expected && !matchesDigest(token, expected)) return forbid(res, 'This token is not valid for this orchestrator.');
     const given = req.get('x-tenant-name');
     if (!given) return forbid(res, 'X-Tenant-Name required...');
     if (given !== tenant) return forbid(res, 'This orchestrator serves another tenant.');

@@ -275,6 +275,7 @@ describe('SM OCCI API', () => {
         'cloudstack.template': 'ubuntu-22.04-mesos',
         'cloudstack.offering.master': 'medium',
         'cloudstack.offering.agent': 'large',
+        'mcn.service.on_failure': 'delete',
         'mcn.service.state': 'initialise',
         'mcn.service.state.message': 'Accepted; waiting for the service orchestrator to start.',
       });

@@ -21,4 +21,6 @@ export class RecordingOrchestration implements Orchestration {
   deleteRequested(instance: InstanceRecord): void {
     this.calls.push({ call: 'deleteRequested', id: instance.id });
   }
+
+  async refresh(): Promise<void> {}
 }

@@ -6,6 +6,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { createMemoryLogger } from '../../lib/logger.js';
 import { parseConfig } from '../../service-manager/config/load.js';
 import { startServiceManager, type ServiceManager, type StartOptions } from '../../service-manager/start.js';
+import { DetachedOrchestration } from './detached-orchestration.js';
 import { call, type Reply, type RequestOptions } from './http.js';
 
 /** The repository's etc/ folder, whose manifest and tenants the tests run against. */
@@ -63,7 +64,7 @@ export async function startTestSm(options: TestSmOptions = {}): Promise<TestSm> 
   const sm = await startServiceManager(config, {
     logger,
     clock,
-    ...(options.orchestration ? { orchestration: options.orchestration } : {}),
+    orchestration: options.orchestration ?? ((registry) => new DetachedOrchestration(registry)),
   });
   const callSm = (method: string, path: string, opts?: RequestOptions) => call(method, sm.url + path, opts);
   return {

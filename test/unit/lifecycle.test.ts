@@ -23,8 +23,8 @@ describe('SM lifecycle states', () => {
     expect(STATES.filter((s) => s !== 'destroy' && canTransition('destroy', s))).to.deep.equal(['failed']);
   });
 
-  it('updates only from ready, and returns to ready', () => {
-    expect(STATES.filter((s) => s !== 'update' && canTransition(s, 'update'))).to.deep.equal(['ready', 'failed']);
+  it('updates from ready, or straight after provisioning when attributes changed meanwhile, and returns to ready', () => {
+    expect(STATES.filter((s) => s !== 'update' && canTransition(s, 'update'))).to.deep.equal(['provision', 'ready', 'failed']);
     expect(canTransition('update', 'ready')).to.equal(true);
   });
 

@@ -114,6 +114,7 @@ describe('Instance attributes', () => {
       'cloudstack.template': 'mesos-tpl',
       'cloudstack.offering.master': 'medium',
       'cloudstack.offering.agent': 'large',
+      'mcn.service.on_failure': 'delete',
     });
     expect(effectiveInputs(mesos, stored)['mesos.agents.min_ready']).to.equal(2);
   });

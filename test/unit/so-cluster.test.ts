@@ -33,7 +33,7 @@ describe('SO cluster plan', () => {
   });
 
   it('tags VMs with instance, role, slot and generation, and reads them back', () => {
-    const tags = tagsFor('inst', { role: 'agent', index: 4 }, 3);
+    const tags = tagsFor({ instanceId: 'inst' }, { role: 'agent', index: 4 }, 3);
     expect(tags).to.deep.equal({ 'mesos.instance': 'inst', 'mesos.role': 'agent', 'mesos.slot': '4', 'mesos.generation': '3' });
     expect(slotFromTags(tags)).to.deep.equal({ slot: { role: 'agent', index: 4 }, generation: 3 });
     expect(slotFromTags({ 'mesos.role': 'chef', 'mesos.slot': '1' })).to.equal(undefined);

@@ -1,0 +1,12 @@
+# The service orchestrator image: the service manager starts one container
+# of it per service instance. Build it with `npm run image`, which stages
+# bundle/ first; BASE_IMAGE is any image with Node.js 20 on its PATH.
+ARG BASE_IMAGE=node:20-bookworm-slim
+FROM ${BASE_IMAGE}
+LABEL org.opencontainers.image.title="mesos-service-orchestrator" \
+      org.opencontainers.image.description="Service orchestrator of one Mesos cluster on CloudStack"
+WORKDIR /app
+COPY bundle/ /app/
+ENV NODE_ENV=production
+USER 65534:65534
+ENTRYPOINT ["node", "/app/dist/service-orchestrator/main.js"]

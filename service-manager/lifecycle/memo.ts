@@ -1,0 +1,40 @@
+import type { ServiceState } from './states.js';
+
+/**
+ * What the pipeline remembers about an instance's orchestrator between its
+ * steps and across service manager restarts. The registry stores it with the
+ * instance; only the pipeline and the reconciler write it.
+ */
+export interface PipelineMemo {
+  /** The port the orchestrator listens on, kept for the instance's life so a restarted SM reaches it. */
+  readonly port?: number;
+  /** The token the orchestrator accepts (a secret: never logged or rendered). */
+  readonly token?: string;
+  /** An orchestrator was started at least once, so VMs may exist. */
+  readonly started?: boolean;
+  /** When the current orchestrator was started, for its start-up timeout. */
+  readonly startedAt?: number;
+  /** Orchestrator starts counted in `phase`; a crash loop fails the phase. */
+  readonly starts?: number;
+  readonly phase?: ServiceState;
+  /** Fingerprint of the parameters the orchestrator was last given. */
+  readonly applied?: string;
+  /** Set by a retry: the orchestrator is replaced by a fresh one before anything else. */
+  readonly replace?: boolean;
+  /** Why the instance failed, and what became of its VMs. */
+  readonly failure?: Failure;
+  /** Teardown attempts so far and when the last began, for the reconciler's back-off. */
+  readonly teardowns?: number;
+  readonly retriedAt?: number;
+}
+
+export interface Failure {
+  readonly cause: string;
+  /** `removing` until the clean-up of `on_failure=delete` is confirmed. */
+  readonly vms: 'removing' | 'removed' | 'kept';
+}
+
+/** Orchestrator starts in the instance's current state. */
+export function startsIn(memo: PipelineMemo, state: ServiceState): number {
+  return memo.phase === state ? (memo.starts ?? 0) : 0;
+}

@@ -1,0 +1,211 @@
+import { startsIn, type Failure, type PipelineMemo } from './memo.js';
+import type { ServiceState } from './states.js';
+
+/**
+ * The per-instance pipeline as a pure decision: given the instance's state
+ * and what its orchestrator shows right now, the one next step. The driver
+ * observes, asks, performs the step and asks again, so a restarted service
+ * manager, a restarted orchestrator or a retry all continue from whatever
+ * is actually there.
+ */
+
+/** What the service manager sees of an instance's orchestrator at one moment. */
+export type SoObservation =
+  /** None runs: never started, stopped, or removed. */
+  | { readonly kind: 'absent'; readonly exit?: string }
+  /** It runs but does not answer; `since` is when that was first seen. */
+  | { readonly kind: 'silent'; readonly reason: string; readonly since: number }
+  /** It answers but was not initialised (no PUT yet, or it restarted). */
+  | { readonly kind: 'fresh' }
+  | { readonly kind: 'stack'; readonly stack: StackView };
+
+export interface StackView {
+  /** `occi.mcn.stack.state`: uninitialized or a CloudFormation/Heat stack state. */
+  readonly state: string;
+  readonly message: string;
+  /** The action terms the orchestrator offers now. */
+  readonly actions: readonly string[];
+}
+
+export type OnFailure = 'delete' | 'keep';
+
+export interface Situation {
+  readonly state: ServiceState;
+  readonly failedPhase?: ServiceState;
+  readonly stateSince: number;
+  readonly memo: PipelineMemo;
+  /** Fingerprint of the parameters the instance has now. */
+  readonly desired: string;
+  readonly onFailure: OnFailure;
+  readonly so: SoObservation;
+  readonly now: number;
+}
+
+export type TimedState = Exclude<ServiceState, 'ready' | 'failed'>;
+
+export interface PipelinePolicy {
+  /** How long each state may last before the instance fails. */
+  readonly deadlinesMs: Readonly<Record<TimedState, number>>;
+  /** How long an orchestrator may stay silent before it is replaced. */
+  readonly startTimeoutMs: number;
+  /** Orchestrator starts allowed in one state; more is a crash loop. */
+  readonly maxStarts: number;
+}
+
+export type SoCall = 'init' | 'deploy' | 'provision' | 'update' | 'dispose';
+
+export type Decision =
+  | { readonly kind: 'start'; readonly message: string }
+  /** Remove the orchestrator; a fresh one is started next. */
+  | { readonly kind: 'replace'; readonly message: string }
+  | { readonly kind: 'call'; readonly call: SoCall; readonly message: string; readonly then?: ServiceState }
+  | { readonly kind: 'advance'; readonly to: ServiceState; readonly message: string }
+  | { readonly kind: 'fail'; readonly cause: string }
+  | { readonly kind: 'wait'; readonly message: string }
+  /** The VMs of a failed instance are gone (on_failure=delete): remove its orchestrator too. */
+  | { readonly kind: 'cleaned' }
+  /** The teardown is confirmed: remove the orchestrator, then the instance. */
+  | { readonly kind: 'remove' }
+  /** Nothing to do until something changes; the message, if any, replaces the current one. */
+  | { readonly kind: 'idle'; readonly message?: string };
+
+const DELETE_STATES = new Set(['DELETE_IN_PROGRESS', 'DELETE_COMPLETE', 'DELETE_FAILED']);
+
+export function decide(s: Situation, policy: PipelinePolicy): Decision {
+  if (s.memo.replace) {
+    return s.so.kind === 'absent'
+      ? { kind: 'start', message: 'starting a fresh service orchestrator' }
+      : { kind: 'replace', message: 'replacing the service orchestrator with a fresh one' };
+  }
+  if (s.state === 'failed') return afterFailure(s, policy);
+  if (s.state === 'destroy') return teardown(s, policy);
+  return towardsReady(s, policy);
+}
+
+function towardsReady(s: Situation, policy: PipelinePolicy): Decision {
+  const present = overdue(s, policy) ?? presence(s, policy);
+  if (present) return present;
+  if (s.state === 'initialise') return { kind: 'advance', to: 'activate', message: 'initialising the service orchestrator' };
+  if (s.so.kind !== 'stack') return { kind: 'call', call: 'init', message: 'initialising the service orchestrator' };
+  const { stack } = s.so;
+  const current = s.memo.applied === s.desired;
+  const early = s.state === 'activate' || s.state === 'deploy';
+  switch (stack.state) {
+    case 'CREATE_IN_PROGRESS':
+      return s.state === 'activate' ? { kind: 'advance', to: 'deploy', message: detail(stack) } : progress(s, stack);
+    case 'CREATE_COMPLETE':
+      if (stack.actions.includes('provision')) {
+        return { kind: 'call', call: 'provision', message: 'every VM runs; checking that the cluster works', ...(early ? { then: 'provision' as const } : {}) };
+      }
+      return early ? { kind: 'advance', to: 'provision', message: detail(stack) } : progress(s, stack);
+    case 'UPDATE_IN_PROGRESS':
+      return early ? { kind: 'advance', to: 'provision', message: detail(stack) } : progress(s, stack);
+    case 'UPDATE_COMPLETE':
+      if (!current) return applyChanges(s);
+      if (s.state === 'ready') return { kind: 'idle' };
+      return { kind: 'advance', to: 'ready', message: detail(stack) };
+    case 'UPDATE_FAILED':
+      if (!current && (s.state === 'ready' || s.state === 'update')) return applyChanges(s);
+      return { kind: 'fail', cause: detail(stack) };
+    case 'CREATE_FAILED':
+      return { kind: 'fail', cause: detail(stack) };
+    default:
+      if (DELETE_STATES.has(stack.state)) return { kind: 'replace', message: 'replacing a service orchestrator that was disposed' };
+      if (stack.actions.includes('deploy')) {
+        return { kind: 'call', call: 'deploy', message: 'creating the VMs', ...(s.state === 'activate' ? { then: 'deploy' as const } : {}) };
+      }
+      return progress(s, stack);
+  }
+}
+
+function applyChanges(s: Situation): Decision {
+  return { kind: 'call', call: 'update', message: 'applying the changed attributes', ...(s.state === 'update' ? {} : { then: 'update' as const }) };
+}
+
+function teardown(s: Situation, policy: PipelinePolicy): Decision {
+  const late = overdue(s, policy);
+  if (late) return late;
+  if (!s.memo.started) return { kind: 'remove' };
+  const present = presence(s, policy);
+  if (present) return present;
+  if (s.so.kind !== 'stack' || !DELETE_STATES.has(s.so.stack.state)) {
+    return { kind: 'call', call: 'dispose', message: 'removing the cluster' };
+  }
+  const { stack } = s.so;
+  if (stack.state === 'DELETE_COMPLETE') return { kind: 'remove' };
+  if (stack.state === 'DELETE_FAILED') return { kind: 'fail', cause: detail(stack) };
+  return { kind: 'wait', message: detail(stack) };
+}
+
+/** A failed instance: with on_failure=delete its VMs are removed, and it stays visible as failed. */
+function afterFailure(s: Situation, policy: PipelinePolicy): Decision {
+  const failure = s.memo.failure;
+  if (s.failedPhase === 'destroy' || failure?.vms !== 'removing') return { kind: 'idle' };
+  if (!s.memo.started) return { kind: 'cleaned' };
+  const present = presence(s, policy);
+  if (present?.kind === 'fail') return { kind: 'idle', message: failureMessage(failure, `${present.cause}; tried again later`) };
+  if (present) return { ...present, message: failureMessage(failure, present.message) };
+  if (s.so.kind !== 'stack' || !DELETE_STATES.has(s.so.stack.state)) {
+    return { kind: 'call', call: 'dispose', message: failureMessage(failure) };
+  }
+  const { stack } = s.so;
+  if (stack.state === 'DELETE_COMPLETE') return { kind: 'cleaned' };
+  if (stack.state === 'DELETE_FAILED') return { kind: 'idle', message: failureMessage(failure, `${detail(stack)}; tried again later`) };
+  return { kind: 'wait', message: failureMessage(failure, detail(stack)) };
+}
+
+/** Is the orchestrator there and answering? If not, what to do about it. */
+type Presence = Extract<Decision, { kind: 'start' | 'replace' | 'wait' | 'fail' }>;
+
+function presence(s: Situation, policy: PipelinePolicy): Presence | undefined {
+  const starts = startsIn(s.memo, s.state);
+  if (s.so.kind === 'absent') {
+    if (starts >= policy.maxStarts) {
+      return { kind: 'fail', cause: `the service orchestrator stopped ${starts} times${s.so.exit ? `; last: ${s.so.exit}` : ''}` };
+    }
+    if (starts === 0 && !s.so.exit) return { kind: 'start', message: 'starting the service orchestrator' };
+    return { kind: 'start', message: `restarting the service orchestrator${s.so.exit ? ` (it stopped: ${s.so.exit})` : ''}` };
+  }
+  if (s.so.kind === 'silent') {
+    const silentFor = s.now - Math.max(s.so.since, s.memo.startedAt ?? 0);
+    if (silentFor <= policy.startTimeoutMs) return { kind: 'wait', message: 'waiting for the service orchestrator to answer' };
+    const why = `the service orchestrator did not answer for ${seconds(silentFor)} s (${s.so.reason})`;
+    if (starts >= policy.maxStarts) return { kind: 'fail', cause: why };
+    return { kind: 'replace', message: `replacing the service orchestrator: ${why}` };
+  }
+  return undefined;
+}
+
+function overdue(s: Situation, policy: PipelinePolicy): Decision | undefined {
+  if (s.state === 'ready' || s.state === 'failed') return undefined;
+  const limit = policy.deadlinesMs[s.state];
+  if (s.now - s.stateSince <= limit) return undefined;
+  const last = s.so.kind === 'stack' && s.so.stack.message ? `; the orchestrator last reported: ${s.so.stack.message}` : '';
+  return { kind: 'fail', cause: `${s.state} did not finish within ${seconds(limit)} s${last}` };
+}
+
+function progress(s: Situation, stack: StackView): Decision {
+  if (s.state !== 'ready') return { kind: 'wait', message: detail(stack) };
+  return { kind: 'wait', message: `ready; the orchestrator restarted and is checking the cluster again: ${detail(stack)}` };
+}
+
+function detail(stack: StackView): string {
+  return stack.message || `the orchestrator reports ${stack.state}`;
+}
+
+/** The message of a failed instance: its cause, then what became of its VMs. */
+export function failureMessage(failure: Failure, detail?: string): string {
+  const cause = failure.cause.replace(/[.\s]+$/, '');
+  switch (failure.vms) {
+    case 'removing':
+      return `${cause}. Removing its VMs (on_failure=delete)${detail ? `: ${detail}` : ''}.`;
+    case 'removed':
+      return `${cause}. Its VMs were removed (on_failure=delete).`;
+    case 'kept':
+      return `${cause}. Its VMs are kept for debugging (on_failure=keep); delete the instance to remove them.`;
+  }
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 1000);
+}

@@ -1,0 +1,44 @@
+import cron from 'node-cron';
+import type { Logger } from '../../lib/logger.js';
+import type { SmConfig } from '../config/load.js';
+import type { Reconciler } from './reconciler.js';
+
+type Job = readonly [name: string, expression: string, run: () => number | Promise<number>];
+
+/** Runs the reconciler's checks on their cron schedules; the returned function stops them. */
+export function scheduleReconciler(
+  reconciler: Reconciler,
+  schedules: SmConfig['reconciler']['schedules'],
+  logger: Logger,
+): () => Promise<void> {
+  const jobs: readonly Job[] = [
+    ['liveness', schedules.liveness, () => reconciler.liveness()],
+    ['deadlines', schedules.deadlines, () => reconciler.deadlines()],
+    ['retries', schedules.retries, () => reconciler.retries()],
+    ['orphans', schedules.orphans, () => reconciler.orphans()],
+    ['vm_sweep', schedules.vmSweep, () => reconciler.sweepVms()],
+  ];
+  const cronLogger = {
+    info: (message: string) => logger.debug(message),
+    warn: (message: string) => logger.debug(message),
+    error: (message: string | Error) => logger.warn(String(message)),
+    debug: (message: string | Error) => logger.debug(String(message)),
+  };
+  const tasks = jobs.map(([name, expression, run]) =>
+    cron.schedule(
+      expression,
+      async () => {
+        try {
+          const acted = await run();
+          if (acted > 0) logger.info('reconciler acted', { check: name, count: acted });
+        } catch (error) {
+          logger.error('reconciler check failed', { check: name, error: error instanceof Error ? error.message : String(error) });
+        }
+      },
+      { name: `reconciler-${name}`, noOverlap: true, logger: cronLogger },
+    ),
+  );
+  return async () => {
+    await Promise.all(tasks.map((task) => task.destroy()));
+  };
+}

@@ -1,0 +1,68 @@
+import type { CloudStack } from '../../lib/cloudstack/index.js';
+import { tagsOf } from '../../lib/cloudstack/types.js';
+import { VM_TAGS } from '../../lib/cluster/tags.js';
+import type { Logger } from '../../lib/logger.js';
+import type { CloudStackCredentials } from '../auth/tenants-file.js';
+import type { InstanceRegistry } from '../registry/registry.js';
+
+export interface VmSweepDeps {
+  readonly registry: InstanceRegistry;
+  readonly managerId: string;
+  /** The CloudStack accounts instances are built in. */
+  readonly accounts: () => readonly CloudStackCredentials[];
+  readonly connect: (account: CloudStackCredentials) => CloudStack;
+  /** How long one VM's destroy may take. */
+  readonly deadlineMs: number;
+  readonly logger: Logger;
+}
+
+const GONE = new Set(['Destroyed', 'Expunging', 'Expunged']);
+
+/**
+ * Finds VMs that outlived their instance: tagged with this service manager,
+ * naming an instance that is not live. Only this SM's tag makes a VM a
+ * candidate, so VMs of other service managers or of people are never touched.
+ */
+export class VmSweeper {
+  private readonly connections = new Map<string, CloudStack>();
+
+  constructor(private readonly deps: VmSweepDeps) {}
+
+  async sweep(): Promise<number> {
+    let destroyed = 0;
+    for (const account of this.deps.accounts()) {
+      try {
+        destroyed += await this.sweepAccount(account);
+      } catch (error) {
+        this.deps.logger.warn('VM sweep of an account failed; it is tried again on the next run', {
+          account: account.apiKey.slice(0, 6),
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    return destroyed;
+  }
+
+  private async sweepAccount(account: CloudStackCredentials): Promise<number> {
+    const cloudstack = this.connection(account);
+    const vms = await cloudstack.vms.list({ tags: { [VM_TAGS.manager]: this.deps.managerId } });
+    let destroyed = 0;
+    for (const vm of vms) {
+      const uid = tagsOf(vm)[VM_TAGS.instance];
+      if (GONE.has(vm.state) || uid === undefined || this.deps.registry.byUid(uid)) continue;
+      await cloudstack.vms.destroy(vm.id, { deadlineMs: this.deps.deadlineMs });
+      this.deps.logger.warn('destroyed a VM whose instance no longer exists', { vm: vm.name, id: vm.id, uid });
+      destroyed++;
+    }
+    return destroyed;
+  }
+
+  private connection(account: CloudStackCredentials): CloudStack {
+    let connection = this.connections.get(account.apiKey);
+    if (!connection) {
+      connection = this.deps.connect(account);
+      this.connections.set(account.apiKey, connection);
+    }
+    return connection;
+  }
+}

@@ -1,0 +1,54 @@
+import type { LogLevel } from '../../lib/logger.js';
+import type { AttributeValue } from '../../lib/occi/model.js';
+import type { CloudStackCredentials } from '../auth/tenants-file.js';
+import type { InstanceRecord } from '../registry/registry.js';
+import { SoStartFailed, type SoLaunch } from './runtime.js';
+
+export interface LaunchSettings {
+  /** Where orchestrators listen (and the service manager reaches them). */
+  readonly host: string;
+  readonly cloudstackUrl: string;
+  readonly managerId: string;
+  /** The CloudStack account an instance's VMs are made in: its tenant's. */
+  readonly credentials: (tenant: string) => CloudStackCredentials | undefined;
+  /** Extra SO_* variables: the operator's tuning, and the embedded simulator's clock. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logLevel: LogLevel;
+}
+
+/** How an instance's orchestrator is started: its identity, its tenant's account and its parameters. */
+export function launchFor(
+  settings: LaunchSettings,
+  instance: InstanceRecord,
+  parameters: Readonly<Record<string, AttributeValue>>,
+  at: { readonly port: number; readonly token: string },
+): SoLaunch {
+  const account = settings.credentials(instance.tenant);
+  if (!account) {
+    throw new SoStartFailed(`tenant ${instance.tenant} has no CloudStack account in the service manager's tenants file`, false);
+  }
+  return {
+    uid: instance.uid,
+    instanceId: instance.id,
+    tenant: instance.tenant,
+    port: at.port,
+    env: {
+      SO_LOG_LEVEL: settings.logLevel,
+      SO_LOG_FORMAT: 'json',
+      ...settings.environment,
+      SO_INSTANCE_ID: instance.uid,
+      SO_TENANT: instance.tenant,
+      SO_MANAGER_ID: settings.managerId,
+      SO_LISTEN: `${settings.host}:${at.port}`,
+      SO_CLOUDSTACK_ENDPOINT: settings.cloudstackUrl,
+      SO_CLOUDSTACK_API_KEY: account.apiKey,
+      SO_PARAMETERS: JSON.stringify(parameters),
+    },
+    secrets: { SO_CLOUDSTACK_SECRET_KEY: account.secretKey, SO_AUTH_TOKEN: at.token },
+  };
+}
+
+/** The URL an orchestrator answers at. */
+export function soUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
