@@ -39,20 +39,37 @@ export class SystemTimers implements Timers {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortReason(signal));
       const onAbort = (): void => {
-        clearTimeout(timer);
+        cancel();
         reject(abortReason(signal!));
       };
-      const timer = setTimeout(() => {
+      const cancel = this.at(this.now() + ms, () => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      }, Math.max(0, ms / this.scale));
+      }, false);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   schedule(ms: number, fn: () => void): () => void {
-    const timer = setTimeout(fn, Math.max(0, ms / this.scale));
-    if (this.scale !== 1) timer.unref();
+    return this.at(this.now() + ms, fn, this.scale !== 1);
+  }
+
+  /**
+   * Runs fn once now() has reached `due`. Timers and Date.now() tick on
+   * different clocks, so a timer may fire a moment before now() gets there
+   * (by up to `scale` ms when scaled); it then waits for the rest.
+   */
+  private at(due: number, fn: () => void, unref: boolean): () => void {
+    let timer: NodeJS.Timeout;
+    const arm = (wait: number): void => {
+      timer = setTimeout(() => {
+        const left = due - this.now();
+        if (left > 0) arm(left);
+        else fn();
+      }, Math.max(0, wait / this.scale));
+      if (unref) timer.unref();
+    };
+    arm(due - this.now());
     return () => clearTimeout(timer);
   }
 }

@@ -34,6 +34,8 @@ export interface Network {
   readonly last: number;
   readonly base: number;
   readonly allocated: Set<number>;
+  /** The host number handed out last; allocation goes on after it. */
+  cursor: number;
 }
 
 export interface Template {
@@ -161,7 +163,7 @@ export class Cloud {
     this.accounts = fixtures.accounts.map((a, i) => ({ ...a, id: newId(), number: i + 2, userId: newId(), domainId: DOMAIN.id }));
     this.zones = fixtures.zones.map((z) => ({ ...z }));
     const zone = (name: string): Zone => this.zones.find((z) => z.name === name)!;
-    this.networks = fixtures.networks.map((n) => ({ ...addressPlan(n.cidr), id: n.id, name: n.name, zone: zone(n.zone), cidr: n.cidr, isDefault: n.default, allocated: new Set<number>() }));
+    this.networks = fixtures.networks.map((n) => ({ ...addressPlan(n.cidr), id: n.id, name: n.name, zone: zone(n.zone), cidr: n.cidr, isDefault: n.default, allocated: new Set<number>(), cursor: 0 }));
     this.templates = fixtures.templates.map((t) => ({ ...t, zones: t.zones.map(zone), created: now }));
     this.offerings = fixtures.serviceofferings.map((o) => ({ ...o, created: now }));
     for (const account of this.accounts) {
@@ -190,11 +192,19 @@ export class Cloud {
     return used;
   }
 
-  /** The lowest free address of the network, or undefined when it is full. */
+  /**
+   * The next free address after the last one handed out, wrapping around, or
+   * undefined when the network is full. Like CloudStack's own (random) choice,
+   * it does not hand a just-released address to the next VM, which may be
+   * about to be claimed again by the replacement of the VM that held it.
+   */
   allocateAddress(network: Network): string | undefined {
-    for (let host = network.first; host <= network.last; host++) {
+    const size = network.last - network.first + 1;
+    for (let step = 1; step <= size; step++) {
+      const host = network.first + ((Math.max(network.cursor, network.first - 1) - network.first + step) % size);
       if (network.allocated.has(host)) continue;
       network.allocated.add(host);
+      network.cursor = host;
       return ipv4(network.base + host);
     }
     return undefined;

@@ -53,6 +53,7 @@ export class MesosGuest implements Guest {
   forget(vmId: string): void {
     this.disks.delete(vmId);
     this.apps.delete(vmId);
+    this.world.forgetDisk(vmId);
   }
 
   private startService(node: Node, service: Service, plan: BootPlan): void {

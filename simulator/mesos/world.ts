@@ -102,6 +102,8 @@ export interface Framework {
 export interface Group {
   readonly key: string;
   readonly members: Map<Master, number>;
+  /** VMs whose disks hold this cluster's registry (its masters, ever): it is gone with the last of them. */
+  readonly disks: Set<string>;
   nextSequence: number;
   leader?: Master;
   phase?: 'recovering' | 'leading';
@@ -118,6 +120,8 @@ export interface Group {
 export interface MarathonGroup {
   readonly key: string;
   readonly members: Map<Marathon, number>;
+  /** VMs whose disks hold its state in ZooKeeper. */
+  readonly disks: Set<string>;
   nextSequence: number;
   leader?: Marathon;
   electing?: () => void;
@@ -170,6 +174,22 @@ export class MesosWorld {
       } while (this.again);
     } finally {
       this.reconciling = false;
+    }
+  }
+
+  /**
+   * A VM was expunged, and its disk with it: a cluster whose every master's
+   * disk is gone is gone too, so a new cluster on the same addresses starts
+   * afresh instead of inheriting its registry.
+   */
+  forgetDisk(vmId: string): void {
+    for (const groups of [this.groups, this.marathonGroups] as const) {
+      for (const [key, group] of groups) {
+        group.disks.delete(vmId);
+        if (group.disks.size > 0 || group.members.size > 0) continue;
+        group.electing?.();
+        groups.delete(key);
+      }
     }
   }
 
@@ -254,7 +274,7 @@ export class MesosWorld {
     if (key === undefined) return undefined;
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, members: new Map(), nextSequence: 0, agents: new Map(), nextAgent: 0, frameworks: new Map(), unreachableCount: 0, registrations: 0 };
+      group = { key, members: new Map(), disks: new Set(), nextSequence: 0, agents: new Map(), nextAgent: 0, frameworks: new Map(), unreachableCount: 0, registrations: 0 };
       this.groups.set(key, group);
     }
     return group;
@@ -270,6 +290,7 @@ export class MesosWorld {
       if (target) {
         master.sequence = target.nextSequence++;
         target.members.set(master, master.sequence);
+        target.disks.add(node.vmId);
         master.group = target;
       }
     }
@@ -458,7 +479,7 @@ export class MesosWorld {
     if (key === undefined) return undefined;
     let group = this.marathonGroups.get(key);
     if (!group) {
-      group = { key, members: new Map(), nextSequence: 0 };
+      group = { key, members: new Map(), disks: new Set(), nextSequence: 0 };
       this.marathonGroups.set(key, group);
     }
     return group;
@@ -478,6 +499,7 @@ export class MesosWorld {
       if (target) {
         marathon.sequence = target.nextSequence++;
         target.members.set(marathon, marathon.sequence);
+        target.disks.add(node.vmId);
       }
     }
     for (const group of this.marathonGroups.values()) {

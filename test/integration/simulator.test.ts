@@ -290,7 +290,9 @@ describe('CloudStack simulator', () => {
       expect(failed).to.include({ jobstatus: 2, jobresultcode: 431 });
       expect(failed['jobresult'].errortext).to.match(/^unable to find a virtual machine with id \d+$/);
       const reused = await deploy({ name: 'gone' });
-      expect((await vm(reused.id))!['nic'][0].ipaddress).to.equal('127.10.0.2');
+      expect((await vm(reused.id))!['nic'][0].ipaddress, 'the released address is not the next one handed out').to.equal('127.10.0.3');
+      const claimed = await deploy({ name: 'again', ipaddress: '127.10.0.2' });
+      expect((await vm(claimed.id))!['nic'][0].ipaddress, 'but it can be claimed again').to.equal('127.10.0.2');
     });
 
     it('refuses expunge to users when allow.user.expunge.recover.vm is off (job 530)', async () => {

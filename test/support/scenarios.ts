@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { RuntimeKind } from '../../service-manager/runtime/runtime.js';
+import { activeAgents, uidOf, type InProcessSm, type PipelineWorld, type SpawnedSm } from './pipeline.js';
+import { DEMO, OTHER } from './sm.js';
+
+/**
+ * The end-to-end scenarios of the service manager, run on each runtime:
+ * the same specification whatever the orchestrators run in.
+ */
+
+const OCCI = { 'Content-Type': 'text/occi' } as const;
+
+/** Kills an instance's orchestrator the hard way, as a crash would. */
+export async function killSo(runtime: RuntimeKind, dir: string, uid: string): Promise<void> {
+  const name = `mesos-so-${uid}`;
+  if (runtime === 'process') {
+    process.kill(Number(readFileSync(join(dir, 'so', `${name}.pid`), 'utf8').trim()), 'SIGKILL');
+    return;
+  }
+  const docker = new Docker();
+  const filter: Record<string, string[]> = runtime === 'docker' ? { name: [`^/${name}$`] } : { label: [`com.docker.swarm.service.name=${name}`] };
+  const containers = await docker.listContainers({ filters: filter });
+  expect(containers, `a running container of ${name}`).to.have.length.greaterThan(0);
+  for (const container of containers) await docker.getContainer(container.Id).kill();
+}
+
+/** Create with 3 agents, ready, scale to 4, ready, delete: nothing left. */
+export async function lifecycle(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  const id = await sm.create(DEMO, 'mesos.agents=3');
+  const uid = uidOf(sm.sm, DEMO, id);
+  const ready = await sm.untilState(DEMO, id, 'ready');
+  expect(ready['mesos.agents.active']).to.equal(3);
+  expect(ready['occi.mcn.stack.state']).to.equal('UPDATE_COMPLETE');
+  expect(ready['mcn.service.state.message']).to.match(/3 of 3 agents active/);
+  expect(await activeAgents(String(ready['mesos.master.url']))).to.equal(3);
+  expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([{ uid, running: true }]);
+
+  const update = await sm.call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.agents=4' } });
+  expect(update.status).to.equal(200);
+  expect(update.body).to.contain('mcn.service.state="update"');
+  const scaled = await sm.untilState(DEMO, id, 'ready');
+  expect(scaled['mesos.agents.active']).to.equal(4);
+  expect(await activeAgents(String(scaled['mesos.master.url']))).to.equal(4);
+  expect(await world.liveVms(uid)).to.have.length(5);
+
+  const history = (await sm.call('GET', `/mesos/${id}/events`, { headers: DEMO })).json<Array<{ type: string; state?: string }>>();
+  const states = history.filter((e) => e.state !== undefined).map((e) => e.state);
+  expect(states).to.deep.equal(['initialise', 'activate', 'deploy', 'provision', 'ready', 'update', 'ready']);
+
+  expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
+  expect((await sm.attributes(DEMO, id))?.['mcn.service.state']).to.be.oneOf(['destroy', undefined]);
+  await sm.untilGone(DEMO, id);
+  expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
+  expect(await world.liveVms(uid)).to.deep.equal([]);
+  expect((await world.vms()).filter((vm) => vm.tags['mesos.instance'] === uid)).to.have.length(5);
+}
+
+/** The orchestrator dies while VMs are being created: it is restarted, adopts what exists and finishes. */
+export async function soKilledMidDeploy(world: PipelineWorld, sm: InProcessSm, runtime: RuntimeKind): Promise<void> {
+  await world.sim.control('POST', '/faults', { kind: 'latency', command: 'deployVirtualMachine', count: 3, ms: 60_000 });
+  const id = await sm.create(DEMO, 'mesos.agents=2');
+  const uid = uidOf(sm.sm, DEMO, id);
+  await sm.untilState(DEMO, id, 'deploy');
+  await killSo(runtime, sm.dir, uid);
+  const ready = await sm.untilState(DEMO, id, 'ready');
+  expect(ready['mesos.agents.active']).to.equal(2);
+  expect(await world.liveVms(uid)).to.have.length(3);
+  expect((await world.vms()).filter((vm) => vm.tags['mesos.instance'] === uid || vm.name.startsWith(String(ready['occi.mcn.stack.id'])))).to.have.length(3);
+  const starts = sm.logLines.filter((line) => line.includes('service orchestrator started') && line.includes(uid));
+  expect(starts).to.have.length(2);
+  expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([{ uid, running: true }]);
+  await deleteAndConfirm(world, sm, id, uid);
+}
+
+/**
+ * CloudStack runs out of capacity during the deploy: the instance fails with
+ * the cause; its VMs go (delete) or stay (keep); a retry after the cause is
+ * gone reaches ready.
+ */
+export async function cloudstackFailure(world: PipelineWorld, sm: InProcessSm, onFailure: 'delete' | 'keep'): Promise<void> {
+  await world.sim.control('POST', '/faults', { kind: 'capacity', vms: 1 });
+  const id = await sm.create(DEMO, `mesos.agents=2, mcn.service.on_failure="${onFailure}"`);
+  const uid = uidOf(sm.sm, DEMO, id);
+  const failed = await sm.untilState(DEMO, id, 'failed');
+  expect(failed['mcn.service.state.message']).to.match(/^deploy failed: .*(capacity|533)/i);
+  if (onFailure === 'delete') {
+    const cleaned = await sm.until(DEMO, id, (a) => /Its VMs were removed/.test(String(a['mcn.service.state.message'])));
+    expect(cleaned['mcn.service.state']).to.equal('failed');
+    expect(await world.liveVms(uid)).to.deep.equal([]);
+    expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
+  } else {
+    expect(failed['mcn.service.state.message']).to.match(/kept for debugging \(on_failure=keep\)/);
+    expect(await world.liveVms(uid)).to.have.length.greaterThan(0);
+    expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([{ uid, running: true }]);
+  }
+  await world.sim.control('DELETE', '/faults');
+  const retry = await sm.call('POST', `/mesos/${id}?action=retry`, { headers: DEMO });
+  expect(retry.status).to.equal(200);
+  await sm.untilState(DEMO, id, 'ready');
+  expect(await world.liveVms(uid)).to.have.length(3);
+  await deleteAndConfirm(world, sm, id, uid);
+}
+
+/**
+ * The service manager is killed while a cluster is being provisioned and
+ * started again on the same registry: it adopts the orchestrator, which
+ * finishes; there is never a second orchestrator or an extra VM.
+ */
+export async function smKilledMidProvisioning(world: PipelineWorld, runtime: RuntimeKind, count: () => Promise<number>): Promise<void> {
+  const first: SpawnedSm = await world.spawnSm(runtime);
+  const id = await first.create(DEMO, 'mesos.agents=2', 'survivor');
+  await first.untilState(DEMO, id, 'provision');
+  await first.kill();
+  expect(await count()).to.equal(1);
+  const second = await world.spawnSm(runtime, { dir: first.dir });
+  const repeated = await second.create(DEMO, 'mesos.agents=2', 'survivor');
+  expect(repeated).to.equal('survivor');
+  const ready = await second.untilState(DEMO, id, 'ready');
+  expect(ready['mesos.agents.active']).to.equal(2);
+  expect(await count()).to.equal(1);
+  expect(second.output()).to.not.match(/"message":"service orchestrator started"/);
+  const vms = await world.vms();
+  expect(vms.filter((vm) => vm.name.startsWith(String(ready['occi.mcn.stack.id'])))).to.have.length(3);
+  expect((await second.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
+  await second.untilGone(DEMO, id);
+  expect(await count()).to.equal(0);
+  expect((await world.vms()).filter((vm) => vm.name.startsWith(String(ready['occi.mcn.stack.id'])) && vm.state !== 'Expunged')).to.deep.equal([]);
+}
+
+/** Two tenants create twenty instances at once: all reach ready, each tenant sees its own, all delete cleanly. */
+export async function twentyAtOnce(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  const tenants = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? DEMO : OTHER));
+  const ids = await Promise.all(tenants.map((tenant) => sm.create(tenant, 'mesos.agents=1')));
+  await Promise.all(ids.map((id, i) => sm.untilState(tenants[i]!, id, 'ready', 120_000)));
+  const listing = await sm.call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'text/uri-list' } });
+  expect(listing.body.trim().split('\n').filter((l) => !l.startsWith('#'))).to.have.length(10);
+  const uids = new Set(ids.map((id, i) => uidOf(sm.sm, tenants[i]!, id)));
+  const ours = async (): Promise<number> => (await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance']!)).length;
+  expect(await sm.sm.pipeline!.runtime.list()).to.have.length(20);
+  expect(await ours()).to.equal(40);
+  await Promise.all(ids.map((id, i) => sm.call('DELETE', `/mesos/${id}`, { headers: tenants[i]! })));
+  await Promise.all(ids.map((id, i) => sm.untilGone(tenants[i]!, id, 120_000)));
+  expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
+  expect(await ours()).to.equal(0);
+}
+
+async function deleteAndConfirm(world: PipelineWorld, sm: InProcessSm, id: string, uid: string): Promise<void> {
+  expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
+  await sm.untilGone(DEMO, id);
+  expect(await world.liveVms(uid)).to.deep.equal([]);
+  expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
+}
