@@ -42,8 +42,7 @@ export class SwarmRuntime implements SoRuntime {
       await this.options.docker.createService(this.spec(launch, secrets));
     } catch (error) {
       if (statusOf(error) === 409) throw new SoStartFailed(`the Swarm service ${name} is being created by another request`, true);
-      const message = (error as { json?: { message?: string } }).json?.message ?? (error as Error).message;
-      throw new SoStartFailed(`Swarm refused the service ${name}: ${message}`, (statusOf(error) ?? 500) >= 500);
+      throw refusal(error, `Swarm refused the service ${name}`);
     }
   }
 
@@ -123,7 +122,9 @@ export class SwarmRuntime implements SoRuntime {
       const name = secretName(launch.uid, variable);
       const secret = await engine(() =>
         this.options.docker.createSecret({ Name: name, Labels: labelsFor(this.options.managerId, launch), Data: Buffer.from(value).toString('base64') }),
-      );
+      ).catch((error: unknown) => {
+        throw refusal(error, `Swarm refused the secret ${name}`);
+      });
       created.push({ id: (secret as unknown as { id: string }).id, name, variable });
     }
     return created;
@@ -156,6 +157,17 @@ export class SwarmRuntime implements SoRuntime {
   }
 }
 
+/** Short, because Swarm names are at most 64 characters and the uid takes 36 of them. */
+const SECRET_SUFFIXES: Readonly<Record<string, string>> = { SO_CLOUDSTACK_SECRET_KEY: 'cs-key', SO_AUTH_TOKEN: 'token' };
+
 function secretName(uid: string, variable: string): string {
-  return `${soName(uid)}-${variable.toLowerCase().replace(/^so_/, '').replace(/_/g, '-')}`;
+  const suffix = SECRET_SUFFIXES[variable];
+  if (!suffix) throw new SoStartFailed(`no Swarm secret name for ${variable}`, false);
+  return `${soName(uid)}-${suffix}`;
+}
+
+function refusal(error: unknown, what: string): SoStartFailed {
+  if (error instanceof SoStartFailed) return error;
+  const message = (error as { json?: { message?: string } }).json?.message ?? (error as Error).message;
+  return new SoStartFailed(`${what}: ${message}`, (statusOf(error) ?? 500) >= 500);
 }

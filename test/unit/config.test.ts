@@ -17,7 +17,7 @@ describe('SM configuration (sm.cfg)', () => {
     expect(config.serviceManager.listen).to.deep.equal({ host: '127.0.0.1' });
     expect(config.serviceManager.manifest).to.equal(join(ETC, 'service_manifest.json'));
     expect(config.authentication.tenantsFile).to.equal(join(ETC, 'tenants.json'));
-    expect(config.soRuntime.type).to.equal('docker');
+    expect(config.soRuntime.type).to.equal('auto');
     expect(config.cloudstack.endpoint).to.equal('embedded');
   });
 

@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { requireDocker } from '../support/pipeline.js';
+import { removeDir } from '../support/sm.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The shell commands of the README's curl session. */
+function readmeSession(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## A curl session'));
+  const match = /```sh\n([\s\S]*?)```/.exec(section);
+  if (!match) throw new Error('the README has no curl session');
+  return match[1]!;
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly smUrl: string;
+  readonly simulatorUrl: string;
+  readonly runtime: string;
+  output(): string;
+}
+
+/** `npm start` as a new user runs it, with the shipped configuration; only the addresses and the clock differ. */
+async function npmStart(dir: string, env: Record<string, string>): Promise<Started> {
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CI: '',
+      SM_SERVICE_MANAGER_LISTEN: '127.0.0.1:0',
+      SM_SIMULATOR_LISTEN: '127.0.0.1:0',
+      SM_SIMULATOR_TIME_SCALE: '20',
+      SM_SERVICE_MANAGER_REGISTRY: join(dir, 'registry.db'),
+      SM_SO_RUNTIME_PROCESS_DIR: join(dir, 'so'),
+      ...env,
+    },
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const line = (message: string): Record<string, string> | undefined =>
+    output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, string>)
+      .find((entry) => entry['message'] === message);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', () => {
+      if (line('service manager listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
+  });
+  const listening = line('service manager listening')!;
+  return {
+    child,
+    smUrl: listening['url']!,
+    simulatorUrl: line('embedded CloudStack simulator listening')!['url']!,
+    runtime: listening['runtime']!,
+    output: () => output,
+  };
+}
+
+function runSession(started: Started): Promise<{ code: number | null; output: string }> {
+  const script = readmeSession()
+    .replaceAll('localhost:8888', started.smUrl.replace('http://', ''))
+    .replaceAll('localhost:8080', started.simulatorUrl.replace('http://', ''));
+  return new Promise((resolve) => {
+    // stdin is not a socket, or bash would take itself for an ssh session and read bashrc.
+    const shell = spawn('bash', ['-euo', 'pipefail', '-c', script], { env: { PATH: process.env['PATH'] }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    shell.stdout.on('data', (d) => (output += d));
+    shell.stderr.on('data', (d) => (output += d));
+    shell.on('exit', (code) => resolve({ code, output }));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function expectSessionWorked(result: { code: number | null; output: string }): void {
+  expect(result.code, result.output).to.equal(0);
+  expect(result.output).to.contain('mcn.service.state="ready"');
+  expect(result.output).to.match(/^\s*3$/m);
+  expect(result.output).to.contain('mesos.agents.active=4');
+  expect(result.output).to.contain('Attribute mesos.masters is fixed when the instance is created and cannot be updated.');
+  expect(result.output).to.contain('No instance analytics.');
+  expect(result.output).to.match(/^\s*5 "state":"Expunged"$/m);
+  expect(result.output).to.not.match(/"state":"(Running|Stopped|Destroyed|Error)"/);
+}
+
+describe('Quick start: npm start and the README curl session', function () {
+  this.timeout(300_000);
+  let dir: string;
+  let started: Started | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sm-quickstart-'));
+  });
+
+  afterEach(async () => {
+    if (started) await stop(started.child);
+    started = undefined;
+    removeDir(dir);
+  });
+
+  it('works on a machine without a Docker engine: orchestrators run as processes', async () => {
+    started = await npmStart(dir, { DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}` });
+    expect(started.runtime).to.equal('process');
+    expectSessionWorked(await runSession(started));
+  });
+
+  it('works on a machine with a Docker engine: orchestrators run in containers', async function () {
+    await requireDocker(this);
+    started = await npmStart(dir, {});
+    expect(started.runtime).to.equal('docker');
+    const containers = new Docker().listContainers({ all: true, filters: { label: ['mesos-sm.instance=analytics'] } });
+    const result = await runSession(started);
+    expectSessionWorked(result);
+    expect(await containers).to.deep.equal([]);
+  });
+});
