@@ -359,7 +359,7 @@ export class PipelineDriver implements Orchestration {
 
   private fail(instance: InstanceRecord, cause: string): void {
     const teardown = instance.state === 'destroy';
-    const failure: Failure = { cause, vms: this.onFailure(instance) === 'keep' ? 'kept' : 'removing' };
+    const failure: Failure = { cause, vms: !instance.memo.started ? 'none' : this.onFailure(instance) === 'keep' ? 'kept' : 'removing' };
     const message = teardown ? `Teardown failed: ${cause.replace(/[.\s]+$/, '')}. It is retried automatically.` : failureMessage(failure);
     const memo: PipelineMemo = teardown ? instance.memo : { ...instance.memo, failure };
     this.deps.registry.change(
@@ -387,7 +387,7 @@ export class PipelineDriver implements Orchestration {
   private async cleaned(instance: InstanceRecord): Promise<Outcome> {
     await this.deps.runtime.remove(instance.uid);
     const latest = this.current(instance);
-    const failure: Failure = { cause: latest.memo.failure?.cause ?? latest.stateMessage, vms: 'removed' };
+    const failure: Failure = { cause: latest.memo.failure?.cause ?? latest.stateMessage, vms: latest.memo.started ? 'removed' : 'none' };
     const message = failureMessage(failure);
     this.deps.registry.change(
       latest.uid,

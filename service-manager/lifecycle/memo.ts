@@ -30,8 +30,8 @@ export interface PipelineMemo {
 
 export interface Failure {
   readonly cause: string;
-  /** `removing` until the clean-up of `on_failure=delete` is confirmed. */
-  readonly vms: 'removing' | 'removed' | 'kept';
+  /** `removing` until the clean-up of `on_failure=delete` is confirmed; `none` when no orchestrator ever ran. */
+  readonly vms: 'removing' | 'removed' | 'kept' | 'none';
 }
 
 /** Orchestrator starts in the instance's current state. */

@@ -203,6 +203,8 @@ export function failureMessage(failure: Failure, detail?: string): string {
       return `${cause}. Its VMs were removed (on_failure=delete).`;
     case 'kept':
       return `${cause}. Its VMs are kept for debugging (on_failure=keep); delete the instance to remove them.`;
+    case 'none':
+      return `${cause}. No VM was made.`;
   }
 }
 

@@ -1,13 +1,6 @@
 import type Docker from 'dockerode';
-import { demultiplex, engine, statusOf, type ContainerLimits } from './docker.js';
+import { demultiplex, engine, statusOf, type DockerRuntimeOptions } from './docker.js';
 import { labelsFor, LABELS, lastWords, SoStartFailed, soName, type SoLaunch, type SoListing, type SoRuntime, type SoStatus } from './runtime.js';
-
-export interface SwarmRuntimeOptions {
-  readonly docker: Docker;
-  readonly image: string;
-  readonly managerId: string;
-  readonly limits: ContainerLimits;
-}
 
 /** Task states in which the orchestrator runs or is on its way to running. */
 const LIVE_TASK_STATES = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']);
@@ -25,7 +18,7 @@ const SO_USER = '65534';
 export class SwarmRuntime implements SoRuntime {
   readonly kind = 'swarm' as const;
 
-  constructor(private readonly options: SwarmRuntimeOptions) {}
+  constructor(private readonly options: DockerRuntimeOptions) {}
 
   async start(launch: SoLaunch): Promise<void> {
     const name = soName(launch.uid);

@@ -1,34 +1,21 @@
 import { expect } from 'chai';
 import Docker from 'dockerode';
-import { requireDocker, startPipelineWorld, uidOf, type PipelineWorld } from '../support/pipeline.js';
-import { cloudstackFailure, killSo, lifecycle, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
+import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
+import { cloudstackFailure, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
 import { DEMO } from '../support/sm.js';
 
 const docker = new Docker();
 
 describe('SM on the Docker engine, end to end', function () {
   this.timeout(240_000);
-  let world: PipelineWorld | undefined;
-
-  before(async function () {
-    await requireDocker(this);
-    world = await startPipelineWorld();
-  });
-
-  after(async () => {
-    await world?.close();
-  });
-
-  afterEach(async () => {
-    await world?.sim.control('DELETE', '/faults');
-  });
+  const world = useWorld({ docker: 'engine' });
 
   it('takes a cluster of 3 agents to ready, scales it to 4, and deletes it leaving no container and no VM', async () => {
-    await lifecycle(world!, await world!.startSm('docker'));
+    await lifecycle(world(), await world().startSm('docker'));
   });
 
   it('runs each orchestrator in its own labelled, limited, read-only container on the host network, with readable logs and no secret in the SM log', async () => {
-    const sm = await world!.startSm('docker');
+    const sm = await world().startSm('docker');
     const id = await sm.create(DEMO, 'mesos.agents=1');
     await sm.untilState(DEMO, id, 'ready');
     const uid = uidOf(sm.sm, DEMO, id);
@@ -48,87 +35,51 @@ describe('SM on the Docker engine, end to end', function () {
   });
 
   it('restarts an orchestrator container killed mid-deploy; the new one adopts the VMs and finishes', async () => {
-    await soKilledMidDeploy(world!, await world!.startSm('docker'), 'docker');
+    await soKilledMidDeploy(world(), await world().startSm('docker'), 'docker');
   });
 
   it('fails with the cause of a CloudStack failure and removes the VMs (on_failure=delete); a retry reaches ready', async () => {
-    await cloudstackFailure(world!, await world!.startSm('docker'), 'delete');
+    await cloudstackFailure(world(), await world().startSm('docker'), 'delete');
   });
 
   it('keeps the VMs and the orchestrator of a failed instance for debugging (on_failure=keep)', async () => {
-    await cloudstackFailure(world!, await world!.startSm('docker'), 'keep');
+    await cloudstackFailure(world(), await world().startSm('docker'), 'keep');
   });
 
   it('takes twenty instances of two tenants, created at once, to ready and deletes them all', async () => {
-    await twentyAtOnce(world!, await world!.startSm('docker'));
+    await twentyAtOnce(world(), await world().startSm('docker'));
   });
 
   it('restarts the stopped orchestrator of a ready instance on the liveness check; the instance stays ready', async () => {
-    const sm = await world!.startSm('docker');
-    const id = await sm.create(DEMO, 'mesos.agents=1');
-    const ready = await sm.untilState(DEMO, id, 'ready');
-    const uid = uidOf(sm.sm, DEMO, id);
-    await killSo('docker', sm.dir, uid);
-    expect(sm.sm.pipeline!.reconciler.liveness()).to.equal(1);
-    const again = await sm.until(DEMO, id, (a) => a['mcn.service.state'] === 'ready' && a['occi.mcn.stack.state'] === 'UPDATE_COMPLETE' && sm.sm.pipeline!.driver.active(uid) === false);
-    expect(again['mesos.master.url']).to.equal(ready['mesos.master.url']);
-    expect(await world!.liveVms(uid)).to.have.length(2);
-    expect((await docker.getContainer(`mesos-so-${uid}`).inspect()).State.Running).to.equal(true);
-    expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
-    await sm.untilGone(DEMO, id);
+    await liveness(world(), await world().startSm('docker'), 'docker');
   });
 
   it('removes orchestrator containers that belong to no instance', async () => {
-    const sm = await world!.startSm('docker');
-    const runtime = sm.sm.pipeline!.runtime;
-    await runtime.start({ uid: 'no-such-instance', instanceId: 'ghost', tenant: 'demo', port: 1, env: { SO_TENANT: 'demo' }, secrets: {} });
-    expect((await runtime.list()).map((so) => so.uid)).to.deep.equal(['no-such-instance']);
-    expect(await sm.sm.pipeline!.reconciler.orphans()).to.equal(1);
-    expect(await runtime.list()).to.deep.equal([]);
+    await orphans(await world().startSm('docker'));
   });
 });
 
 describe('SM killed mid-provisioning, on the Docker engine', function () {
   this.timeout(240_000);
-  let world: PipelineWorld | undefined;
-
-  before(async function () {
-    await requireDocker(this);
-    world = await startPipelineWorld((fixtures) => {
-      fixtures['mesos'] = { marathonStartMs: 200_000 };
-    });
-  });
-
-  after(async () => {
-    await world?.close();
-  });
+  const world = useWorld({ docker: 'engine', adjust: SLOW_PROVISIONING });
 
   it('finishes after a restart on the same registry, with no second container and no extra VM', async () => {
     const count = async (): Promise<number> =>
       (await docker.listContainers({ filters: { label: ['mesos-sm.instance=survivor'] } })).length;
-    await smKilledMidProvisioning(world!, 'docker', count);
+    await smKilledMidProvisioning(world(), 'docker', count);
   });
 });
 
 describe('SM on Docker Swarm, end to end', function () {
   this.timeout(240_000);
-  let world: PipelineWorld | undefined;
-
-  before(async function () {
-    await requireDocker(this, true);
-    world = await startPipelineWorld();
-  });
-
-  after(async () => {
-    await world?.close();
-  });
+  const world = useWorld({ docker: 'swarm' });
 
   it('takes a cluster of 3 agents to ready, scales it to 4, and deletes it leaving no service and no VM', async () => {
-    await lifecycle(world!, await world!.startSm('swarm'));
+    await lifecycle(world(), await world().startSm('swarm'));
   });
 
   it('passes secrets as Swarm secrets, never in the service definition', async () => {
-    const sm = await world!.startSm('swarm');
+    const sm = await world().startSm('swarm');
     const id = await sm.create(DEMO, 'mesos.agents=1');
     await sm.untilState(DEMO, id, 'ready');
     const uid = uidOf(sm.sm, DEMO, id);

@@ -313,6 +313,25 @@ describe('SM OCCI API', () => {
       });
     });
 
+    it('puts a ready cluster into update when the orchestrator has something to apply, and only then', async () => {
+      const id = await sm().create();
+      const registry = sm().sm.registry;
+      for (const state of ['activate', 'deploy', 'provision', 'ready'] as const) {
+        const current = registry.find('demo', id)!;
+        registry.change(current.uid, current.version, { state }, { actor: 'service-manager', type: 'state_changed', state });
+      }
+      const title = await sm().call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'occi.core.title="renamed", mcn.service.on_failure="keep"' } });
+      expect(attributesOf(title.body)).to.include({ 'mcn.service.state': 'ready', 'occi.core.title': 'renamed', 'mcn.service.on_failure': 'keep' });
+      const scale = await sm().call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.agents=5' } });
+      expect(attributesOf(scale.body)).to.include({ 'mcn.service.state': 'update', 'mcn.service.state.message': 'Updating: mesos.agents 2 → 5.' });
+    });
+
+    it('keeps an update to an instance still being built for the pipeline to apply, without changing its state', async () => {
+      const id = await sm().create();
+      const reply = await sm().call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.agents=3' } });
+      expect(attributesOf(reply.body)).to.include({ 'mcn.service.state': 'initialise', 'mesos.agents': 3 });
+    });
+
     it('answers 400 to immutable, fixed and unknown attributes and keeps the instance', async () => {
       const id = await sm().create();
       for (const attribute of ['mcn.service.state="ready"', 'mesos.masters=3', 'mesos.nodes=3', 'mesos.agents=0']) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call } from '../support/http.js';
-import { DEMO, ETC, removeDir } from '../support/sm.js';
+import { baseConfig, DEMO, ETC, removeDir } from '../support/sm.js';
 
 const MAIN = fileURLToPath(new URL('../../service-manager/main.js', import.meta.url));
 
@@ -31,12 +31,7 @@ function config(dir: string, extra = ''): string {
   writeFileSync(
     file,
     [
-      '[service_manager]',
-      `manifest = ${join(ETC, 'service_manifest.json')}`,
-      'listen = 127.0.0.1:0',
-      'registry = registry.db',
-      '[authentication]',
-      `tenants_file = ${join(ETC, 'tenants.json')}`,
+      ...baseConfig('registry.db'),
       '[simulator]',
       `fixtures = ${join(ETC, 'simulator.json')}`,
       'listen = 127.0.0.1:0',

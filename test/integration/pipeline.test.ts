@@ -1,71 +1,163 @@
 import { expect } from 'chai';
-import { ProcessRuntime } from '../../service-manager/runtime/process.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPipelineWorld, type PipelineWorld } from '../support/pipeline.js';
-import { cloudstackFailure, lifecycle, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
+import { ProcessRuntime } from '../../service-manager/runtime/process.js';
+import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
+import { cloudstackFailure, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
+import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, ZONE_1 } from '../support/simulator.js';
+import { DEMO, ETC } from '../support/sm.js';
 
 describe('SM pipeline on the process runtime', function () {
   this.timeout(180_000);
-  let world: PipelineWorld;
-
-  before(async () => {
-    world = await startPipelineWorld();
-  });
-
-  after(async () => {
-    await world.close();
-  });
-
-  afterEach(async () => {
-    await world.sim.control('DELETE', '/faults');
-  });
+  const world = useWorld();
 
   it('takes a cluster of 3 agents to ready, scales it to 4, and deletes it leaving no orchestrator and no VM', async () => {
-    await lifecycle(world, await world.startSm('process'));
+    await lifecycle(world(), await world().startSm('process'));
   });
 
   it('restarts an orchestrator killed mid-deploy; the new one adopts the VMs and finishes', async () => {
-    await soKilledMidDeploy(world, await world.startSm('process'), 'process');
+    await soKilledMidDeploy(world(), await world().startSm('process'), 'process');
   });
 
   it('fails with the cause of a CloudStack failure and removes the VMs (on_failure=delete); a retry reaches ready', async () => {
-    await cloudstackFailure(world, await world.startSm('process'), 'delete');
+    await cloudstackFailure(world(), await world().startSm('process'), 'delete');
   });
 
   it('keeps the VMs and the orchestrator of a failed instance for debugging (on_failure=keep)', async () => {
-    await cloudstackFailure(world, await world.startSm('process'), 'keep');
+    await cloudstackFailure(world(), await world().startSm('process'), 'keep');
   });
 
   it('takes twenty instances of two tenants, created at once, to ready and deletes them all', async () => {
-    await twentyAtOnce(world, await world.startSm('process'));
+    await twentyAtOnce(world(), await world().startSm('process'));
   });
 });
 
 describe('SM killed mid-provisioning, on the process runtime', function () {
   this.timeout(180_000);
-  let world: PipelineWorld;
-
-  before(async () => {
-    // Marathon takes 200 simulated seconds to start, so provisioning lasts long enough to be interrupted.
-    world = await startPipelineWorld((fixtures) => {
-      fixtures['mesos'] = { marathonStartMs: 200_000 };
-    });
-  });
-
-  after(async () => {
-    await world.close();
-  });
+  const world = useWorld({ adjust: SLOW_PROVISIONING });
 
   it('finishes after a restart on the same registry, with no second orchestrator and no extra VM', async () => {
-    let dir = '';
-    const count = async (): Promise<number> => (await new ProcessRuntime(join(dir, 'so')).list()).filter((so) => so.running).length;
-    const spawn = world.spawnSm.bind(world);
-    world.spawnSm = async (runtime, options) => {
-      const sm = await spawn(runtime, options);
-      dir = sm.dir;
-      return sm;
+    const running = async (dir: string): Promise<number> => (await new ProcessRuntime(join(dir, 'so')).list()).filter((so) => so.running).length;
+    await smKilledMidProvisioning(world(), 'process', running);
+  });
+});
+
+describe('SM pipeline details, on the process runtime', function () {
+  this.timeout(120_000);
+  const world = useWorld();
+
+  it('starts a single orchestrator however often the same PUT is repeated', async () => {
+    const sm = await world().startSm('process');
+    const ids = await Promise.all(Array.from({ length: 5 }, () => sm.create(DEMO, 'mesos.agents=1', 'once')));
+    expect(new Set(ids)).to.deep.equal(new Set(['once']));
+    await sm.untilState(DEMO, 'once', 'ready');
+    expect(await sm.sm.pipeline!.runtime.list()).to.have.length(1);
+    expect(sm.logLines.filter((l) => l.includes('service orchestrator started'))).to.have.length(1);
+  });
+
+  it('answers many clients polling one instance with fresh state, asking its orchestrator once', async () => {
+    const sm = await world().startSm('process');
+    const id = await sm.create(DEMO, 'mesos.agents=1');
+    await sm.untilState(DEMO, id, 'ready');
+    const uid = uidOf(sm.sm, DEMO, id);
+    const log = join(sm.dir, 'so', `mesos-so-${uid}.log`);
+    const reads = (): number => readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"path":"/orchestrator/default"') && l.includes('"method":"GET"')).length;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const before = reads();
+    const replies = await Promise.all(Array.from({ length: 50 }, () => sm.attributes(DEMO, id)));
+    expect(replies.every((a) => a?.['mcn.service.state'] === 'ready')).to.equal(true);
+    expect(reads() - before).to.be.within(1, 2);
+  });
+
+  it('fails a phase that outlives the SM deadline with the orchestrator\'s last words, and removes the VMs', async () => {
+    const sm = await world().startSm('process', { extra: '[pipeline]\ndeadline_deploy_s = 1' });
+    await world().sim.control('POST', '/faults', { kind: 'latency', command: 'startVirtualMachine', count: 10, ms: 150_000 });
+    const id = await sm.create(DEMO, 'mesos.agents=1');
+    const failed = await sm.untilState(DEMO, id, 'failed');
+    expect(failed['mcn.service.state.message']).to.match(/^deploy did not finish within 1 s; the orchestrator last reported: deploy: /);
+    await world().sim.control('DELETE', '/faults');
+    await sm.until(DEMO, id, (a) => /Its VMs were removed \(on_failure=delete\)\.$/.test(String(a['mcn.service.state.message'])));
+    expect(await world().liveVms(uidOf(sm.sm, DEMO, id))).to.deep.equal([]);
+  });
+
+  it('keeps a failed teardown visible as failed and finishes it when the reconciler retries', async () => {
+    const sm = await world().startSm('process', { extra: '[reconciler]\nretry_after_s = 1' });
+    const id = await sm.create(DEMO, 'mesos.agents=1');
+    await sm.untilState(DEMO, id, 'ready');
+    const uid = uidOf(sm.sm, DEMO, id);
+    await world().sim.control('POST', '/faults', { kind: 'fail-call', command: 'destroyVirtualMachine', count: 1000, errorcode: 530, errortext: 'Internal error executing command' });
+    await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO });
+    const failed = await sm.untilState(DEMO, id, 'failed', 60_000);
+    expect(failed['mcn.service.state.message']).to.match(/^Teardown failed: .*530.*It is retried automatically\.$/);
+    expect(sm.sm.pipeline!.reconciler.retries(), 'not before retry_after_s').to.equal(0);
+    await world().sim.control('DELETE', '/faults');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(sm.sm.pipeline!.reconciler.retries()).to.equal(1);
+    await sm.untilGone(DEMO, id);
+    expect(await world().liveVms(uid)).to.deep.equal([]);
+  });
+
+  it('destroys VMs tagged with this SM whose instance is gone, and nothing else', async () => {
+    const sm = await world().startSm('process');
+    const id = await sm.create(DEMO, 'mesos.agents=1');
+    await sm.untilState(DEMO, id, 'ready');
+    const live = uidOf(sm.sm, DEMO, id);
+    const deploy = async (tags: Record<string, string>): Promise<string> => {
+      const reply = await world().sim.api(DEMO_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: MESOS_TEMPLATE, serviceofferingid: MEDIUM });
+      const vmId = String(reply.inner['id']);
+      const entries = Object.entries(tags);
+      const params: Record<string, string> = { resourcetype: 'UserVm', 'resourceids': vmId };
+      entries.forEach(([key, value], i) => {
+        params[`tags[${i}].key`] = key;
+        params[`tags[${i}].value`] = value;
+      });
+      await world().sim.api(DEMO_KEYS, 'createTags', params);
+      return vmId;
     };
-    await smKilledMidProvisioning(world, 'process', count);
-    expect(dir).to.not.equal('');
+    const leftover = await deploy({ 'mesos.instance': 'gone-instance', 'mesos.manager': sm.sm.managerId });
+    const foreign = await deploy({ 'mesos.instance': 'gone-instance', 'mesos.manager': 'another-sm' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await sm.sm.pipeline!.reconciler.sweepVms()).to.equal(1);
+    const states = new Map((await world().vms()).map((vm) => [vm.id, vm.state]));
+    expect(states.get(leftover)).to.be.oneOf(['Expunging', 'Expunged', 'Destroyed']);
+    expect(states.get(foreign)).to.equal('Running');
+    expect(await world().liveVms(live)).to.have.length(2);
+  });
+
+  it('removes orchestrators that belong to no instance', async () => {
+    await orphans(await world().startSm('process'));
+  });
+
+  it('restarts the stopped orchestrator of a ready instance on the liveness check; the instance stays ready', async () => {
+    await liveness(world(), await world().startSm('process'), 'process');
+  });
+
+  it('tears an instance down with a fresh orchestrator when its own is gone', async () => {
+    const sm = await world().startSm('process');
+    const id = await sm.create(DEMO, 'mesos.agents=1');
+    await sm.untilState(DEMO, id, 'ready');
+    const uid = uidOf(sm.sm, DEMO, id);
+    while (sm.sm.pipeline!.driver.active(uid)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await sm.sm.pipeline!.runtime.remove(uid);
+    expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
+    await sm.untilGone(DEMO, id);
+    expect(await world().liveVms(uid)).to.deep.equal([]);
+    expect(sm.logLines.filter((line) => line.includes('service orchestrator started') && line.includes(uid))).to.have.length(2);
+    expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
+  });
+
+  it('fails at once, saying why, an instance whose tenant has no CloudStack account', async () => {
+    const tenants = JSON.parse(readFileSync(join(ETC, 'tenants.json'), 'utf8'));
+    delete tenants.tenants.demo.cloudstack;
+    const file = join(world().newDir(), 'tenants.json');
+    writeFileSync(file, JSON.stringify(tenants));
+    const sm = await world().startSm('process', { extra: `[authentication]\ntenants_file = ${file}` });
+    const id = await sm.create(DEMO, 'mesos.agents=1');
+    const failed = await sm.untilState(DEMO, id, 'failed');
+    expect(failed['mcn.service.state.message']).to.equal(
+      'cannot start the service orchestrator: tenant demo has no CloudStack account in the service manager\'s tenants file. No VM was made.',
+    );
+    expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
+    await sm.untilGone(DEMO, id);
   });
 });

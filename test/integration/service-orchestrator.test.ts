@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build, dispose, SERVICE, startSoWorld, type SoWorld, type TestSo } from '../support/orchestrator.js';
 
 const STATE = 'occi.mcn.stack.state';
@@ -43,6 +46,19 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect([noTenant.status, noTenant.body]).to.deep.equal([403, 'X-Tenant-Name required...\n']);
       expect((await so.call('GET', '/', { 'X-Tenant-Name': 'other' })).status).to.equal(403);
       expect((await so.call('GET', '/')).status).to.equal(200);
+    });
+
+    it('accepts only the token it was given, read from a file as Docker and Swarm secrets are', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'so-secret-'));
+      try {
+        writeFileSync(join(dir, 'token'), 'so-token\n');
+        const so = await world.start({ SO_AUTH_TOKEN_FILE: join(dir, 'token') });
+        const wrong = await so.call('GET', '/', { 'X-Auth-Token': 'any-token' });
+        expect([wrong.status, wrong.body]).to.deep.equal([403, 'This token is not valid for this orchestrator.\n']);
+        expect((await so.call('GET', '/', { 'X-Auth-Token': 'so-token' })).status).to.equal(200);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('offers the orchestrator kind with deploy and provision, then gates the actions in turn', async () => {

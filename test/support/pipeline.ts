@@ -13,7 +13,7 @@ import { parseFixtures } from '../../simulator/fixtures.js';
 import { call, type Reply, type RequestOptions } from './http.js';
 import { FAST, SCALE } from './orchestrator.js';
 import { shippedFixtures, startTestSimulator, type TestSimulator } from './simulator.js';
-import { ETC, KIND, removeDir } from './sm.js';
+import { baseConfig, KIND, removeDir } from './sm.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SM_MAIN = fileURLToPath(new URL('../../service-manager/main.js', import.meta.url));
@@ -102,12 +102,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
     [
       '[general]',
       'log_format = json',
-      '[service_manager]',
-      `manifest = ${join(ETC, 'service_manifest.json')}`,
-      'listen = 127.0.0.1:0',
-      `registry = ${join(dir, 'registry.db')}`,
-      '[authentication]',
-      `tenants_file = ${join(ETC, 'tenants.json')}`,
+      ...baseConfig(join(dir, 'registry.db')),
       '[cloudstack]',
       `endpoint = ${sim.url}`,
       'zone = sim-zone-1',
@@ -250,6 +245,39 @@ export async function activeAgents(masterUrl: string): Promise<number> {
   const reply = await call('GET', `${masterUrl}/master/slaves`);
   if (reply.status !== 200) throw new Error(`${masterUrl}/master/slaves answered ${reply.status}`);
   return reply.json<{ slaves: Array<{ active: boolean }> }>().slaves.filter((s) => s.active).length;
+}
+
+/** Marathon takes 200 simulated seconds to start, so provisioning lasts long enough to be interrupted. */
+export function SLOW_PROVISIONING(fixtures: Record<string, any>): void {
+  fixtures['mesos'] = { marathonStartMs: 200_000 };
+}
+
+export interface WorldOptions {
+  readonly adjust?: (fixtures: Record<string, any>) => void;
+  /** The suite needs a Docker engine, or a Swarm manager (see requireDocker). */
+  readonly docker?: 'engine' | 'swarm';
+}
+
+/**
+ * Gives the enclosing describe one world, made before its tests and closed
+ * after them; faults a test injects are cleared after it.
+ */
+export function useWorld(options: WorldOptions = {}): () => PipelineWorld {
+  let world: PipelineWorld | undefined;
+  before(async function () {
+    if (options.docker) await requireDocker(this, options.docker === 'swarm');
+    world = await startPipelineWorld(options.adjust);
+  });
+  after(async () => {
+    await world?.close();
+  });
+  afterEach(async () => {
+    await world?.sim.control('DELETE', '/faults');
+  });
+  return () => {
+    if (!world) throw new Error('no world outside a test');
+    return world;
+  };
 }
 
 let dockerReady: Promise<string | undefined> | undefined;

@@ -109,24 +109,28 @@ export async function cloudstackFailure(world: PipelineWorld, sm: InProcessSm, o
  * started again on the same registry: it adopts the orchestrator, which
  * finishes; there is never a second orchestrator or an extra VM.
  */
-export async function smKilledMidProvisioning(world: PipelineWorld, runtime: RuntimeKind, count: () => Promise<number>): Promise<void> {
+export async function smKilledMidProvisioning(
+  world: PipelineWorld,
+  runtime: RuntimeKind,
+  running: (dir: string) => Promise<number>,
+): Promise<void> {
   const first: SpawnedSm = await world.spawnSm(runtime);
   const id = await first.create(DEMO, 'mesos.agents=2', 'survivor');
   await first.untilState(DEMO, id, 'provision');
   await first.kill();
-  expect(await count()).to.equal(1);
+  expect(await running(first.dir)).to.equal(1);
   const second = await world.spawnSm(runtime, { dir: first.dir });
   const repeated = await second.create(DEMO, 'mesos.agents=2', 'survivor');
   expect(repeated).to.equal('survivor');
   const ready = await second.untilState(DEMO, id, 'ready');
   expect(ready['mesos.agents.active']).to.equal(2);
-  expect(await count()).to.equal(1);
+  expect(await running(first.dir)).to.equal(1);
   expect(second.output()).to.not.match(/"message":"service orchestrator started"/);
   const vms = await world.vms();
   expect(vms.filter((vm) => vm.name.startsWith(String(ready['occi.mcn.stack.id'])))).to.have.length(3);
   expect((await second.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
   await second.untilGone(DEMO, id);
-  expect(await count()).to.equal(0);
+  expect(await running(first.dir)).to.equal(0);
   expect((await world.vms()).filter((vm) => vm.name.startsWith(String(ready['occi.mcn.stack.id'])) && vm.state !== 'Expunged')).to.deep.equal([]);
 }
 
@@ -145,6 +149,36 @@ export async function twentyAtOnce(world: PipelineWorld, sm: InProcessSm): Promi
   await Promise.all(ids.map((id, i) => sm.untilGone(tenants[i]!, id, 120_000)));
   expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
   expect(await ours()).to.equal(0);
+}
+
+/** A ready instance's orchestrator dies: the liveness check starts a new one, which adopts the cluster; the instance stays ready. */
+export async function liveness(world: PipelineWorld, sm: InProcessSm, runtime: RuntimeKind): Promise<void> {
+  const id = await sm.create(DEMO, 'mesos.agents=1');
+  const ready = await sm.untilState(DEMO, id, 'ready');
+  const uid = uidOf(sm.sm, DEMO, id);
+  while (sm.sm.pipeline!.driver.active(uid)) await new Promise((resolve) => setTimeout(resolve, 20));
+  await killSo(runtime, sm.dir, uid);
+  expect(sm.sm.pipeline!.reconciler.liveness()).to.equal(1);
+  const seen: string[] = [];
+  const again = await sm.until(DEMO, id, (a) => {
+    seen.push(String(a['mcn.service.state']));
+    return a['occi.mcn.stack.state'] === 'UPDATE_COMPLETE' && !sm.sm.pipeline!.driver.active(uid);
+  });
+  expect(new Set(seen)).to.deep.equal(new Set(['ready']));
+  expect(again['mesos.master.url']).to.equal(ready['mesos.master.url']);
+  expect(await world.liveVms(uid)).to.have.length(2);
+  expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([{ uid, running: true }]);
+  expect(sm.logLines.filter((line) => line.includes('service orchestrator started') && line.includes(uid))).to.have.length(2);
+  await deleteAndConfirm(world, sm, id, uid);
+}
+
+/** An orchestrator that belongs to no instance (left by a crash between two steps) is removed. */
+export async function orphans(sm: InProcessSm): Promise<void> {
+  const runtime = sm.sm.pipeline!.runtime;
+  await runtime.start({ uid: 'no-such-instance', instanceId: 'ghost', tenant: 'demo', port: 1, env: { SO_TENANT: 'demo' }, secrets: {} });
+  expect((await runtime.list()).map((so) => so.uid)).to.deep.equal(['no-such-instance']);
+  expect(await sm.sm.pipeline!.reconciler.orphans()).to.equal(1);
+  expect(await runtime.list()).to.deep.equal([]);
 }
 
 async function deleteAndConfirm(world: PipelineWorld, sm: InProcessSm, id: string, uid: string): Promise<void> {

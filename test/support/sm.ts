@@ -38,16 +38,23 @@ export interface TestSmOptions {
   readonly orchestration?: StartOptions['orchestration'];
 }
 
+/** The sm.cfg every test service manager starts from: the shipped manifest and tenants, an ephemeral loopback port. */
+export function baseConfig(registry: string): string[] {
+  return [
+    '[service_manager]',
+    `manifest = ${join(ETC, 'service_manifest.json')}`,
+    'listen = 127.0.0.1:0',
+    `registry = ${registry}`,
+    '[authentication]',
+    `tenants_file = ${join(ETC, 'tenants.json')}`,
+  ];
+}
+
 /** Starts a service manager on an ephemeral loopback port with its registry in a temporary folder. */
 export async function startTestSm(options: TestSmOptions = {}): Promise<TestSm> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sm-test-'));
   const text = [
-    '[service_manager]',
-    `manifest = ${join(ETC, 'service_manifest.json')}`,
-    'listen = 127.0.0.1:0',
-    `registry = ${join(dir, 'registry.db')}`,
-    '[authentication]',
-    `tenants_file = ${join(ETC, 'tenants.json')}`,
+    ...baseConfig(join(dir, 'registry.db')),
     '[cloudstack]',
     'zone = sim-zone-1',
     'template = ubuntu-22.04-mesos',

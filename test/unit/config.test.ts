@@ -68,6 +68,42 @@ describe('SM configuration (sm.cfg)', () => {
     expect(configError('', { SM_SO_RUNTIME_TYPE: 'kubernetes' })).to.match(/\(from SM_SO_RUNTIME_TYPE\)/);
   });
 
+  it('reads the orchestrator runtime, pipeline and reconciler settings', () => {
+    const config = parseConfig(
+      [
+        '[so_runtime]',
+        'ports = 20000 - 20099',
+        'cpus = 1.5',
+        'start_timeout_s = 5',
+        'environment = SO_DEADLINE_DEPLOY_S=1800, SO_LOG_LEVEL=debug',
+        '[pipeline]',
+        'deadline_deploy_s = 60',
+        'poll_min_ms = 500',
+        'poll_max_ms = 100',
+        '[reconciler]',
+        'vm_sweep = */5 * * * *',
+      ].join('\n'),
+      FILE,
+      {},
+      '/',
+    );
+    expect(config.soRuntime).to.include({ type: 'auto', cpus: 1.5, startTimeoutMs: 5000, memoryMb: 256, processDir: '/srv/sm/var/so' });
+    expect(config.soRuntime.ports).to.deep.equal({ from: 20000, to: 20099 });
+    expect(config.soRuntime.environment).to.deep.equal({ SO_DEADLINE_DEPLOY_S: '1800', SO_LOG_LEVEL: 'debug' });
+    expect(config.pipeline.deadlinesMs.deploy).to.equal(60_000);
+    expect(config.pipeline, 'poll_max_ms is at least poll_min_ms').to.include({ pollMinMs: 500, pollMaxMs: 500 });
+    expect(config.reconciler.schedules.vmSweep).to.equal('*/5 * * * *');
+  });
+
+  it('refuses bad runtime settings, and SO variables the service manager sets itself', () => {
+    expect(configError('[so_runtime]\nports = 18000\n')).to.match(/ports = "18000": must be a port range/);
+    expect(configError('[so_runtime]\nports = 9000-8000\n')).to.match(/must be a port range/);
+    expect(configError('[so_runtime]\ncpus = half\n')).to.match(/cpus = "half": must be a number/);
+    expect(configError('[so_runtime]\nenvironment = DEBUG=1\n')).to.match(/"DEBUG=1" is not SO_NAME=value/);
+    expect(configError('[so_runtime]\nenvironment = SO_CLOUDSTACK_SECRET_KEY=x\n')).to.match(/SO_CLOUDSTACK_SECRET_KEY is set by the service manager/);
+    expect(configError('[reconciler]\nliveness = every minute\n')).to.match(/liveness = "every minute": must be a cron expression/);
+  });
+
   it('reports a missing file by path', () => {
     expect(() => loadConfig('/nonexistent/sm.cfg', {}, '/')).to.throw(ConfigError, /\/nonexistent\/sm.cfg/);
   });

@@ -1,0 +1,196 @@
+import { expect } from 'chai';
+import type { PipelineMemo } from '../../service-manager/lifecycle/memo.js';
+import { decide, failureMessage, type PipelinePolicy, type Situation, type SoObservation } from '../../service-manager/lifecycle/pipeline.js';
+import type { ServiceState } from '../../service-manager/lifecycle/states.js';
+
+const NOW = 1_000_000;
+const POLICY: PipelinePolicy = {
+  deadlinesMs: { initialise: 60_000, activate: 60_000, deploy: 600_000, provision: 600_000, update: 600_000, destroy: 300_000 },
+  startTimeoutMs: 30_000,
+  maxStarts: 3,
+};
+
+const STARTED: PipelineMemo = { port: 18000, token: 't', started: true, startedAt: NOW - 5000, phase: 'initialise', starts: 1, applied: 'current' };
+
+function stack(state: string, actions: string[] = [], message = ''): SoObservation {
+  return { kind: 'stack', stack: { state, actions, message } };
+}
+
+function situation(state: ServiceState, so: SoObservation, overrides: Partial<Situation> = {}): Situation {
+  return { state, stateSince: NOW - 1000, memo: { ...STARTED, phase: state }, desired: 'current', onFailure: 'delete', so, now: NOW, ...overrides };
+}
+
+const next = (s: Situation) => decide(s, POLICY);
+
+describe('SM pipeline decisions', () => {
+  describe('on the way to ready', () => {
+    it('starts the orchestrator, waits for it to answer, then initialises it', () => {
+      expect(next(situation('initialise', { kind: 'absent' }, { memo: {} }))).to.deep.equal({ kind: 'start', message: 'starting the service orchestrator' });
+      expect(next(situation('initialise', { kind: 'silent', reason: 'ECONNREFUSED', since: NOW - 1000 }))).to.include({ kind: 'wait' });
+      expect(next(situation('initialise', { kind: 'fresh' }))).to.include({ kind: 'advance', to: 'activate' });
+      expect(next(situation('activate', { kind: 'fresh' }))).to.include({ kind: 'call', call: 'init' });
+    });
+
+    it('asks for the deploy once the orchestrator offers it, and moves to deploy with it', () => {
+      expect(next(situation('activate', stack('uninitialized', ['deploy'])))).to.deep.equal({ kind: 'call', call: 'deploy', message: 'creating the VMs', then: 'deploy' });
+      expect(next(situation('activate', stack('CREATE_IN_PROGRESS', ['provision'], 'deploy: 1 of 3 VMs running')))).to.deep.equal({
+        kind: 'advance',
+        to: 'deploy',
+        message: 'deploy: 1 of 3 VMs running',
+      });
+    });
+
+    it('mirrors the orchestrator progress while VMs are created, then asks for the provisioning', () => {
+      expect(next(situation('deploy', stack('CREATE_IN_PROGRESS', ['provision'], 'deploy: 2 of 3 VMs running')))).to.deep.equal({
+        kind: 'wait',
+        message: 'deploy: 2 of 3 VMs running',
+      });
+      expect(next(situation('deploy', stack('CREATE_COMPLETE', ['provision'])))).to.include({ kind: 'call', call: 'provision', then: 'provision' });
+      expect(next(situation('provision', stack('CREATE_COMPLETE', ['provision'])))).to.not.have.property('then');
+      expect(next(situation('provision', stack('CREATE_COMPLETE', [])))).to.include({ kind: 'wait' });
+    });
+
+    it('is ready only when the orchestrator says UPDATE_COMPLETE with the current parameters', () => {
+      expect(next(situation('provision', stack('UPDATE_IN_PROGRESS', [], 'provision: 2 of 3 agents active')))).to.deep.equal({
+        kind: 'wait',
+        message: 'provision: 2 of 3 agents active',
+      });
+      expect(next(situation('provision', stack('UPDATE_COMPLETE', [], 'ready: 3 of 3 agents active')))).to.deep.equal({
+        kind: 'advance',
+        to: 'ready',
+        message: 'ready: 3 of 3 agents active',
+      });
+      expect(next(situation('ready', stack('UPDATE_COMPLETE')))).to.deep.equal({ kind: 'idle' });
+    });
+
+    it('fails with the orchestrator own words when a phase fails', () => {
+      expect(next(situation('deploy', stack('CREATE_FAILED', [], 'deploy failed: no capacity')))).to.deep.equal({ kind: 'fail', cause: 'deploy failed: no capacity' });
+      expect(next(situation('provision', stack('UPDATE_FAILED', [], 'provision failed: agent 2 not registered')))).to.deep.equal({
+        kind: 'fail',
+        cause: 'provision failed: agent 2 not registered',
+      });
+    });
+
+    it('applies attributes changed meanwhile before calling the cluster ready, and goes back to ready after', () => {
+      const changed = { desired: 'new' };
+      expect(next(situation('provision', stack('UPDATE_COMPLETE'), changed))).to.include({ kind: 'call', call: 'update', then: 'update' });
+      expect(next(situation('ready', stack('UPDATE_COMPLETE'), changed))).to.include({ kind: 'call', call: 'update', then: 'update' });
+      expect(next(situation('update', stack('UPDATE_COMPLETE'), changed))).to.deep.equal({ kind: 'call', call: 'update', message: 'applying the changed attributes' });
+      expect(next(situation('update', stack('UPDATE_FAILED', [], 'update failed: x'), changed))).to.include({ kind: 'call', call: 'update' });
+      expect(next(situation('update', stack('UPDATE_COMPLETE', [], 'ready: 4 of 4 agents active')))).to.include({ kind: 'advance', to: 'ready' });
+    });
+  });
+
+  describe('when the orchestrator restarted or misbehaves', () => {
+    it('initialises and redeploys a fresh orchestrator in whatever state the instance is, without changing it', () => {
+      for (const state of ['deploy', 'provision', 'ready', 'update'] as const) {
+        expect(next(situation(state, { kind: 'fresh' })), state).to.deep.equal({ kind: 'call', call: 'init', message: 'initialising the service orchestrator' });
+        expect(next(situation(state, stack('uninitialized', ['deploy']))), state).to.deep.equal({ kind: 'call', call: 'deploy', message: 'creating the VMs' });
+      }
+      expect(next(situation('ready', stack('CREATE_IN_PROGRESS', [], 'deploy: 1 of 3 VMs running')))).to.deep.equal({
+        kind: 'wait',
+        message: 'ready; the orchestrator restarted and is checking the cluster again: deploy: 1 of 3 VMs running',
+      });
+    });
+
+    it('restarts a stopped orchestrator, and fails the phase after too many starts, with its last words', () => {
+      const exit = 'exit code 2: service-orchestrator: SO_LISTEN is required';
+      expect(next(situation('deploy', { kind: 'absent', exit }))).to.deep.equal({ kind: 'start', message: `restarting the service orchestrator (it stopped: ${exit})` });
+      expect(next(situation('deploy', { kind: 'absent', exit }, { memo: { ...STARTED, phase: 'deploy', starts: 3 } }))).to.deep.equal({
+        kind: 'fail',
+        cause: `the service orchestrator stopped 3 times; last: ${exit}`,
+      });
+      expect(next(situation('deploy', { kind: 'absent', exit }, { memo: { ...STARTED, phase: 'activate', starts: 3 } })), 'starts of another state').to.include({ kind: 'start' });
+    });
+
+    it('replaces an orchestrator that stays silent past the start timeout', () => {
+      const silent: SoObservation = { kind: 'silent', reason: 'no answer in time', since: NOW - 40_000 };
+      const old: PipelineMemo = { ...STARTED, phase: 'provision', startedAt: NOW - 3_600_000 };
+      expect(next(situation('provision', silent, { memo: old }))).to.include({ kind: 'replace' });
+      expect(next(situation('provision', silent, { memo: { ...old, starts: 3 } }))).to.include({ kind: 'fail' });
+      expect(next(situation('provision', { ...silent, since: NOW - 10_000 }, { memo: old })), 'silent briefly').to.include({ kind: 'wait' });
+      expect(next(situation('provision', silent, { memo: { ...old, startedAt: NOW - 10_000 } })), 'just started').to.include({ kind: 'wait' });
+    });
+
+    it('replaces an orchestrator that was disposed behind its back, and one a retry asked to renew', () => {
+      expect(next(situation('deploy', stack('DELETE_COMPLETE')))).to.include({ kind: 'replace' });
+      expect(next(situation('deploy', stack('CREATE_FAILED'), { memo: { ...STARTED, replace: true } }))).to.include({ kind: 'replace' });
+      expect(next(situation('deploy', { kind: 'absent' }, { memo: { ...STARTED, replace: true } }))).to.include({ kind: 'start' });
+    });
+  });
+
+  describe('deadlines', () => {
+    it('fails a phase that outlives its deadline, with what the orchestrator said last', () => {
+      const late = { stateSince: NOW - 600_001 };
+      expect(next(situation('deploy', stack('CREATE_IN_PROGRESS', [], 'deploy: 2 of 3 VMs running'), late))).to.deep.equal({
+        kind: 'fail',
+        cause: 'deploy did not finish within 600 s; the orchestrator last reported: deploy: 2 of 3 VMs running',
+      });
+      expect(next(situation('initialise', { kind: 'silent', reason: 'x', since: NOW }, { stateSince: NOW - 60_001 }))).to.include({ kind: 'fail' });
+    });
+
+    it('never times out a ready or failed instance', () => {
+      expect(next(situation('ready', stack('UPDATE_COMPLETE'), { stateSince: 0 }))).to.deep.equal({ kind: 'idle' });
+      expect(next(situation('failed', stack('CREATE_FAILED'), { stateSince: 0, onFailure: 'keep', memo: { ...STARTED, failure: { cause: 'x', vms: 'kept' } } }))).to.deep.equal({ kind: 'idle' });
+    });
+  });
+
+  describe('teardown', () => {
+    it('removes at once an instance that never had an orchestrator', () => {
+      expect(next(situation('destroy', { kind: 'absent' }, { memo: {} }))).to.deep.equal({ kind: 'remove' });
+    });
+
+    it('starts a fresh orchestrator for the teardown when the old one is gone', () => {
+      expect(next(situation('destroy', { kind: 'absent' }))).to.include({ kind: 'start' });
+      expect(next(situation('destroy', { kind: 'fresh' }))).to.deep.equal({ kind: 'call', call: 'dispose', message: 'removing the cluster' });
+    });
+
+    it('disposes, waits for DELETE_COMPLETE, then removes; a failed delete fails the teardown', () => {
+      expect(next(situation('destroy', stack('UPDATE_COMPLETE')))).to.include({ kind: 'call', call: 'dispose' });
+      expect(next(situation('destroy', stack('DELETE_IN_PROGRESS', [], 'delete: destroying 3 VMs')))).to.deep.equal({ kind: 'wait', message: 'delete: destroying 3 VMs' });
+      expect(next(situation('destroy', stack('DELETE_COMPLETE')))).to.deep.equal({ kind: 'remove' });
+      expect(next(situation('destroy', stack('DELETE_FAILED', [], 'delete failed: 1 VM still exists')))).to.deep.equal({ kind: 'fail', cause: 'delete failed: 1 VM still exists' });
+      expect(next(situation('destroy', stack('DELETE_IN_PROGRESS'), { stateSince: NOW - 300_001 }))).to.include({ kind: 'fail' });
+    });
+  });
+
+  describe('after a failure', () => {
+    const removing: PipelineMemo = { ...STARTED, phase: 'failed', starts: 0, failure: { cause: 'deploy failed: no capacity', vms: 'removing' } };
+    const failed = (so: SoObservation, memo = removing) => situation('failed', so, { failedPhase: 'deploy', memo });
+
+    it('removes the VMs of a failed instance (on_failure=delete), keeping the cause in the message', () => {
+      expect(next(failed(stack('CREATE_FAILED', ['provision'])))).to.deep.equal({
+        kind: 'call',
+        call: 'dispose',
+        message: 'deploy failed: no capacity. Removing its VMs (on_failure=delete).',
+      });
+      expect(next(failed(stack('DELETE_IN_PROGRESS', [], 'delete: destroying 2 VMs')))).to.deep.equal({
+        kind: 'wait',
+        message: 'deploy failed: no capacity. Removing its VMs (on_failure=delete): delete: destroying 2 VMs.',
+      });
+      expect(next(failed(stack('DELETE_COMPLETE')))).to.deep.equal({ kind: 'cleaned' });
+      expect(next(failed({ kind: 'absent' }, { ...removing, started: false }))).to.deep.equal({ kind: 'cleaned' });
+    });
+
+    it('leaves a failed clean-up to the reconciler instead of looping', () => {
+      expect(next(failed(stack('DELETE_FAILED', [], 'delete failed: timeout')))).to.deep.equal({
+        kind: 'idle',
+        message: 'deploy failed: no capacity. Removing its VMs (on_failure=delete): delete failed: timeout; tried again later.',
+      });
+      expect(next(failed({ kind: 'absent' }, { ...removing, starts: 3 }))).to.include({ kind: 'idle' });
+    });
+
+    it('does nothing more once the VMs are removed or kept, or when the teardown itself failed', () => {
+      expect(next(failed(stack('DELETE_COMPLETE'), { ...removing, failure: { cause: 'x', vms: 'removed' } }))).to.deep.equal({ kind: 'idle' });
+      expect(next(failed(stack('CREATE_FAILED'), { ...removing, failure: { cause: 'x', vms: 'kept' } }))).to.deep.equal({ kind: 'idle' });
+      expect(next(situation('failed', stack('DELETE_FAILED'), { failedPhase: 'destroy' }))).to.deep.equal({ kind: 'idle' });
+    });
+
+    it('says what became of the VMs', () => {
+      expect(failureMessage({ cause: 'deploy failed: no capacity.', vms: 'removed' })).to.equal('deploy failed: no capacity. Its VMs were removed (on_failure=delete).');
+      expect(failureMessage({ cause: 'deploy failed: no capacity', vms: 'kept' })).to.equal(
+        'deploy failed: no capacity. Its VMs are kept for debugging (on_failure=keep); delete the instance to remove them.',
+      );
+    });
+  });
+});
