@@ -144,6 +144,7 @@ export class PipelineDriver implements Orchestration {
   private async run(uid: string, loop: Loop): Promise<void> {
     const { pollMinMs, pollMaxMs } = this.deps.pacing;
     let delay = pollMinMs;
+    let previous: Outcome | undefined;
     while (!this.stopping) {
       loop.again = false;
       loop.ticking = true;
@@ -157,8 +158,10 @@ export class PipelineDriver implements Orchestration {
       }
       release(loop);
       if (outcome === 'idle' && !loop.again) return;
-      delay = outcome === 'waiting' ? Math.min(Math.round(delay * 1.5), pollMaxMs) : pollMinMs;
-      if (!loop.again) await this.pause(loop, delay);
+      // The step after an action looks at once (the orchestrator answers synchronously); a run of actions slows down.
+      delay = outcome === 'waiting' ? Math.min(Math.round(delay * 1.5), pollMaxMs) : outcome === 'acted' && previous !== 'acted' ? 0 : pollMinMs;
+      previous = outcome;
+      if (!loop.again && delay > 0) await this.pause(loop, delay);
     }
   }
 
