@@ -126,6 +126,8 @@ async function bench(runtime: RuntimeKind): Promise<void> {
       '[so_runtime]',
       `type = ${runtime}`,
       `process_dir = ${join(dir, 'so')}`,
+      // Reads are logged at debug: the orchestrators' logs count the GETs that reach them.
+      'environment = SO_LOG_LEVEL=debug',
       '[simulator]',
       `fixtures = ${join(ETC, 'simulator.json')}`,
       'listen = 127.0.0.1:0',

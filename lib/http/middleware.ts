@@ -4,8 +4,12 @@ import type { Logger } from '../logger.js';
 import { checkClientVersion } from '../occi/negotiate.js';
 import { context, requestIdOf, sendText, type RequestContext } from './context.js';
 
-/** Gives each request an id, a logger that carries it, the Server header, and one log line when it ends. */
-export function requestContext(logger: Logger, serverName: string): RequestHandler {
+/**
+ * Gives each request an id, a logger that carries it, the Server header, and
+ * one log line when it ends: at info, or at debug for successful reads when
+ * `quietReads` (a service polled all day would log little else).
+ */
+export function requestContext(logger: Logger, serverName: string, quietReads = false): RequestHandler {
   return (req, res, next) => {
     const requestId = requestIdOf(req);
     const ctx: RequestContext = { requestId, log: logger.child({ requestId }), started: performance.now() };
@@ -13,7 +17,8 @@ export function requestContext(logger: Logger, serverName: string): RequestHandl
     res.setHeader('Server', serverName);
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
-      ctx.log.info('request', {
+      const level = quietReads && (req.method === 'GET' || req.method === 'HEAD') && res.statusCode < 400 ? 'debug' : 'info';
+      ctx.log.log(level, 'request', {
         method: req.method,
         path: req.path,
         status: res.statusCode,

@@ -59,7 +59,8 @@ export function createSoApp(deps: SoAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestContext(deps.logger, deps.serverName));
+  // The service manager polls; its reads are logged at debug.
+  app.use(requestContext(deps.logger, deps.serverName, true));
   app.use(occiVersion());
   app.use(gate(deps.tenant, deps.authToken));
   app.use(express.raw({ type: () => true, limit: 65_536 }));

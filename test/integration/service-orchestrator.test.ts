@@ -56,6 +56,12 @@ describe('SO against the simulated cloud and Mesos', function () {
         const wrong = await so.call('GET', '/', { 'X-Auth-Token': 'any-token' });
         expect([wrong.status, wrong.body]).to.deep.equal([403, 'This token is not valid for this orchestrator.\n']);
         expect((await so.call('GET', '/', { 'X-Auth-Token': 'so-token' })).status).to.equal(200);
+        const requests = so
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('"message":"request"'))
+          .map((line) => JSON.parse(line) as { status: number });
+        expect(requests.map((r) => r.status), 'successful reads are logged at debug only').to.deep.equal([403]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

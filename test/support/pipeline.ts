@@ -113,7 +113,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
       `type = ${runtime}`,
       `process_dir = ${join(dir, 'so')}`,
       'start_timeout_s = 30',
-      `environment = SO_TIME_SCALE=${SCALE} SO_TIME_ORIGIN=${timers.origin} ${Object.entries(FAST).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      `environment = SO_LOG_LEVEL=debug SO_TIME_SCALE=${SCALE} SO_TIME_ORIGIN=${timers.origin} ${Object.entries(FAST).map(([k, v]) => `${k}=${v}`).join(' ')}`,
       '[pipeline]',
       'poll_min_ms = 20',
       'poll_max_ms = 250',
