@@ -75,8 +75,12 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       pipeline = await startPipeline({ config, type, registry, tenants, managerId, cloudstackUrl, clock, timers, logger });
       orchestration = pipeline.driver;
       const stopSchedule = scheduleReconciler(pipeline.reconciler, config.reconciler.schedules, logger);
-      const driver = pipeline.driver;
+      const { driver, runtime } = pipeline;
       stops.push(stopSchedule, () => driver.stop());
+      if (simulator) {
+        rebuildForEmptyCloud(registry, logger);
+        stops.push(() => removeAll(runtime));
+      }
     }
     const service = new InstanceService({ registry, type, orchestration, newId: randomUUID, newUid: randomUUID });
     const { host, port } = config.serviceManager.listen;
@@ -171,6 +175,22 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
   });
   const reconciler = new Reconciler({ registry, driver, runtime, sweeper, policy, retryAfterMs: config.reconciler.retryAfterMs, timers, logger });
   return { runtime, driver, reconciler };
+}
+
+/**
+ * The embedded simulator starts empty every time, so the clusters of the
+ * instances kept in the registry no longer exist: each gets a fresh
+ * orchestrator, which builds its cluster again.
+ */
+function rebuildForEmptyCloud(registry: InstanceRegistry, logger: Logger): void {
+  const instances = registry.listAll().filter((i) => i.memo.started && i.state !== 'failed');
+  for (const instance of instances) registry.setMemo(instance.uid, { ...instance.memo, replace: true, starts: 0 });
+  if (instances.length > 0) logger.info('the embedded CloudStack simulator starts empty: rebuilding the clusters', { instances: instances.length });
+}
+
+/** With the embedded simulator, orchestrators have no cloud left once the service manager stops. */
+async function removeAll(runtime: SoRuntime): Promise<void> {
+  for (const so of await runtime.list()) await runtime.remove(so.uid);
 }
 
 /** Orchestrators share the embedded simulator's clock, so a faster simulator means faster deadlines too. */

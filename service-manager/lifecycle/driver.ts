@@ -15,7 +15,7 @@ import { orchestratorParameters, parametersFingerprint } from './parameters.js';
 import { decide, failureMessage, type Decision, type OnFailure, type PipelinePolicy, type SoObservation } from './pipeline.js';
 import { IllegalTransition, MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ServiceState } from './states.js';
 
-export const ON_FAILURE_ATTRIBUTE = 'mcn.service.on_failure';
+const ON_FAILURE_ATTRIBUTE = 'mcn.service.on_failure';
 
 export interface Pacing {
   /** First wait between two looks at an orchestrator; it grows while nothing changes. */

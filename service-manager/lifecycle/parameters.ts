@@ -7,7 +7,7 @@ import type { ServiceType } from '../service-type/manifest.js';
  * Which of an instance's attributes the orchestrator is given: everything but
  * the OCCI core attributes and the service manager's own `mcn.*` settings.
  */
-export function isOrchestratorParameter(name: string): boolean {
+function isOrchestratorParameter(name: string): boolean {
   return !name.startsWith('occi.') && !name.startsWith('mcn.');
 }
 

@@ -226,11 +226,6 @@ export class InstanceRegistry {
     return this.sql.listAll.all().map(toRecord);
   }
 
-  /** Whether an instance existed and has been removed (its tombstone is kept for good). */
-  wasRemoved(uid: string): boolean {
-    return this.sql.removed.get(uid) !== undefined;
-  }
-
   /** This service manager's id, made once and kept with its registry; it labels what the SM owns. */
   managerId(): string {
     const existing = this.sql.meta.get('manager_id');
@@ -332,7 +327,6 @@ function prepareStatements(db: Database.Database) {
        WHERE uid = @uid AND version = @expectedVersion`,
     ),
     setMemo: db.prepare<[string, string]>('UPDATE instances SET memo = ? WHERE uid = ? AND removed_at IS NULL'),
-    removed: db.prepare<[string], { uid: string }>('SELECT uid FROM instances WHERE uid = ? AND removed_at IS NOT NULL'),
     meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
     remove: db.prepare<[number, number, string, number]>(

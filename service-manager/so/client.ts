@@ -7,7 +7,7 @@ import type { StackView } from '../lifecycle/pipeline.js';
 
 /** The hurtle SO protocol as a service manager speaks it (hurtle.md §4, §5.1). */
 
-export const SO_SCHEME = 'http://schemas.mobile-cloud-networking.eu/occi/service#';
+const SO_SCHEME = 'http://schemas.mobile-cloud-networking.eu/occi/service#';
 const PATH = '/orchestrator/default';
 
 /** Where one orchestrator answers, and the credentials it accepts. */

@@ -137,6 +137,58 @@ describe('SM registry', () => {
     expect(registry.events('u1')).to.have.length(2);
   });
 
+  it('knows since when an instance is in its state, for the phase deadlines', () => {
+    registry.insert(instance(), created);
+    expect(registry.byUid('u1')!.stateSince).to.equal(clock.now());
+    const entered = clock.now() + 1000;
+    clock.advance(1000);
+    registry.change('u1', 1, { state: 'activate' }, created);
+    clock.advance(1000);
+    const progressed = registry.change('u1', 2, { stateMessage: 'still activating' }, created);
+    expect(progressed.stateSince).to.equal(entered);
+  });
+
+  it('keeps the pipeline memo without a new version or event, and writes it with a change', () => {
+    registry.insert(instance(), created);
+    const noted = registry.setMemo('u1', { port: 18001, started: true });
+    expect(noted).to.include({ version: 1 });
+    expect(noted.memo).to.deep.equal({ port: 18001, started: true });
+    expect(registry.events('u1')).to.have.length(1);
+    const failed = registry.change('u1', 1, { state: 'failed', memo: { ...noted.memo, failure: { cause: 'x', vms: 'kept' } } }, created);
+    expect(failed.memo).to.deep.equal({ port: 18001, started: true, failure: { cause: 'x', vms: 'kept' } });
+    expect(registry.change('u1', 2, { stateMessage: 'y' }, created).memo, 'a change without a memo keeps it').to.deep.equal(failed.memo);
+    registry.remove('u1', 3, { actor: 'service-manager', type: 'removed' });
+    expect(() => registry.setMemo('u1', {})).to.throw(StaleInstance);
+  });
+
+  it('makes the service manager id once and keeps it across reopens', () => {
+    const id = registry.managerId();
+    expect(id).to.match(/^[0-9a-f]{12}$/);
+    registry.close();
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
+    expect(registry.managerId()).to.equal(id);
+  });
+
+  it('upgrades a registry of the first schema, keeping its instances', () => {
+    registry.close();
+    const path = join(dir, 'old.db');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE instances (uid TEXT PRIMARY KEY, id TEXT NOT NULL, tenant TEXT NOT NULL, kind TEXT NOT NULL,
+      attributes TEXT NOT NULL, outputs TEXT NOT NULL, state TEXT NOT NULL, state_message TEXT NOT NULL, failed_phase TEXT,
+      fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, removed_at INTEGER, version INTEGER NOT NULL);
+      CREATE UNIQUE INDEX instances_live_id ON instances (tenant, id) WHERE removed_at IS NULL;
+      CREATE INDEX instances_live ON instances (removed_at, created_at);
+      CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL REFERENCES instances (uid), time INTEGER NOT NULL,
+      actor TEXT NOT NULL, type TEXT NOT NULL, state TEXT, message TEXT, changes TEXT);
+      CREATE INDEX events_by_instance ON events (uid, seq);
+      INSERT INTO instances VALUES ('u9', 'old', 'demo', 'mesos', '{}', '{}', 'ready', 'ready', NULL, 'f', 5, 7, NULL, 3);`);
+    db.pragma('user_version = 1');
+    db.close();
+    registry = new InstanceRegistry(path, clock);
+    expect(registry.find('demo', 'old')).to.include({ state: 'ready', stateSince: 7, version: 3 });
+    expect(registry.find('demo', 'old')!.memo).to.deep.equal({});
+  });
+
   it('refuses a registry written by a newer schema', () => {
     registry.close();
     const db = new Database(join(dir, 'sub', 'registry.db'));
