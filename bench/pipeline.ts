@@ -17,7 +17,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { createLogger } from '../lib/logger.js';
-import { parseConfig } from '../service-manager/config/load.js';
+import { loadConfig } from '../service-manager/config/load.js';
 import type { RuntimeKind } from '../service-manager/runtime/runtime.js';
 import { startServiceManager, type ServiceManager } from '../service-manager/start.js';
 
@@ -110,31 +110,19 @@ function soReads(runtime: RuntimeKind, dir: string, sm: ServiceManager): Promise
 
 async function bench(runtime: RuntimeKind): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-pipeline-'));
-  const config = parseConfig(
-    [
-      '[service_manager]',
-      `manifest = ${join(ETC, 'service_manifest.json')}`,
-      'listen = 127.0.0.1:0',
-      `registry = ${join(dir, 'registry.db')}`,
-      '[authentication]',
-      `tenants_file = ${join(ETC, 'tenants.json')}`,
-      '[cloudstack]',
-      'zone = sim-zone-1',
-      'template = ubuntu-22.04-mesos',
-      'offering_master = medium',
-      'offering_agent = large',
-      '[so_runtime]',
-      `type = ${runtime}`,
-      `process_dir = ${join(dir, 'so')}`,
+  // The shipped sm.cfg, as npm start runs it; only the addresses, the runtime and the clock differ.
+  const config = loadConfig(
+    join(ETC, 'sm.cfg'),
+    {
+      SM_SERVICE_MANAGER_LISTEN: '127.0.0.1:0',
+      SM_SERVICE_MANAGER_REGISTRY: join(dir, 'registry.db'),
+      SM_SO_RUNTIME_TYPE: runtime,
+      SM_SO_RUNTIME_PROCESS_DIR: join(dir, 'so'),
       // Reads are logged at debug: the orchestrators' logs count the GETs that reach them.
-      'environment = SO_LOG_LEVEL=debug',
-      '[simulator]',
-      `fixtures = ${join(ETC, 'simulator.json')}`,
-      'listen = 127.0.0.1:0',
-      `time_scale = ${SCALE}`,
-    ].join('\n'),
-    join(dir, 'sm.cfg'),
-    {},
+      SM_SO_RUNTIME_ENVIRONMENT: 'SO_LOG_LEVEL=debug',
+      SM_SIMULATOR_LISTEN: '127.0.0.1:0',
+      SM_SIMULATOR_TIME_SCALE: String(SCALE),
+    },
     dir,
   );
   const logger = createLogger({ level: 'error', format: 'json', stream: new Writable({ write: (_c, _e, done) => done() }) });

@@ -269,13 +269,14 @@ export class PipelineDriver implements Orchestration {
   private async start(instance: InstanceRecord, message: string, so: SoObservation): Promise<Outcome> {
     const { memo } = instance;
     const lostPort = so.kind === 'absent' && so.exit?.includes('EADDRINUSE') === true;
-    const port = memo.port !== undefined && !lostPort ? memo.port : await this.deps.ports.allocate(this.heldPorts());
     const token = memo.token ?? randomBytes(24).toString('base64url');
+    let port: number;
     let launch;
     try {
+      port = memo.port !== undefined && !lostPort ? memo.port : await this.deps.ports.allocate(this.heldPorts());
       launch = launchFor(this.deps.launch, instance, this.parameters(instance), { port, token });
     } catch (error) {
-      return this.startFailed(instance, error);
+      return this.startFailed(instance, error instanceof SoStartFailed ? error : new SoStartFailed(messageOf(error), true));
     }
     // Recorded before the start, so a crash in between still knows an orchestrator may run.
     const recorded = this.deps.registry.setMemo(instance.uid, { ...memo, port, token, started: true, replace: false });

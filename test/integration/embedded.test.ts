@@ -28,11 +28,6 @@ describe('SM with its embedded CloudStack simulator', function () {
   const start = async (): Promise<ServiceManager> => {
     const text = [
       ...baseConfig(join(dir, 'registry.db')),
-      '[cloudstack]',
-      'zone = sim-zone-1',
-      'template = ubuntu-22.04-mesos',
-      'offering_master = medium',
-      'offering_agent = large',
       '[so_runtime]',
       'type = process',
       `process_dir = ${join(dir, 'so')}`,

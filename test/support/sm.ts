@@ -38,8 +38,12 @@ export interface TestSmOptions {
   readonly orchestration?: StartOptions['orchestration'];
 }
 
-/** The sm.cfg every test service manager starts from: the shipped manifest and tenants, an ephemeral loopback port. */
-export function baseConfig(registry: string): string[] {
+/**
+ * The sm.cfg every test service manager starts from: the shipped manifest and
+ * tenants, an ephemeral loopback port, and clusters in the simulator's zone
+ * (the embedded simulator unless an endpoint is given).
+ */
+export function baseConfig(registry: string, endpoint = 'embedded'): string[] {
   return [
     '[service_manager]',
     `manifest = ${join(ETC, 'service_manifest.json')}`,
@@ -47,6 +51,12 @@ export function baseConfig(registry: string): string[] {
     `registry = ${registry}`,
     '[authentication]',
     `tenants_file = ${join(ETC, 'tenants.json')}`,
+    '[cloudstack]',
+    `endpoint = ${endpoint}`,
+    'zone = sim-zone-1',
+    'template = ubuntu-22.04-mesos',
+    'offering_master = medium',
+    'offering_agent = large',
   ];
 }
 
@@ -55,11 +65,6 @@ export async function startTestSm(options: TestSmOptions = {}): Promise<TestSm> 
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sm-test-'));
   const text = [
     ...baseConfig(join(dir, 'registry.db')),
-    '[cloudstack]',
-    'zone = sim-zone-1',
-    'template = ubuntu-22.04-mesos',
-    'offering_master = medium',
-    'offering_agent = large',
     '[simulator]',
     `fixtures = ${join(ETC, 'simulator.json')}`,
     'listen = 127.0.0.1:0',
