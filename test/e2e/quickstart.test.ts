@@ -29,8 +29,10 @@ interface Started {
 
 /** `npm start` as a new user runs it, with the shipped configuration; only the addresses and the clock differ. */
 async function npmStart(dir: string, env: Record<string, string>): Promise<Started> {
+  // Its own process group, so stopping it reaches the service manager npm started.
   const child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
+    detached: true,
     env: {
       ...process.env,
       CI: '',
@@ -81,12 +83,23 @@ function runSession(started: Started): Promise<{ code: number | null; output: st
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+/** SIGTERM to npm and the service manager it runs, as Ctrl-C would; then waits until the service manager has let go of its port. */
+async function stop(started: Started): Promise<void> {
+  const { child } = started;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+  }
+  for (let i = 0; i < 100; i++) {
+    const answering = await fetch(`${started.smUrl}/-/`).then(
+      () => true,
+      () => false,
+    );
+    if (!answering) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the service manager still answers after SIGTERM');
 }
 
 function expectSessionWorked(result: { code: number | null; output: string }): void {
@@ -110,7 +123,7 @@ describe('Quick start: npm start and the README curl session', function () {
   });
 
   afterEach(async () => {
-    if (started) await stop(started.child);
+    if (started) await stop(started);
     started = undefined;
     removeDir(dir);
   });

@@ -7,7 +7,10 @@ import Docker from 'dockerode';
 import { SystemTimers } from '../../lib/clock.js';
 import { createMemoryLogger } from '../../lib/logger.js';
 import { parseConfig } from '../../service-manager/config/load.js';
-import type { RuntimeKind } from '../../service-manager/runtime/runtime.js';
+import { DockerRuntime } from '../../service-manager/runtime/docker.js';
+import { ProcessRuntime } from '../../service-manager/runtime/process.js';
+import type { RuntimeKind, SoRuntime } from '../../service-manager/runtime/runtime.js';
+import { SwarmRuntime } from '../../service-manager/runtime/swarm.js';
 import { startServiceManager, type ServiceManager } from '../../service-manager/start.js';
 import { parseFixtures } from '../../simulator/fixtures.js';
 import { call, type Reply, type RequestOptions } from './http.js';
@@ -163,7 +166,12 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
           child.once('exit', () => resolve());
           child.kill('SIGKILL');
         });
-      closers.push(kill);
+      const managerId = /"managerId":"([0-9a-f]+)"/.exec(output)![1]!;
+      closers.push(async () => {
+        await kill();
+        const left = runtimeOf(runtime, dir, managerId);
+        for (const so of await left.list()) await left.remove(so.uid);
+      });
       return { ...smClient(url), child, dir, output: () => output, kill };
     },
     close: async () => {
@@ -172,6 +180,13 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
       for (const dir of dirs) removeDir(dir);
     },
   };
+}
+
+/** The runtime a service manager of this world used, to remove what it left behind. */
+function runtimeOf(kind: RuntimeKind, dir: string, managerId: string): SoRuntime {
+  if (kind === 'process') return new ProcessRuntime(join(dir, 'so'));
+  const options = { docker: new Docker(), image: 'mesos-so:latest', managerId, limits: { memoryMb: 256, cpus: 0.5 } };
+  return kind === 'docker' ? new DockerRuntime(options) : new SwarmRuntime(options);
 }
 
 export function smClient(url: string): SmClient {
