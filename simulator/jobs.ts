@@ -1,6 +1,7 @@
 import type { Logger } from '../lib/logger.js';
 import { ApiError } from './api-error.js';
 import type { Account, Cloud, Job } from './cloud.js';
+import { messageOf } from '../lib/errors.js';
 
 export interface JobSpec {
   /** A client-chosen job id (customjobid); otherwise one is made. */
@@ -100,7 +101,7 @@ export class JobEngine {
   }
 
   private fail(job: Job, error: unknown): void {
-    const apiError = error instanceof ApiError ? error : new ApiError(530, error instanceof Error ? error.message : String(error));
+    const apiError = error instanceof ApiError ? error : new ApiError(530, messageOf(error));
     if (!(error instanceof ApiError)) this.logger?.error('simulated job crashed', { jobid: job.id, error: String(error) });
     this.complete(job, 2, apiError.errorcode, { errorcode: apiError.errorcode, errortext: apiError.errortext });
   }

@@ -9,6 +9,7 @@ import { TokenBucket } from './rate-limit.js';
 import { encodeParams, formatExpires, sign } from './sign.js';
 import { AxiosTransport, TransportFailure, type Transport } from './transport.js';
 import type { AsyncJob } from './types.js';
+import { messageOf } from '../errors.js';
 
 export interface CloudStackClientOptions {
   /** The management server, e.g. http://127.0.0.1:8080; the API is <endpoint>/client/api. */
@@ -99,7 +100,7 @@ export class CloudStackClient {
       } catch (error) {
         const wait = this.retryDelay(error, attempt, read);
         if (wait === undefined) throw error;
-        this.options.logger?.warn('cloudstack call will be retried', { command, attempt: attempt + 1, waitMs: wait, error: describe(error) });
+        this.options.logger?.warn('cloudstack call will be retried', { command, attempt: attempt + 1, waitMs: wait, error: messageOf(error) });
         if (wait > 0) await this.timers.sleep(wait, options.signal);
       }
     }
@@ -249,8 +250,4 @@ function jobFailure(command: string, job: AsyncJob): CloudStackError {
     jobid: job.jobid,
     ...(job.jobinstanceid ? { resourceId: job.jobinstanceid } : {}),
   });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -14,6 +14,7 @@ import type { Orchestration } from './orchestration.js';
 import { orchestratorParameters, parametersFingerprint } from './parameters.js';
 import { decide, failureMessage, type Decision, type OnFailure, type PipelinePolicy, type SoObservation } from './pipeline.js';
 import { IllegalTransition, MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ServiceState } from './states.js';
+import { messageOf } from '../../lib/errors.js';
 
 const ON_FAILURE_ATTRIBUTE = 'mcn.service.on_failure';
 
@@ -474,8 +475,4 @@ export class PipelineDriver implements Orchestration {
 function release(loop: Loop): void {
   const waiters = loop.waiters.splice(0);
   for (const waiter of waiters) waiter();
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

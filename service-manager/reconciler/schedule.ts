@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import type { Logger } from '../../lib/logger.js';
 import type { SmConfig } from '../config/load.js';
 import type { Reconciler } from './reconciler.js';
+import { messageOf } from '../../lib/errors.js';
 
 type Job = readonly [name: string, expression: string, run: () => number | Promise<number>];
 
@@ -32,7 +33,7 @@ export function scheduleReconciler(
           const acted = await run();
           if (acted > 0) logger.info('reconciler acted', { check: name, count: acted });
         } catch (error) {
-          logger.error('reconciler check failed', { check: name, error: error instanceof Error ? error.message : String(error) });
+          logger.error('reconciler check failed', { check: name, error: messageOf(error) });
         }
       },
       { name: `reconciler-${name}`, noOverlap: true, logger: cronLogger },

@@ -4,6 +4,7 @@ import { VM_TAGS } from '../../lib/cluster/tags.js';
 import type { Logger } from '../../lib/logger.js';
 import type { CloudStackCredentials } from '../auth/tenants-file.js';
 import type { InstanceRegistry } from '../registry/registry.js';
+import { messageOf } from '../../lib/errors.js';
 
 export interface VmSweepDeps {
   readonly registry: InstanceRegistry;
@@ -36,7 +37,7 @@ export class VmSweeper {
       } catch (error) {
         this.deps.logger.warn('VM sweep of an account failed; it is tried again on the next run', {
           account: account.apiKey.slice(0, 6),
-          reason: error instanceof Error ? error.message : String(error),
+          reason: messageOf(error),
         });
       }
     }

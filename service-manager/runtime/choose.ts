@@ -50,10 +50,14 @@ async function dockerProblem(docker: Docker, image: string, swarm: boolean): Pro
   } catch {
     return `the Docker engine has no image ${image}; build it with npm run image`;
   }
-  if (!swarm) return undefined;
-  const info = (await withTimeout(docker.info(), PROBE_MS)) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
-  if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return 'this Docker engine is not a Swarm manager';
-  return undefined;
+  if (!swarm || (await withTimeout(isSwarmManager(docker), PROBE_MS))) return undefined;
+  return 'this Docker engine is not a Swarm manager';
+}
+
+/** Whether the engine is a manager of an active swarm, which can create services. */
+export async function isSwarmManager(docker: Docker): Promise<boolean> {
+  const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+  return info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable === true;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { lastWords, SoStartFailed, soName, type SoLaunch, type SoListing, type SoRuntime, type SoStatus } from './runtime.js';
 
@@ -91,7 +92,7 @@ export class ProcessRuntime implements SoRuntime {
     signal(pid, 'SIGTERM');
     for (let waited = 0; waited < 5_000; waited += 50) {
       if (!isOurs(pid, uid)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     signal(pid, 'SIGKILL');
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { demultiplex, engine, statusOf, type DockerRuntimeOptions } from './docker.js';
 import { labelsFor, LABELS, lastWords, SoStartFailed, soName, type SoLaunch, type SoListing, type SoRuntime, type SoStatus } from './runtime.js';
@@ -134,7 +135,7 @@ export class SwarmRuntime implements SoRuntime {
         } catch (error) {
           if (statusOf(error) === 404) break;
           if (statusOf(error) !== 400 || attempt >= 100) throw new SoStartFailed(`cannot remove the Swarm secret ${secret.Spec?.Name}: ${(error as Error).message}`, true);
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(100);
         }
       }
     }

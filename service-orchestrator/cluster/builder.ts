@@ -2,6 +2,7 @@ import type { Timers } from '../../lib/clock.js';
 import { addressOf, CloudStackError, tagsOf, type CloudStack, type VirtualMachine } from '../../lib/cloudstack/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { describeSlot, slotFromTags, slotKey, TAGS, tagsFor, vmName, type Owner, type Slot } from './plan.js';
+import { messageOf } from '../../lib/errors.js';
 
 /** Where and how the VMs are made, resolved from names to ids. */
 export interface Placement {
@@ -239,5 +240,5 @@ export class ClusterBuilder {
 
 export function reason(error: unknown): string {
   if (error instanceof CloudStackError) return `${error.command} ${error.errorcode} ${error.errortext}`;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }

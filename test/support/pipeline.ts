@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { SystemTimers } from '../../lib/clock.js';
 import { createMemoryLogger } from '../../lib/logger.js';
 import { parseConfig } from '../../service-manager/config/load.js';
+import { isSwarmManager } from '../../service-manager/runtime/choose.js';
 import { DockerRuntime } from '../../service-manager/runtime/docker.js';
 import { ProcessRuntime } from '../../service-manager/runtime/process.js';
 import type { RuntimeKind, SoRuntime } from '../../service-manager/runtime/runtime.js';
@@ -197,17 +198,20 @@ export function smClient(url: string): SmClient {
     if (reply.status !== 200) throw new Error(`GET /mesos/${id} answered ${reply.status}: ${reply.body}`);
     return reply.json<{ attributes: Attributes }>().attributes;
   };
-  const until = async (tenant: Tenant, id: string, wanted: (a: Attributes) => boolean, limitMs = 60_000): Promise<Attributes> => {
+  /** Polls the instance until `done` holds for what is seen (undefined once it is gone). */
+  const watch = async (tenant: Tenant, id: string, done: (seen?: Attributes) => boolean, limitMs: number): Promise<Attributes | undefined> => {
     const deadline = Date.now() + limitMs;
     for (;;) {
       const seen = await attributes(tenant, id);
-      if (seen && wanted(seen)) return seen;
+      if (done(seen)) return seen;
       if (Date.now() > deadline) {
         throw new Error(`instance ${id} did not get there; last seen: ${seen ? `${seen['mcn.service.state']}: ${seen['mcn.service.state.message']}` : 'gone'}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
+  const until = async (tenant: Tenant, id: string, wanted: (a: Attributes) => boolean, limitMs = 60_000): Promise<Attributes> =>
+    (await watch(tenant, id, (seen) => seen !== undefined && wanted(seen), limitMs))!;
   return {
     url,
     call: callSm,
@@ -231,13 +235,7 @@ export function smClient(url: string): SmClient {
         limitMs,
       ),
     untilGone: async (tenant, id, limitMs = 60_000) => {
-      const deadline = Date.now() + limitMs;
-      for (;;) {
-        const seen = await attributes(tenant, id);
-        if (!seen) return;
-        if (Date.now() > deadline) throw new Error(`instance ${id} is still there: ${seen['mcn.service.state']}: ${seen['mcn.service.state.message']}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await watch(tenant, id, (seen) => seen === undefined, limitMs);
     },
   };
 }
@@ -300,8 +298,7 @@ export async function requireDocker(context: Mocha.Context, swarm = false): Prom
   dockerReady ??= dockerProblem();
   let problem = await dockerReady;
   if (!problem && swarm) {
-    const info = (await new Docker().info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
-    if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) problem = 'this Docker engine is not a Swarm manager';
+    if (!(await isSwarmManager(new Docker()))) problem = 'this Docker engine is not a Swarm manager';
   }
   if (!problem) return;
   if (process.env['CI'] === 'true') throw new Error(`CI runs the Docker tests, but ${problem}`);
