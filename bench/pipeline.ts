@@ -121,7 +121,7 @@ async function bench(runtime: RuntimeKind): Promise<void> {
       // Reads are logged at debug: the orchestrators' logs count the GETs that reach them.
       SM_SO_RUNTIME_ENVIRONMENT: 'SO_LOG_LEVEL=debug',
       SM_SIMULATOR_LISTEN: '127.0.0.1:0',
-      SM_SIMULATOR_TIME_SCALE: String(SCALE),
+      SM_CLOUDSTACK_TIME_SCALE: String(SCALE),
     },
     dir,
   );

@@ -58,8 +58,8 @@ export async function startServiceManager(config: SmConfig, options: StartOption
   const { logger } = options;
   const type = loadManifest(config.serviceManager.manifest, (key) => config.values.get(key));
   const tenants = TenantsFile.load(config.authentication.tenantsFile);
-  const simulatorClock = new SystemTimers(config.simulator.timeScale);
-  const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, simulatorClock, logger) : undefined;
+  const cloudClock = new SystemTimers(config.cloudstack.clock.scale, config.cloudstack.clock.origin);
+  const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, cloudClock, logger) : undefined;
   const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock);
   const stops: Array<() => Promise<void>> = [];
   try {
@@ -71,8 +71,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       orchestration = options.orchestration(registry, logger);
     } else {
       const timers = options.timers ?? new SystemTimers();
-      const clock = simulator ? sharedClock(simulatorClock) : {};
-      pipeline = await startPipeline({ config, type, registry, tenants, managerId, cloudstackUrl, clock, timers, logger });
+      pipeline = await startPipeline({ config, type, registry, tenants, managerId, cloudstackUrl, cloudClock, timers, logger });
       orchestration = pipeline.driver;
       const stopSchedule = scheduleReconciler(pipeline.reconciler, config.reconciler.schedules, logger);
       const { driver, runtime } = pipeline;
@@ -135,8 +134,8 @@ interface PipelineContext {
   readonly tenants: TenantsFile;
   readonly managerId: string;
   readonly cloudstackUrl: string;
-  /** SO_* variables that give orchestrators the embedded simulator's clock. */
-  readonly clock: Readonly<Record<string, string>>;
+  /** The cloud's clock: the SM's own CloudStack calls and its orchestrators run on it. */
+  readonly cloudClock: SystemTimers;
   readonly timers: Timers;
   readonly logger: Logger;
 }
@@ -157,7 +156,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
       cloudstackUrl: context.cloudstackUrl,
       managerId,
       credentials: (tenant) => tenants.tenant(tenant)?.cloudstack,
-      environment: { ...settings.environment, ...context.clock },
+      environment: { ...settings.environment, ...sharedClock(context.cloudClock) },
       logLevel: config.general.logLevel,
     },
     policy,
@@ -169,7 +168,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     registry,
     managerId,
     accounts: () => tenants.accounts(),
-    connect: (account) => connectCloudStack({ endpoint: context.cloudstackUrl, ...account, timers, logger }),
+    connect: (account) => connectCloudStack({ endpoint: context.cloudstackUrl, ...account, timers: context.cloudClock, logger }),
     deadlineMs: config.pipeline.deadlinesMs.destroy,
     logger,
   });
@@ -193,7 +192,7 @@ async function removeAll(runtime: SoRuntime): Promise<void> {
   for (const so of await runtime.list()) await runtime.remove(so.uid);
 }
 
-/** Orchestrators share the embedded simulator's clock, so a faster simulator means faster deadlines too. */
+/** Orchestrators share the cloud's clock, so a faster simulator means faster deadlines too. */
 function sharedClock(timers: SystemTimers): Record<string, string> {
   if (timers.scale === 1) return {};
   return { SO_TIME_SCALE: String(timers.scale), SO_TIME_ORIGIN: String(timers.origin) };
@@ -201,7 +200,7 @@ function sharedClock(timers: SystemTimers): Record<string, string> {
 
 /** The CloudStack simulator, in this process, for `[cloudstack] endpoint = embedded`. */
 async function embeddedSimulator(config: SmConfig, timers: SystemTimers, logger: Logger): Promise<RunningSimulator> {
-  const { fixtures, listen: at, timeScale } = config.simulator;
+  const { fixtures, listen: at } = config.simulator;
   const running = await startSimulator({
     fixtures: loadFixtures(fixtures),
     timers,
@@ -209,7 +208,7 @@ async function embeddedSimulator(config: SmConfig, timers: SystemTimers, logger:
     host: at.host,
     port: at.port ?? 8080,
   });
-  logger.info('embedded CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, timeScale });
+  logger.info('embedded CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, timeScale: timers.scale, timeOrigin: timers.origin });
   return running;
 }
 

@@ -7,11 +7,12 @@ import { parseListen } from '../lib/listen.js';
 import { loadFixtures } from './fixtures.js';
 import { startSimulator } from './simulator.js';
 
-const USAGE = `usage: simulator [--listen host:port] [--fixtures file] [--seed n] [--time-scale x]
+const USAGE = `usage: simulator [--listen host:port] [--fixtures file] [--seed n] [--time-scale x] [--time-origin ms]
 
 Serves a simulated CloudStack management server: the API at /client/api,
 the control API at /sim. Defaults: 127.0.0.1:8080, etc/simulator.json,
-random ids, real time.`;
+random ids, real time. A faster clock starts at --time-origin (epoch ms;
+default: now), which its clients need to know: it is printed at start.`;
 
 function options() {
   try {
@@ -21,6 +22,7 @@ function options() {
         fixtures: { type: 'string', default: fileURLToPath(new URL('../../etc/simulator.json', import.meta.url)) },
         seed: { type: 'string' },
         'time-scale': { type: 'string', default: '1' },
+        'time-origin': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -40,18 +42,20 @@ async function main(): Promise<void> {
   if (!listen) throw new ConfigError(`--listen "${values.listen}" must be host:port`);
   const scale = Number(values['time-scale']);
   if (!(scale > 0)) throw new ConfigError(`--time-scale "${values['time-scale']}" must be a positive number`);
+  const origin = values['time-origin'] === undefined ? Date.now() : Number(values['time-origin']);
+  if (!Number.isSafeInteger(origin) || origin < 0) throw new ConfigError(`--time-origin "${values['time-origin']}" must be epoch milliseconds`);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isSafeInteger(seed)) throw new ConfigError(`--seed "${values.seed}" must be a whole number`);
   const logger = createLogger({ level: 'info', format: chooseLogFormat('auto', process.stdout.isTTY === true) });
   const running = await startSimulator({
     fixtures: loadFixtures(values.fixtures),
-    timers: new SystemTimers(scale),
+    timers: new SystemTimers(scale, origin),
     ...(seed === undefined ? {} : { seed }),
     logger,
     host: listen.host,
     port: listen.port ?? 8080,
   });
-  logger.info('CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, control: `${running.url}/sim` });
+  logger.info('CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, control: `${running.url}/sim`, timeScale: scale, timeOrigin: origin });
   const stop = (): void => {
     void running.close().then(() => process.exit(0));
   };

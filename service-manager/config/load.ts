@@ -50,8 +50,10 @@ export interface SmConfig {
     readonly template: string;
     readonly offeringMaster: string;
     readonly offeringAgent: string;
+    /** The cloud's clock: real time, or a simulator's faster one that started at `origin` (absent: now). */
+    readonly clock: { readonly scale: number; readonly origin?: number };
   };
-  readonly simulator: { readonly fixtures: string; readonly listen: ListenAddress; readonly timeScale: number };
+  readonly simulator: { readonly fixtures: string; readonly listen: ListenAddress };
   /** Every key's final value as text, by `section.key`. */
   readonly values: ReadonlyMap<string, string>;
 }
@@ -190,6 +192,8 @@ const MANAGED_SO_VARIABLES = new Set([
   'SO_CLOUDSTACK_API_KEY',
   'SO_CLOUDSTACK_SECRET_KEY',
   'SO_PARAMETERS',
+  'SO_TIME_SCALE',
+  'SO_TIME_ORIGIN',
 ]);
 
 function environment(text: string, fail: (why: string) => never): Readonly<Record<string, string>> {
@@ -216,6 +220,11 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
   const str = (id: string): string => values.get(id) as string;
   const num = (id: string): number => values.get(id) as number;
   const publicUrl = str('service_manager.public_url');
+  const scale = num('cloudstack.time_scale');
+  const origin = num('cloudstack.time_origin');
+  if (scale > 1 && origin === 0 && str('cloudstack.endpoint') !== 'embedded') {
+    throw new ConfigError(`${file}: [cloudstack] time_origin must say when the clock of the cloud at ${str('cloudstack.endpoint')} started (time_scale is ${scale})`);
+  }
   return {
     file,
     general: {
@@ -273,11 +282,11 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       template: str('cloudstack.template'),
       offeringMaster: str('cloudstack.offering_master'),
       offeringAgent: str('cloudstack.offering_agent'),
+      clock: { scale, ...(origin === 0 ? {} : { origin }) },
     },
     simulator: {
       fixtures: str('simulator.fixtures'),
       listen: values.get('simulator.listen') as ListenAddress,
-      timeScale: num('simulator.time_scale'),
     },
     values: texts,
   };

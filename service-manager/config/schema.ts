@@ -125,11 +125,24 @@ export const SCHEMA = {
     template: { type: 'name', default: '', doc: 'default template (name or id) for new clusters' },
     offering_master: { type: 'name', default: '', doc: 'default service offering for masters' },
     offering_agent: { type: 'name', default: '', doc: 'default service offering for agents' },
+    time_scale: {
+      type: 'int',
+      min: 1,
+      max: 10_000,
+      default: 1,
+      doc: 'the cloud runs this many times faster than real time (a simulator); the SM and its orchestrators sign and wait on that clock',
+    },
+    time_origin: {
+      type: 'int',
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+      default: 0,
+      doc: 'when a faster cloud clock started, in epoch ms (the simulator prints it); 0: the embedded simulator starts it now',
+    },
   },
   simulator: {
     fixtures: { type: 'path', default: 'simulator.json', doc: 'accounts, zones, templates and timing of the embedded simulator' },
     listen: { type: 'listen', default: '127.0.0.1:8080', doc: 'where the embedded simulator listens' },
-    time_scale: { type: 'int', min: 1, max: 10_000, default: 1, doc: 'how many times faster than real time the simulator runs' },
   },
 } as const satisfies Record<string, Record<string, KeySpec>>;
 

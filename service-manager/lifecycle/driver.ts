@@ -125,6 +125,11 @@ export class PipelineDriver implements Orchestration {
     });
   }
 
+  /** When the instance's orchestrator was last looked at, on the pipeline's clock. */
+  lastObserved(uid: string): number | undefined {
+    return this.observedAt.get(uid);
+  }
+
   /** Whether the instance's loop is running. */
   active(uid: string): boolean {
     return this.loops.has(uid);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import Docker from 'dockerode';
 import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
-import { cloudstackFailure, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
+import { cloudstackFailure, CROWD, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
 import { DEMO } from '../support/sm.js';
 
 const docker = new Docker();
@@ -47,7 +47,7 @@ describe('SM on the Docker engine, end to end', function () {
   });
 
   it('takes twenty instances of two tenants, created at once, to ready and deletes them all', async () => {
-    await twentyAtOnce(world(), await world().startSm('docker'));
+    await twentyAtOnce(world(), await world().startSm('docker', CROWD));
   });
 
   it('restarts the stopped orchestrator of a ready instance on the liveness check; the instance stays ready', async () => {

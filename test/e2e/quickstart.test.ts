@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { claimNetwork, onNetwork } from '../support/networks.js';
 import { requireDocker } from '../support/pipeline.js';
+import { shippedFixtures } from '../support/simulator.js';
 import { removeDir } from '../support/sm.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -27,8 +29,14 @@ interface Started {
   output(): string;
 }
 
-/** `npm start` as a new user runs it, with the shipped configuration; only the addresses and the clock differ. */
+/**
+ * `npm start` as a new user runs it, with the shipped configuration; only the
+ * addresses (the simulator's networks too: a /16 of this run's) and the clock differ.
+ */
 async function npmStart(dir: string, env: Record<string, string>): Promise<Started> {
+  const network = claimNetwork();
+  const fixtures = join(dir, 'simulator.json');
+  writeFileSync(fixtures, JSON.stringify(onNetwork(shippedFixtures(), network)));
   // Its own process group, so stopping it reaches the service manager npm started.
   const child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
@@ -38,12 +46,14 @@ async function npmStart(dir: string, env: Record<string, string>): Promise<Start
       CI: '',
       SM_SERVICE_MANAGER_LISTEN: '127.0.0.1:0',
       SM_SIMULATOR_LISTEN: '127.0.0.1:0',
-      SM_SIMULATOR_TIME_SCALE: '20',
+      SM_SIMULATOR_FIXTURES: fixtures,
+      SM_CLOUDSTACK_TIME_SCALE: '20',
       SM_SERVICE_MANAGER_REGISTRY: join(dir, 'registry.db'),
       SM_SO_RUNTIME_PROCESS_DIR: join(dir, 'so'),
       ...env,
     },
   });
+  child.once('exit', () => network.release());
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

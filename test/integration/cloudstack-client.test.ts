@@ -58,6 +58,17 @@ describe('CloudStack client against the simulator', () => {
   beforeEach(() => start());
   afterEach(() => t.close());
 
+  it('signs on the cloud\'s clock: a simulator 24 minutes ahead refuses a real-time signer and serves one on its clock', async () => {
+    await t.close();
+    timers = new SystemTimers(SCALE, Date.now() - 30_000);
+    t = await startTestSimulator({ timers, fixtures: parseFixtures(shippedFixtures()) });
+    const account = { endpoint: t.url, apiKey: 'demo-api-key', secretKey: 'demo-secret-key' };
+    const refused = await connectCloudStack({ ...account, timers: new SystemTimers() }).discovery.zone('sim-zone-1').catch((error: unknown) => error);
+    expect(refused).to.be.instanceOf(CloudStackError);
+    expect((refused as CloudStackError).errorcode).to.equal(401);
+    expect((await connectCloudStack({ ...account, timers }).discovery.zone('sim-zone-1')).name).to.equal('sim-zone-1');
+  });
+
   async function placement() {
     const zone = await cs.discovery.zone('sim-zone-1');
     const template = await cs.discovery.template('ubuntu-22.04-mesos', zone.id);
@@ -106,7 +117,7 @@ describe('CloudStack client against the simulator', () => {
     it('creates a VM stopped, sets its user data once its address is known, then starts it', async () => {
       const created = await cs.vms.deploy({ name: 'late', ...(await placement()), startVm: false, tags: { owner: 'x' } }, { deadlineMs: DEADLINE });
       expect(created.state).to.equal('Stopped');
-      expect(created.nic![0]!.ipaddress).to.match(/^127\.10\./);
+      expect(created.nic![0]!.ipaddress).to.equal(t.network.address(1, 2));
       await cs.vms.setUserData(created.id, `#cloud-config\n# my address is ${created.nic![0]!.ipaddress}\n`, { deadlineMs: DEADLINE });
       expect((await cs.vms.start(created.id, { deadlineMs: DEADLINE })).state).to.equal('Running');
     });

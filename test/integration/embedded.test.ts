@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryLogger } from '../../lib/logger.js';
@@ -7,27 +7,34 @@ import { parseConfig } from '../../service-manager/config/load.js';
 import { ProcessRuntime } from '../../service-manager/runtime/process.js';
 import { startServiceManager, type ServiceManager } from '../../service-manager/start.js';
 import { call } from '../support/http.js';
+import { claimNetwork, onNetwork, type RunNetwork } from '../support/networks.js';
 import { smClient } from '../support/pipeline.js';
-import { baseConfig, DEMO, ETC, removeDir } from '../support/sm.js';
+import { shippedFixtures } from '../support/simulator.js';
+import { baseConfig, DEMO, removeDir } from '../support/sm.js';
 
 describe('SM with its embedded CloudStack simulator', function () {
   this.timeout(60_000);
   let dir: string;
   let sm: ServiceManager | undefined;
+  let network: RunNetwork;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'sm-embedded-'));
+    network = claimNetwork();
+    writeFileSync(join(dir, 'simulator.json'), JSON.stringify(onNetwork(shippedFixtures(), network)));
   });
 
   afterEach(async () => {
     await sm?.close();
     sm = undefined;
+    network.release();
     removeDir(dir);
   });
 
   const start = async (): Promise<ServiceManager> => {
     const text = [
       ...baseConfig(join(dir, 'registry.db')),
+      'time_scale = 50',
       '[so_runtime]',
       'type = process',
       `process_dir = ${join(dir, 'so')}`,
@@ -35,9 +42,8 @@ describe('SM with its embedded CloudStack simulator', function () {
       'poll_min_ms = 20',
       'poll_max_ms = 250',
       '[simulator]',
-      `fixtures = ${join(ETC, 'simulator.json')}`,
+      `fixtures = ${join(dir, 'simulator.json')}`,
       'listen = 127.0.0.1:0',
-      'time_scale = 50',
     ].join('\n');
     return startServiceManager(parseConfig(text, join(dir, 'sm.cfg'), {}, dir), { logger: createMemoryLogger().logger });
   };

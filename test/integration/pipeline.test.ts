@@ -3,9 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessRuntime } from '../../service-manager/runtime/process.js';
 import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
-import { cloudstackFailure, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
+import { cloudstackFailure, CROWD, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
 import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { DEMO, ETC } from '../support/sm.js';
+import { until } from '../support/wait.js';
 
 describe('SM pipeline on the process runtime', function () {
   this.timeout(180_000);
@@ -28,7 +29,7 @@ describe('SM pipeline on the process runtime', function () {
   });
 
   it('takes twenty instances of two tenants, created at once, to ready and deletes them all', async () => {
-    await twentyAtOnce(world(), await world().startSm('process'));
+    await twentyAtOnce(world(), await world().startSm('process', CROWD));
   });
 });
 
@@ -62,7 +63,8 @@ describe('SM pipeline details, on the process runtime', function () {
     const uid = uidOf(sm.sm, DEMO, id);
     const log = join(sm.dir, 'so', `mesos-so-${uid}.log`);
     const reads = (): number => readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"path":"/orchestrator/default"') && l.includes('"method":"GET"')).length;
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const driver = sm.sm.pipeline!.driver;
+    await until(() => !driver.active(uid) && Date.now() - (driver.lastObserved(uid) ?? 0) > 1000);
     const before = reads();
     const replies = await Promise.all(Array.from({ length: 50 }, () => sm.attributes(DEMO, id)));
     expect(replies.every((a) => a?.['mcn.service.state'] === 'ready')).to.equal(true);
@@ -91,8 +93,7 @@ describe('SM pipeline details, on the process runtime', function () {
     expect(failed['mcn.service.state.message']).to.match(/^Teardown failed: .*530.*It is retried automatically\.$/);
     expect(sm.sm.pipeline!.reconciler.retries(), 'not before retry_after_s').to.equal(0);
     await world().sim.control('DELETE', '/faults');
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(sm.sm.pipeline!.reconciler.retries()).to.equal(1);
+    await until(() => sm.sm.pipeline!.reconciler.retries() === 1);
     await sm.untilGone(DEMO, id);
     expect(await world().liveVms(uid)).to.deep.equal([]);
   });
@@ -116,7 +117,10 @@ describe('SM pipeline details, on the process runtime', function () {
     };
     const leftover = await deploy({ 'mesos.instance': 'gone-instance', 'mesos.manager': sm.sm.managerId });
     const foreign = await deploy({ 'mesos.instance': 'gone-instance', 'mesos.manager': 'another-sm' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(async () => {
+      const vms = (await world().vms()).filter((vm) => vm.id === leftover || vm.id === foreign);
+      return vms.length === 2 && vms.every((vm) => vm.state === 'Running' && vm.tags['mesos.manager'] !== undefined);
+    });
     expect(await sm.sm.pipeline!.reconciler.sweepVms()).to.equal(1);
     const states = new Map((await world().vms()).map((vm) => [vm.id, vm.state]));
     expect(states.get(leftover)).to.be.oneOf(['Expunging', 'Expunged', 'Destroyed']);
@@ -137,7 +141,7 @@ describe('SM pipeline details, on the process runtime', function () {
     const id = await sm.create(DEMO, 'mesos.agents=1');
     await sm.untilState(DEMO, id, 'ready');
     const uid = uidOf(sm.sm, DEMO, id);
-    while (sm.sm.pipeline!.driver.active(uid)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => !sm.sm.pipeline!.driver.active(uid));
     await sm.sm.pipeline!.runtime.remove(uid);
     expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
     await sm.untilGone(DEMO, id);

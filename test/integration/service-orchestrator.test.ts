@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, dispose, SERVICE, startSoWorld, type SoWorld, type TestSo } from '../support/orchestrator.js';
+import { until } from '../support/wait.js';
 
 const STATE = 'occi.mcn.stack.state';
 const MESSAGE = 'occi.mcn.stack.message';
@@ -30,6 +31,9 @@ describe('SO against the simulated cloud and Mesos', function () {
   afterEach(async () => {
     await world.close();
   });
+
+  /** The n-th address of the simulator's first network, as its VMs get them in turn. */
+  const ip = (n: number): string => world.sim.network.address(1, n);
 
   /** Deletes the cluster and checks the simulator keeps no VM of it. */
   async function teardown(so: TestSo): Promise<void> {
@@ -117,22 +121,22 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(deployed[STATE]).to.equal('CREATE_COMPLETE');
       expect(deployed[MESSAGE]).to.equal('deploy: all 4 VMs running');
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect(provisioned[MESSAGE]).to.equal('ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered');
+      expect(provisioned[MESSAGE]).to.equal(`ready: leader ${ip(2)}, 3 of 3 agents active, Marathon registered`);
       expect(provisioned).to.include({
-        'mesos.master.url': 'http://127.10.0.2:5050',
-        'mesos.marathon.url': 'http://127.10.0.2:8080',
-        'mesos.zk': 'zk://127.10.0.2:2181/mesos',
+        'mesos.master.url': `http://${ip(2)}:5050`,
+        'mesos.marathon.url': `http://${ip(2)}:8080`,
+        'mesos.zk': `zk://${ip(2)}:2181/mesos`,
         'mesos.agents.active': 3,
       });
       const agents = agentsOf(provisioned);
       expect(agents.map((a) => [a.slot, a.address, a.active])).to.deep.equal([
-        ['a1', '127.10.0.3', true],
-        ['a2', '127.10.0.4', true],
-        ['a3', '127.10.0.5', true],
+        ['a1', ip(3), true],
+        ['a2', ip(4), true],
+        ['a3', ip(5), true],
       ]);
       for (const agent of agents) expect(agent.mesos_id).to.match(/^[0-9a-f-]{36}-S\d+$/);
       expect(so.output()).to.not.contain('demo-secret-key');
-      const state = await fetch('http://127.10.0.2:5050/master/state').then((r) => r.json() as Promise<Record<string, any>>);
+      const state = await fetch(`http://${ip(2)}:5050/master/state`).then((r) => r.json() as Promise<Record<string, any>>);
       expect(state['slaves'].map((s: any) => s.id).sort()).to.deep.equal(agents.map((a) => a.mesos_id).sort());
       await teardown(so);
     });
@@ -141,7 +145,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 5 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect(provisioned['mesos.zk']).to.equal('zk://127.10.0.2:2181,127.10.0.3:2181,127.10.0.4:2181/mesos');
+      expect(provisioned['mesos.zk']).to.equal(`zk://${ip(2)}:2181,${ip(3)}:2181,${ip(4)}:2181/mesos`);
       expect(provisioned['mesos.agents.active']).to.equal(5);
       const flags = await fetch(String(provisioned['mesos.master.url']) + '/master/state').then((r) => r.json() as Promise<Record<string, any>>);
       expect(flags['flags']).to.include({ quorum: '2' });
@@ -164,7 +168,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
       expect(agentsOf(provisioned).some((a) => a.vm.endsWith('-g2'))).to.equal(true);
-      expect(so.output()).to.match(/agent \d of 2 \(127\.10\.0\.\d+\) not ready after \d+ s \(not registered; its agent's \/health: ECONNREFUSED\); replacing it/);
+      expect(so.output()).to.match(/agent \d of 2 \(127\.\d+\.0\.\d+\) not ready after \d+ s \(not registered; its agent's \/health: ECONNREFUSED\); replacing it/);
       await teardown(so);
     });
 
@@ -173,7 +177,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const so = await world.start({ SO_MAX_REPLACEMENTS: '0' }, { 'mesos.agents': 3, 'mesos.agents.min_ready': 2 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect(provisioned[MESSAGE]).to.match(/^ready with 2 of 3 agents \(min_ready 2\); missing: agent \d of 3 \(127\.10\.0\.\d+\): not registered$/);
+      expect(provisioned[MESSAGE]).to.match(/^ready with 2 of 3 agents \(min_ready 2\); missing: agent \d of 3 \(127\.\d+\.0\.\d+\): not registered$/);
       await teardown(so);
     });
 
@@ -192,7 +196,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const { provisioned } = await build(so);
       expect(provisioned[STATE]).to.equal('UPDATE_FAILED');
       expect(provisioned[MESSAGE]).to.match(
-        /^provision failed: masters not ready after 1\d\d s: (no leader elected yet|leader master \d of 3 \(127\.10\.0\.\d\) is still recovering its registry) \(1 of 3 masters healthy\); master \d of 3 \(127\.10\.0\.\d\): ECONNREFUSED; master \d of 3 \(127\.10\.0\.\d\): ECONNREFUSED$/,
+        /^provision failed: masters not ready after 1\d\d s: (no leader elected yet|leader master \d of 3 \(127\.\d+\.0\.\d\) is still recovering its registry) \(1 of 3 masters healthy\); master \d of 3 \(127\.\d+\.0\.\d\): ECONNREFUSED; master \d of 3 \(127\.\d+\.0\.\d\): ECONNREFUSED$/,
       );
       await teardown(so);
     });
@@ -201,11 +205,10 @@ describe('SO against the simulated cloud and Mesos', function () {
       await world.mesosFault({ kind: 'agent-late', count: 2, ms: 20_000 });
       const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 2 });
       const building = build(so);
-      for (;;) {
+      await until(async () => {
         const state = await so.state();
-        if (state[STATE] === 'UPDATE_IN_PROGRESS' && String(state[MESSAGE]).includes('leader')) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+        return state[STATE] === 'UPDATE_IN_PROGRESS' && String(state[MESSAGE]).includes('leader');
+      });
       await world.mesosFault({ kind: 'leader-change' });
       const { provisioned } = await building;
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
@@ -288,11 +291,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       await world.mesosFault({ kind: 'agent-late', count: 3, ms: 600_000 });
       const so = await world.start({}, { 'mesos.agents': 3 });
       void build(so).catch(() => undefined);
-      for (;;) {
-        const state = await so.state();
-        if (state[STATE] === 'UPDATE_IN_PROGRESS') break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await until(async () => (await so.state())[STATE] === 'UPDATE_IN_PROGRESS');
       await teardown(so);
     });
 
@@ -301,7 +300,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const first = await world.start({}, { 'mesos.agents': 3 });
       await first.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` });
       await first.call('POST', '/orchestrator/default?action=deploy', { Category: `deploy; scheme="${SERVICE}"` });
-      while ((await world.liveVms()).length < 4) await new Promise((resolve) => setTimeout(resolve, 10));
+      await until(async () => (await world.liveVms()).length >= 4);
       await first.stop();
       const second = await world.start({}, { 'mesos.agents': 3 });
       const { provisioned } = await build(second);

@@ -189,7 +189,7 @@ describe('CloudStack simulator', () => {
       const after = await vm(id);
       expect(after).to.not.have.property('jobid');
       expect(after).to.include({ state: 'Running', cpunumber: 2, memory: 4096, zonename: 'sim-zone-1', templatename: 'ubuntu-22.04-mesos' });
-      expect(after!['nic'][0]).to.include({ networkid: NET_1, ipaddress: '127.10.0.2', isdefault: true, gateway: '127.10.0.1' });
+      expect(after!['nic'][0]).to.include({ networkid: NET_1, ipaddress: t.network.address(1, 2), isdefault: true, gateway: t.network.address(1, 1) });
       expect(after!['tags']).to.deep.equal([]);
       expect(after).to.not.have.property('instancename');
     });
@@ -197,8 +197,8 @@ describe('CloudStack simulator', () => {
     it('gives each VM the next free loopback address of its network', async () => {
       const first = await deploy({ name: 'a' });
       const second = await deploy({ name: 'b' });
-      expect((await vm(first.id))!['nic'][0].ipaddress).to.equal('127.10.0.2');
-      expect((await vm(second.id))!['nic'][0].ipaddress).to.equal('127.10.0.3');
+      expect((await vm(first.id))!['nic'][0].ipaddress).to.equal(t.network.address(1, 2));
+      expect((await vm(second.id))!['nic'][0].ipaddress).to.equal(t.network.address(1, 3));
     });
 
     it('refuses a taken or invalid host name with the server\'s texts', async () => {
@@ -290,9 +290,9 @@ describe('CloudStack simulator', () => {
       expect(failed).to.include({ jobstatus: 2, jobresultcode: 431 });
       expect(failed['jobresult'].errortext).to.match(/^unable to find a virtual machine with id \d+$/);
       const reused = await deploy({ name: 'gone' });
-      expect((await vm(reused.id))!['nic'][0].ipaddress, 'the released address is not the next one handed out').to.equal('127.10.0.3');
-      const claimed = await deploy({ name: 'again', ipaddress: '127.10.0.2' });
-      expect((await vm(claimed.id))!['nic'][0].ipaddress, 'but it can be claimed again').to.equal('127.10.0.2');
+      expect((await vm(reused.id))!['nic'][0].ipaddress, 'the released address is not the next one handed out').to.equal(t.network.address(1, 3));
+      const claimed = await deploy({ name: 'again', ipaddress: t.network.address(1, 2) });
+      expect((await vm(claimed.id))!['nic'][0].ipaddress, 'but it can be claimed again').to.equal(t.network.address(1, 2));
     });
 
     it('refuses expunge to users when allow.user.expunge.recover.vm is off (job 530)', async () => {
@@ -391,7 +391,7 @@ describe('CloudStack simulator', () => {
         ['large', 4, 8192],
       ]);
       const networks = (await t.api(DEMO_KEYS, 'listNetworks', { zoneid: ZONE_1, canusefordeploy: 'true' })).inner['network'];
-      expect(networks[0]).to.include({ name: 'sim-net-1', cidr: '127.10.0.0/16', isdefault: true, canusefordeploy: true });
+      expect(networks[0]).to.include({ name: 'sim-net-1', cidr: t.network.cidrs[0], isdefault: true, canusefordeploy: true });
       const limits = (await t.api(DEMO_KEYS, 'listResourceLimits', { resourcetype: '0' })).inner['resourcelimit'];
       expect(limits).to.deep.equal([
         { account: 'demo', domainid: limits[0].domainid, domain: 'ROOT', resourcetype: '0', resourcetypename: 'user_vm', max: 40 },
@@ -532,7 +532,7 @@ describe('CloudStack simulator', () => {
       await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id, expunge: 'true' });
       await passTime(clock, TIMING.destroyMs + TIMING.expungeMs);
       const [listed] = (await t.control('GET', '/vms')).json<any[]>();
-      expect(listed).to.include({ id, name: 'kept', account: 'demo', state: 'Expunged', address: '127.10.0.2' });
+      expect(listed).to.include({ id, name: 'kept', account: 'demo', state: 'Expunged', address: t.network.address(1, 2) });
       expect(listed.tags).to.deep.equal({ owner: 'x' });
     });
 
@@ -562,7 +562,7 @@ describe('CloudStack simulator', () => {
       const id = await running({ name: 'g1', userdata: Buffer.from('#cloud-config\nwrite_files: []\n').toString('base64') });
       await passTime(clock, 0);
       expect(events).to.deep.equal([
-        ['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: '127.10.0.2', userData: '#cloud-config\nwrite_files: []\n', cpus: 2, memoryMb: 4096 }],
+        ['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: t.network.address(1, 2), userData: '#cloud-config\nwrite_files: []\n', cpus: 2, memoryMb: 4096 }],
       ]);
       await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id });
       await passTime(clock, TIMING.destroyMs);

@@ -67,6 +67,8 @@ export interface SmOptions {
   /** Shares a registry (and orchestrator files) with an earlier service manager, as a restart does. */
   readonly dir?: string;
   readonly extra?: string;
+  /** SO_* variables over the test defaults (FAST). */
+  readonly soEnvironment?: Readonly<Record<string, string>>;
 }
 
 export interface PipelineWorld {
@@ -90,7 +92,8 @@ const NEVER = '0 0 1 1 *';
  * clock. The reconciler's schedules are off: tests run its checks themselves.
  */
 export async function startPipelineWorld(adjust: (fixtures: Record<string, any>) => void = () => {}): Promise<PipelineWorld> {
-  const timers = new SystemTimers(SCALE);
+  // Started in the past, so the cloud's clock is far ahead of real time from the start: whatever signs on the wrong clock fails at once.
+  const timers = new SystemTimers(SCALE, Date.now() - 30_000);
   const fixtures = shippedFixtures();
   for (const account of fixtures['accounts']) if (account.limits) account.limits = { user_vm: 200, cpu: 1000, memory: 4_000_000 };
   adjust(fixtures);
@@ -102,22 +105,24 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
     dirs.push(dir);
     return dir;
   };
-  const configText = (runtime: RuntimeKind, dir: string, extra = ''): string =>
+  const configText = (runtime: RuntimeKind, dir: string, options: SmOptions): string =>
     [
       '[general]',
       'log_format = json',
       ...baseConfig(join(dir, 'registry.db'), sim.url),
+      `time_scale = ${timers.scale}`,
+      `time_origin = ${timers.origin}`,
       '[so_runtime]',
       `type = ${runtime}`,
       `process_dir = ${join(dir, 'so')}`,
       'start_timeout_s = 30',
-      `environment = SO_LOG_LEVEL=debug SO_TIME_SCALE=${SCALE} SO_TIME_ORIGIN=${timers.origin} ${Object.entries(FAST).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      `environment = SO_LOG_LEVEL=debug ${Object.entries({ ...FAST, ...options.soEnvironment }).map(([k, v]) => `${k}=${v}`).join(' ')}`,
       '[pipeline]',
       'poll_min_ms = 20',
       'poll_max_ms = 250',
       '[reconciler]',
       ...['liveness', 'deadlines', 'retries', 'orphans', 'vm_sweep'].map((job) => `${job} = ${NEVER}`),
-      extra,
+      options.extra ?? '',
     ].join('\n');
   const vms = async (): Promise<SimVm[]> => (await sim.control('GET', '/vms')).json<SimVm[]>();
   return {
@@ -129,7 +134,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
       (await vms()).filter((vm) => !['Destroyed', 'Expunging', 'Expunged'].includes(vm.state) && (uid === undefined || vm.tags['mesos.instance'] === uid)),
     startSm: async (runtime, options = {}) => {
       const dir = options.dir ?? newDir();
-      const config = parseConfig(configText(runtime, dir, options.extra), join(dir, 'sm.cfg'), {}, dir);
+      const config = parseConfig(configText(runtime, dir, options), join(dir, 'sm.cfg'), {}, dir);
       const { logger, lines } = createMemoryLogger();
       const sm = await startServiceManager(config, { logger });
       let stopped = false;
@@ -148,7 +153,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
     spawnSm: async (runtime, options = {}) => {
       const dir = options.dir ?? newDir();
       const file = join(dir, 'sm.cfg');
-      writeFileSync(file, configText(runtime, dir, options.extra));
+      writeFileSync(file, configText(runtime, dir, options));
       const child = spawn(process.execPath, [SM_MAIN, '-c', file], { env: { PATH: process.env['PATH'] } });
       let output = '';
       child.stdout!.on('data', (d) => (output += d));

@@ -5,6 +5,7 @@ import { parseFixtures, type Fixtures } from '../../simulator/fixtures.js';
 import type { Guest } from '../../simulator/guests.js';
 import { Simulator, type RunningSimulator } from '../../simulator/simulator.js';
 import { call, type Reply } from './http.js';
+import { claimNetwork, type RunNetwork } from './networks.js';
 import { signedQuery } from './minimal-signer.js';
 import { ETC } from './sm.js';
 
@@ -47,6 +48,8 @@ export interface TestSimulator {
   readonly running: RunningSimulator;
   readonly simulator: Simulator;
   readonly url: string;
+  /** The /16 its VMs get addresses from, claimed for this simulator alone. */
+  readonly network: RunNetwork;
   api(keys: Keys, command: string, params?: Record<string, string>, options?: ApiCallOptions): Promise<ApiReply>;
   control(method: string, path: string, body?: unknown): Promise<Reply>;
   close(): Promise<void>;
@@ -59,20 +62,33 @@ export interface TestSimulatorOptions {
   readonly guests?: ReadonlyMap<string, Guest>;
 }
 
-/** A simulator on an ephemeral port, called through the independent signer. */
+/**
+ * A simulator on an ephemeral port, called through the independent signer;
+ * its networks are moved onto a /16 of its own.
+ */
 export async function startTestSimulator(options: TestSimulatorOptions = {}): Promise<TestSimulator> {
   const timers = options.timers ?? new ManualClock(Date.UTC(2026, 5, 1));
-  const simulator = new Simulator({
-    fixtures: options.fixtures ?? parseFixtures(shippedFixtures()),
-    timers,
-    seed: options.seed ?? 7,
-    ...(options.guests ? { guests: options.guests } : {}),
-  });
-  const running = await simulator.listen('127.0.0.1', 0);
+  const network = claimNetwork();
+  const fixtures = options.fixtures ?? parseFixtures(shippedFixtures());
+  let running: RunningSimulator;
+  try {
+    const simulator = new Simulator({
+      fixtures: { ...fixtures, networks: fixtures.networks.map((n, i) => ({ ...n, cidr: network.cidrs[i] ?? n.cidr })) },
+      timers,
+      seed: options.seed ?? 7,
+      ...(options.guests ? { guests: options.guests } : {}),
+    });
+    running = await simulator.listen('127.0.0.1', 0);
+  } catch (error) {
+    network.release();
+    throw error;
+  }
+  const { simulator } = running;
   return {
     running,
     simulator,
     url: running.url,
+    network,
     async api(keys, command, params = {}, opts = {}) {
       const pairs: Array<[string, string]> = [['command', command], ...Object.entries(params), ['apikey', keys.apikey]];
       if (opts.json !== false) pairs.push(['response', 'json']);
@@ -100,6 +116,9 @@ export async function startTestSimulator(options: TestSimulatorOptions = {}): Pr
     },
     control: (method, path, body) =>
       call(method, `${running.url}/sim${path}`, body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
-    close: () => running.close(),
+    close: async () => {
+      await running.close();
+      network.release();
+    },
   };
 }
