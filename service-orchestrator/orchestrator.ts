@@ -8,16 +8,20 @@ import { ClusterBuilder, reason, type NodeVm, type Placement } from './cluster/b
 import { checkChange, parseParameters, type ClusterParameters, type RawValue } from './cluster/parameters.js';
 import { clusterPrefix, slotKey, slotsFor, zkUrl, type Slot } from './cluster/plan.js';
 import { renderUserData } from './cluster/user-data.js';
-import { Provisioner, type ProvisionSettings } from './provisioner.js';
+import { EVENTS_ATTRIBUTE, HEALTH_ATTRIBUTE } from '../lib/cluster/health.js';
+import type { WatchMode } from './health/decide.js';
+import { ClusterWatch, type WatchReport, type WatchSettings } from './health/watch.js';
 import type { Probe } from './readiness/probe.js';
 
-export interface OrchestratorSettings extends ProvisionSettings {
+export interface OrchestratorSettings extends Omit<WatchSettings, 'replacementDeadlineMs'> {
   readonly deployDeadlineMs: number;
   readonly provisionDeadlineMs: number;
   readonly updateDeadlineMs: number;
   readonly deleteDeadlineMs: number;
   readonly designDeadlineMs: number;
   readonly concurrency: number;
+  /** A VM that is not Running this long after its start was asked is destroyed and made again. */
+  readonly vmStartTimeoutMs: number;
 }
 
 export interface OrchestratorDeps {
@@ -64,11 +68,23 @@ export class Orchestrator {
   private nodes = new Map<string, NodeVm>();
   private chain: Promise<void> = Promise.resolve();
   private controller = new AbortController();
+  /** Stops the watch of a ready cluster, so that an update can run. */
+  private watching?: AbortController;
+  private readonly watch: ClusterWatch;
   disposing = false;
   readonly prefix: string;
 
   constructor(private readonly deps: OrchestratorDeps) {
     this.prefix = clusterPrefix(deps.instanceId);
+    const { probe, timers, settings, logger } = deps;
+    this.watch = new ClusterWatch({
+      probe,
+      builder: () => this.builder(),
+      timers,
+      settings: { ...settings, replacementDeadlineMs: settings.deployDeadlineMs },
+      logger,
+      report: (report, outputs) => this.reported(report, outputs),
+    });
   }
 
   /** The instance's parameters as given, for rendering. */
@@ -149,6 +165,7 @@ export class Orchestrator {
     if (!scaled || this.actions.length > 0) return;
     // Reported at once, so whoever sent the update never reads the previous phase's outcome as this one's.
     this.set('UPDATE_IN_PROGRESS', `update: scaling to ${next.agents} agent${next.agents === 1 ? '' : 's'}`);
+    this.watching?.abort(new Error('updating'));
     this.enqueue('update', (signal) => this.updatePhase(signal));
   }
 
@@ -184,7 +201,15 @@ export class Orchestrator {
   private builder(): ClusterBuilder {
     const { cloudstack, timers, settings, instanceId, managerId, logger } = this.deps;
     const owner = { instanceId, ...(managerId === undefined ? {} : { managerId }) };
-    return new ClusterBuilder(cloudstack, timers, owner, this.prefix, this.placement, { concurrency: settings.concurrency, maxReplacements: settings.maxReplacements }, logger);
+    return new ClusterBuilder(
+      cloudstack,
+      timers,
+      owner,
+      this.prefix,
+      this.placement,
+      { concurrency: settings.concurrency, maxReplacements: settings.maxReplacements, vmStartTimeoutMs: settings.vmStartTimeoutMs },
+      logger,
+    );
   }
 
   private phase(deadlineMs: number, signal: AbortSignal, stage: 'CREATE' | 'UPDATE') {
@@ -225,22 +250,39 @@ export class Orchestrator {
       return;
     }
     this.set('UPDATE_IN_PROGRESS', 'provision: checking the masters');
-    await this.readiness(signal, this.deps.settings.provisionDeadlineMs);
+    await this.readiness(signal, 'provision', this.deps.settings.provisionDeadlineMs);
   }
 
-  private async readiness(signal: AbortSignal, deadlineMs: number): Promise<void> {
-    const { probe, timers, settings, logger } = this.deps;
+  /**
+   * Watches the cluster until it is ready, and then for as long as it runs:
+   * the watch reports every change of the cluster's health, and ends only
+   * when the cluster fails to become ready, an update takes over, or the
+   * instance is disposed.
+   */
+  private async readiness(signal: AbortSignal, mode: WatchMode, deadlineMs: number): Promise<void> {
+    const watching = new AbortController();
+    this.watching = watching;
+    const both = AbortSignal.any([signal, watching.signal]);
     try {
-      const outcome = await new Provisioner(probe, this.builder(), timers, settings, logger).run(
-        { nodes: this.nodes, masters: this.masters(), marathon: this.params!.marathon, minReady: this.params!.minReady, userData: this.userData },
-        this.phase(deadlineMs, signal, 'UPDATE'),
+      await this.watch.run(
+        { nodes: this.nodes, masters: this.masters(), marathon: this.params!.marathon, minReady: () => this.params!.minReady, userData: this.userData },
+        mode,
+        deadlineMs,
+        both,
       );
-      this.outputs = { ...this.outputs, ...outcome.outputs };
-      this.set(outcome.ok ? 'UPDATE_COMPLETE' : 'UPDATE_FAILED', outcome.message);
     } catch (error) {
-      if (signal.aborted) return;
-      this.set('UPDATE_FAILED', `provision failed: ${reason(error)}`);
+      if (both.aborted) return;
+      this.set('UPDATE_FAILED', `${mode} failed: ${reason(error)}`);
+    } finally {
+      if (this.watching === watching) this.watching = undefined;
     }
+  }
+
+  /** What the watch saw: the stack state, its message and the outputs follow. */
+  private reported(report: WatchReport, outputs: Record<string, AttributeValue>): void {
+    this.outputs = { ...this.outputs, ...outputs, [HEALTH_ATTRIBUTE]: this.watch.reportedHealth, [EVENTS_ATTRIBUTE]: JSON.stringify(this.watch.events()) };
+    const state = report.kind === 'progress' ? 'UPDATE_IN_PROGRESS' : report.kind === 'ready' ? 'UPDATE_COMPLETE' : 'UPDATE_FAILED';
+    this.set(state, report.message);
   }
 
   /** Scale out: new agent slots, built and checked as before. Scale in: the highest slots are destroyed. */
@@ -256,7 +298,7 @@ export class Orchestrator {
         for (const node of surplus) this.nodes.delete(slotKey(node.slot));
       }
       this.nodes = await this.builder().build(slots, this.userData, options);
-      await this.readiness(signal, this.deps.settings.updateDeadlineMs);
+      await this.readiness(signal, 'update', this.deps.settings.updateDeadlineMs);
     } catch (error) {
       if (signal.aborted) return;
       this.set('UPDATE_FAILED', `update failed: ${reason(error)}`);

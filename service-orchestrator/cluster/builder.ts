@@ -56,7 +56,7 @@ export class ClusterBuilder {
     private readonly prefix: string,
     /** Absent for an orchestrator that only tears down. */
     private readonly placement: Placement | undefined,
-    private readonly limits: { readonly concurrency: number; readonly maxReplacements: number },
+    private readonly limits: { readonly concurrency: number; readonly maxReplacements: number; readonly vmStartTimeoutMs: number },
     private readonly logger?: Logger,
   ) {}
 
@@ -155,8 +155,9 @@ export class ClusterBuilder {
     }
   }
 
+  /** Waits at most the VM start timeout: a VM stuck in Starting is replaced rather than waited for. */
   private async start(node: NodeVm, userData: UserDataFor, masters: readonly string[], options: PhaseOptions): Promise<VirtualMachine> {
-    const deadlineMs = this.left(options);
+    const deadlineMs = Math.min(this.left(options), this.limits.vmStartTimeoutMs);
     const vm = (await this.cs.vms.get(node.vm.id, options.signal)) ?? node.vm;
     if (vm.state === 'Running') return vm;
     if (vm.state === 'Error') throw new BuildFailure('the VM is in Error');

@@ -18,13 +18,24 @@ export interface Expected {
 export interface AgentStatus {
   readonly node: ExpectedNode;
   readonly ready: boolean;
+  /** False when nobody could say (no leader, or its agent list unreadable): neither healthy nor not. */
+  readonly known: boolean;
   /** Why it is not ready, or 'active'. */
   readonly reason: string;
   readonly mesosId?: string;
 }
 
+/** One master as its own /master/health answered. */
+export interface MasterStatus {
+  readonly node: ExpectedNode;
+  readonly healthy: boolean;
+  /** Why it is not healthy, or 'healthy'. */
+  readonly reason: string;
+}
+
 export interface Assessment {
   readonly mastersHealthy: number;
+  readonly masters: readonly MasterStatus[];
   /** The leading master's address, when exactly one leads and has recovered. */
   readonly leader?: string;
   /** Why the masters are not in order yet. */
@@ -48,7 +59,15 @@ const LOOPBACK_PID = /@127\.0\.[01]\.1:/;
 export function assess(observation: Observation, expected: Expected): Assessment {
   const masters = judgeMasters(observation, expected);
   const marathon = expected.marathon ? judgeMarathon(observation, masters.leader) : { ready: true };
-  return withAgents({ ...masters, marathon, agents: [], readyAgents: 0, signature: '' }, judgeAgents(observation, expected, masters.leader));
+  const statuses = expected.masters.map((node) => masterStatus(observation, node));
+  return withAgents({ ...masters, masters: statuses, marathon, agents: [], readyAgents: 0, signature: '' }, judgeAgents(observation, expected, masters.leader));
+}
+
+function masterStatus(observation: Observation, node: ExpectedNode): MasterStatus {
+  const seen = observation.masters.find((m) => m.address === node.address);
+  if (!seen) return { node, healthy: false, reason: 'not asked' };
+  const healthy = isAnswer(seen.health) && seen.health.status === 200;
+  return { node, healthy, reason: healthy ? 'healthy' : `its /master/health: ${describeAnswer(seen.health)}` };
 }
 
 /** The assessment with another verdict on the agents, its counts and signature recomputed. */
@@ -128,9 +147,9 @@ function judgeAgents(observation: Observation, expected: Expected, leader: strin
   const slaves: SlaveEntry[] = isObject(doc) && Array.isArray(doc['slaves']) ? (doc['slaves'] as SlaveEntry[]) : [];
   const unknown = !leader ? 'no leader to ask' : doc === undefined ? `the leader's agent list is unavailable (${observation.slaves ? describeAnswer(observation.slaves.answer) : 'not asked'})` : undefined;
   return expected.agents.map((node) => {
-    if (unknown) return { node, ready: false, reason: unknown };
+    if (unknown) return { node, ready: false, known: false, reason: unknown };
     const entry = slaves.find((s) => isObject(s.attributes) && s.attributes['so_node'] === node.name) ?? slaves.find((s) => s.hostname === node.address);
-    if (!entry) return { node, ready: false, reason: 'not registered' };
+    if (!entry) return { node, ready: false, known: true, reason: 'not registered' };
     const mesosId = typeof entry.id === 'string' ? { mesosId: entry.id } : {};
     const pid = typeof entry.pid === 'string' ? entry.pid : '';
     const resources = isObject(entry.resources) ? entry.resources : {};
@@ -139,14 +158,14 @@ function judgeAgents(observation: Observation, expected: Expected, leader: strin
     const advertised = /@([^:]+):/.exec(pid)?.[1];
     if (entry.active !== true) {
       const loopback = LOOPBACK_PID.test(pid) ? `; it advertises the loopback pid ${pid}, so the master cannot reach it` : '';
-      return { node, ready: false, reason: `registered but inactive${loopback}`, ...mesosId };
+      return { node, ready: false, known: true, reason: `registered but inactive${loopback}`, ...mesosId };
     }
     if (advertised !== undefined && advertised !== node.address) {
-      return { node, ready: false, reason: `advertises ${pid} instead of its address ${node.address}, so the master cannot reach it`, ...mesosId };
+      return { node, ready: false, known: true, reason: `advertises ${pid} instead of its address ${node.address}, so the master cannot reach it`, ...mesosId };
     }
-    if (entry.deactivated === true) return { node, ready: false, reason: 'deactivated (draining)', ...mesosId };
-    if (!(cpus > 0) || !(mem > 0)) return { node, ready: false, reason: `offers no resources (cpus ${cpus}, mem ${mem})`, ...mesosId };
-    return { node, ready: true, reason: 'active', ...mesosId };
+    if (entry.deactivated === true) return { node, ready: false, known: true, reason: 'deactivated (draining)', ...mesosId };
+    if (!(cpus > 0) || !(mem > 0)) return { node, ready: false, known: true, reason: `offers no resources (cpus ${cpus}, mem ${mem})`, ...mesosId };
+    return { node, ready: true, known: true, reason: 'active', ...mesosId };
   });
 }
 

@@ -22,6 +22,12 @@ const SETTINGS: OrchestratorSettings = {
   flapQuarantineMs: 60_000,
   pollMinMs: 1000,
   pollMaxMs: 5000,
+  healthIntervalMs: 10_000,
+  agentUnhealthyMs: 60_000,
+  masterUnhealthyMs: 120_000,
+  maxUnhealthy: 0.4,
+  replaceBackoffMs: 30_000,
+  vmStartTimeoutMs: 300_000,
 };
 
 const PARAMETERS = new Map<string, RawValue>([
