@@ -41,7 +41,7 @@ export interface SmConfig {
     readonly refreshMs: number;
   };
   readonly reconciler: {
-    readonly schedules: Readonly<Record<'liveness' | 'deadlines' | 'retries' | 'orphans' | 'vmSweep', string>>;
+    readonly schedules: Readonly<Record<'resync' | 'retries' | 'orphans' | 'vmSweep', string>>;
     readonly retryAfterMs: number;
   };
   readonly cloudstack: {
@@ -268,8 +268,7 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
     },
     reconciler: {
       schedules: {
-        liveness: str('reconciler.liveness'),
-        deadlines: str('reconciler.deadlines'),
+        resync: str('reconciler.resync'),
         retries: str('reconciler.retries'),
         orphans: str('reconciler.orphans'),
         vmSweep: str('reconciler.vm_sweep'),

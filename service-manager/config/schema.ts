@@ -101,8 +101,11 @@ export const SCHEMA = {
     },
   },
   reconciler: {
-    liveness: { type: 'cron', default: '*/20 * * * * *', doc: 'check every orchestrator runs; restart the stopped' },
-    deadlines: { type: 'cron', default: '*/10 * * * * *', doc: 'fail instances past their phase deadline' },
+    resync: {
+      type: 'cron',
+      default: '*/10 * * * * *',
+      doc: 'look at every instance: restart stopped orchestrators, fail phases past their deadline, follow the health of ready clusters',
+    },
     retries: { type: 'cron', default: '*/15 * * * * *', doc: 'retry failed teardowns and clean-ups' },
     orphans: { type: 'cron', default: '0 * * * * *', doc: 'remove orchestrators that belong to no instance' },
     vm_sweep: { type: 'cron', default: '30 */5 * * * *', doc: 'destroy VMs of instances that no longer exist' },

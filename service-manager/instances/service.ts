@@ -5,7 +5,7 @@ import type { AttributeInput, CategoryRef } from '../../lib/occi/parse.js';
 import type { OcciRequest } from '../../lib/occi/request.js';
 import type { Orchestration } from '../lifecycle/orchestration.js';
 import { touchesOrchestrator } from '../lifecycle/parameters.js';
-import type { ActionRule } from '../lifecycle/states.js';
+import { isServing, type ActionRule } from '../lifecycle/states.js';
 import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
 import { createInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
@@ -107,8 +107,8 @@ export class InstanceService {
     if (isDeleting(instance)) throw new Conflict(`Instance ${id} is being deleted and can no longer be updated.`);
     const { next, changes } = updateInputs(this.deps.type, instance.attributes, given);
     if (Object.keys(changes).length === 0) return instance;
-    // A ready cluster starts updating at once; in any other state the pipeline applies the change when it can.
-    const updating = instance.state === 'ready' && touchesOrchestrator(changes);
+    // A ready (or degraded) cluster starts updating at once; in any other state the pipeline applies the change when it can.
+    const updating = isServing(instance.state) && touchesOrchestrator(changes);
     const message = `Updating: ${describeChanges(changes)}.`;
     const updated = this.deps.registry.change(
       instance.uid,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Timers } from '../../lib/clock.js';
+import { EVENTS_ATTRIBUTE, parseHealthEvents } from '../../lib/cluster/health.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
 import { SERVICE_MANAGER_ACTOR, StaleInstance, type InstanceRecord, type InstanceRegistry } from '../registry/registry.js';
@@ -13,7 +14,7 @@ import { startsIn, type Failure, type PipelineMemo } from './memo.js';
 import type { Orchestration } from './orchestration.js';
 import { orchestratorParameters, parametersFingerprint } from './parameters.js';
 import { decide, failureMessage, type Decision, type OnFailure, type PipelinePolicy, type SoObservation } from './pipeline.js';
-import { IllegalTransition, MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ServiceState } from './states.js';
+import { IllegalTransition, isServing, MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ServiceState } from './states.js';
 import { messageOf } from '../../lib/errors.js';
 
 const ON_FAILURE_ATTRIBUTE = 'mcn.service.on_failure';
@@ -189,7 +190,7 @@ export class PipelineDriver implements Orchestration {
     this.deps.logger.error('pipeline step failed', { uid, error: error instanceof Error ? error.stack : String(error) });
     const state = this.deps.registry.byUid(uid)?.state;
     // Timed states end at their deadline; the others are picked up by the reconciler.
-    return state === undefined || state === 'ready' || state === 'failed' ? 'idle' : 'waiting';
+    return state === undefined || isServing(state) || state === 'failed' ? 'idle' : 'waiting';
   }
 
   private async tick(uid: string): Promise<Outcome> {
@@ -197,7 +198,7 @@ export class PipelineDriver implements Orchestration {
     if (!instance) return 'idle';
     const seen = await this.observe(instance);
     this.observedAt.set(uid, this.deps.timers.now());
-    if (seen.entity) instance = this.recordOutputs(instance, seen.entity);
+    if (seen.entity) instance = this.recordHealth(this.recordOutputs(instance, seen.entity), seen.entity);
     const decision = decide(
       {
         state: instance.state,
@@ -312,7 +313,7 @@ export class PipelineDriver implements Orchestration {
       return 'idle';
     }
     this.note(instance, `cannot start the service orchestrator (${reason}); trying again`);
-    return instance.state === 'ready' || instance.state === 'failed' ? 'idle' : 'waiting';
+    return isServing(instance.state) || instance.state === 'failed' ? 'idle' : 'waiting';
   }
 
   private async call(instance: InstanceRecord, decision: Extract<Decision, { kind: 'call' }>): Promise<Outcome> {
@@ -445,6 +446,16 @@ export class PipelineDriver implements Orchestration {
       { outputs },
       { actor: SERVICE_MANAGER_ACTOR, type: 'outputs_changed', changes: changes as Changes },
     );
+  }
+
+  /** Adds the orchestrator's health events not yet in the instance's history. */
+  private recordHealth(instance: InstanceRecord, entity: SoEntity): InstanceRecord {
+    const seen = instance.memo.healthSeen ?? { time: -Infinity, seq: 0 };
+    const fresh = parseHealthEvents(entity.attributes[EVENTS_ATTRIBUTE]).filter((e) => e.time > seen.time || (e.time === seen.time && e.seq > seen.seq));
+    const last = fresh.at(-1);
+    if (!last) return instance;
+    const events = fresh.map((e) => ({ actor: SERVICE_MANAGER_ACTOR, type: 'health' as const, message: e.message }));
+    return this.deps.registry.recordEvents(instance.uid, events, { ...instance.memo, healthSeen: { time: last.time, seq: last.seq } });
   }
 
   private endpoint(instance: InstanceRecord): SoEndpoint | undefined {

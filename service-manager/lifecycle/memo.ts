@@ -23,6 +23,8 @@ export interface PipelineMemo {
   readonly replace?: boolean;
   /** Why the instance failed, and what became of its VMs. */
   readonly failure?: Failure;
+  /** The newest health event of the orchestrator already in the instance's history. */
+  readonly healthSeen?: { readonly time: number; readonly seq: number };
   /** Teardown attempts so far and when the last began, for the reconciler's back-off. */
   readonly teardowns?: number;
   readonly retriedAt?: number;

@@ -1,5 +1,6 @@
+import type { ClusterHealth } from '../../lib/cluster/health.js';
 import { startsIn, type Failure, type PipelineMemo } from './memo.js';
-import type { ServiceState } from './states.js';
+import { isServing, type ServiceState } from './states.js';
 
 /**
  * The per-instance pipeline as a pure decision: given the instance's state
@@ -25,6 +26,8 @@ export interface StackView {
   readonly message: string;
   /** The action terms the orchestrator offers now. */
   readonly actions: readonly string[];
+  /** How the orchestrator's watch finds a ready cluster. */
+  readonly health?: ClusterHealth;
 }
 
 export type OnFailure = 'delete' | 'keep';
@@ -41,7 +44,7 @@ export interface Situation {
   readonly now: number;
 }
 
-export type TimedState = Exclude<ServiceState, 'ready' | 'failed'>;
+export type TimedState = Exclude<ServiceState, 'ready' | 'degraded' | 'failed'>;
 
 export interface PipelinePolicy {
   /** How long each state may last before the instance fails. */
@@ -102,10 +105,9 @@ function towardsReady(s: Situation, policy: PipelinePolicy): Decision {
       return early ? { kind: 'advance', to: 'provision', message: detail(stack) } : progress(s, stack);
     case 'UPDATE_COMPLETE':
       if (!current) return applyChanges(s);
-      if (s.state === 'ready') return { kind: 'idle' };
-      return { kind: 'advance', to: 'ready', message: detail(stack) };
+      return serving(s, stack);
     case 'UPDATE_FAILED':
-      if (!current && (s.state === 'ready' || s.state === 'update')) return applyChanges(s);
+      if (!current && (isServing(s.state) || s.state === 'update')) return applyChanges(s);
       return { kind: 'fail', cause: detail(stack) };
     case 'CREATE_FAILED':
       return { kind: 'fail', cause: detail(stack) };
@@ -116,6 +118,17 @@ function towardsReady(s: Situation, policy: PipelinePolicy): Decision {
       }
       return progress(s, stack);
   }
+}
+
+/**
+ * A built cluster: ready or degraded as the orchestrator's watch finds it,
+ * with its words; a provisioning or update that ends degraded goes to ready
+ * first, since degraded is entered from ready.
+ */
+function serving(s: Situation, stack: StackView): Decision {
+  const wanted: ServiceState = stack.health === 'degraded' && isServing(s.state) ? 'degraded' : 'ready';
+  if (s.state !== wanted) return { kind: 'advance', to: wanted, message: detail(stack) };
+  return stack.message ? { kind: 'idle', message: stack.message } : { kind: 'idle' };
 }
 
 function applyChanges(s: Situation): Decision {
@@ -177,7 +190,7 @@ function presence(s: Situation, policy: PipelinePolicy): Presence | undefined {
 }
 
 function overdue(s: Situation, policy: PipelinePolicy): Decision | undefined {
-  if (s.state === 'ready' || s.state === 'failed') return undefined;
+  if (isServing(s.state) || s.state === 'failed') return undefined;
   const limit = policy.deadlinesMs[s.state];
   if (s.now - s.stateSince <= limit) return undefined;
   const last = s.so.kind === 'stack' && s.so.stack.message ? `; the orchestrator last reported: ${s.so.stack.message}` : '';
@@ -185,8 +198,8 @@ function overdue(s: Situation, policy: PipelinePolicy): Decision | undefined {
 }
 
 function progress(s: Situation, stack: StackView): Decision {
-  if (s.state !== 'ready') return { kind: 'wait', message: detail(stack) };
-  return { kind: 'wait', message: `ready; the orchestrator restarted and is checking the cluster again: ${detail(stack)}` };
+  if (!isServing(s.state)) return { kind: 'wait', message: detail(stack) };
+  return { kind: 'wait', message: `${s.state}; the orchestrator restarted and is checking the cluster again: ${detail(stack)}` };
 }
 
 function detail(stack: StackView): string {

@@ -1,11 +1,13 @@
 import type { Action } from '../../lib/occi/model.js';
 
 /**
- * The service instance state model (hurtle's, plus `ready` and a real
- * `failed`). The happy path is initialise → activate → deploy → provision →
- * ready; update returns to ready; destroy ends with the instance removed.
+ * The service instance state model (hurtle's, plus `ready`, `degraded` and
+ * a real `failed`). The happy path is initialise → activate → deploy →
+ * provision → ready; a ready cluster that falls below what was promised is
+ * degraded until it is whole again; update returns to ready; destroy ends
+ * with the instance removed.
  */
-export const STATES = ['initialise', 'activate', 'deploy', 'provision', 'ready', 'update', 'destroy', 'failed'] as const;
+export const STATES = ['initialise', 'activate', 'deploy', 'provision', 'ready', 'degraded', 'update', 'destroy', 'failed'] as const;
 
 export type ServiceState = (typeof STATES)[number];
 
@@ -20,12 +22,18 @@ const TRANSITIONS: Readonly<Record<ServiceState, readonly ServiceState[]>> = {
   deploy: ['provision', 'failed', 'destroy'],
   // Attributes changed while provisioning are applied before the instance is called ready.
   provision: ['ready', 'update', 'failed', 'destroy'],
-  ready: ['update', 'failed', 'destroy'],
-  update: ['ready', 'failed', 'destroy'],
+  ready: ['degraded', 'update', 'failed', 'destroy'],
+  degraded: ['ready', 'update', 'failed', 'destroy'],
+  update: ['ready', 'degraded', 'failed', 'destroy'],
   // A retry resumes the phase that failed; a failed teardown can be retried.
   failed: [...WORKING, 'destroy'],
   destroy: ['failed'],
 };
+
+/** States in which the cluster is built and serves: no deadline, the orchestrator watches it. */
+export function isServing(state: ServiceState): state is 'ready' | 'degraded' {
+  return state === 'ready' || state === 'degraded';
+}
 
 export function isState(value: string): value is ServiceState {
   return (STATES as readonly string[]).includes(value);

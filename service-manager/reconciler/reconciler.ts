@@ -29,18 +29,14 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
 
   /**
-   * Looks at every instance that should have a running orchestrator; the
-   * pipeline restarts one that stopped, and the new one picks its cluster up
-   * from the CloudStack tags.
+   * Looks at every instance whose loop is not running, as if a request had
+   * come: the pipeline restarts an orchestrator that stopped (the new one
+   * picks its cluster up from the CloudStack tags), fails a phase past its
+   * deadline, and follows a ready cluster's health (degraded, healed, its
+   * outputs and events).
    */
-  liveness(): number {
+  resync(): number {
     return this.kickWhere((i) => i.state !== 'failed');
-  }
-
-  /** Instances past their phase deadline whose pipeline is not running are failed by it. */
-  deadlines(): number {
-    const now = this.deps.timers.now();
-    return this.kickWhere((i) => i.state !== 'ready' && i.state !== 'failed' && now - i.stateSince > this.deps.policy.deadlinesMs[i.state]);
   }
 
   /**

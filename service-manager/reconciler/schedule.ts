@@ -13,8 +13,7 @@ export function scheduleReconciler(
   logger: Logger,
 ): () => Promise<void> {
   const jobs: readonly Job[] = [
-    ['liveness', schedules.liveness, () => reconciler.liveness()],
-    ['deadlines', schedules.deadlines, () => reconciler.deadlines()],
+    ['resync', schedules.resync, () => reconciler.resync()],
     ['retries', schedules.retries, () => reconciler.retries()],
     ['orphans', schedules.orphans, () => reconciler.orphans()],
     ['vm_sweep', schedules.vmSweep, () => reconciler.sweepVms()],

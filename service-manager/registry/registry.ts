@@ -43,6 +43,8 @@ export type EventType =
   | 'state_changed'
   | 'progress'
   | 'outputs_changed'
+  /** What the orchestrator's watch of a ready cluster did: degraded, healed, a node replaced, remediation stopped, … */
+  | 'health'
   | 'removed';
 
 export interface InstanceEvent {
@@ -243,6 +245,19 @@ export class InstanceRegistry {
     const result = this.sql.setMemo.run(JSON.stringify(memo), uid);
     if (result.changes !== 1) throw new StaleInstance(uid);
     return this.byUid(uid)!;
+  }
+
+  /**
+   * Adds events the pipeline learnt of, with the memo that remembers it did,
+   * in one transaction; like the memo, they change nothing clients race on.
+   */
+  recordEvents(uid: string, events: readonly NewEvent[], memo: PipelineMemo): InstanceRecord {
+    const now = this.clock.now();
+    return this.db.transaction(() => {
+      this.setMemo(uid, memo);
+      for (const event of events) this.appendEvent(uid, now, event);
+      return this.byUid(uid)!;
+    })();
   }
 
   /**

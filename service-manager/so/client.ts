@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
+import { HEALTH_ATTRIBUTE, isClusterHealth } from '../../lib/cluster/health.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
 import { formatValue } from '../../lib/occi/render-text.js';
 import { isObject } from '../../lib/objects.js';
@@ -150,6 +151,7 @@ function entityOf(body: string): SoEntity {
       state: String(attributes['occi.mcn.stack.state'] ?? 'unknown'),
       message: String(attributes['occi.mcn.stack.message'] ?? ''),
       actions: actions.map((id) => id.slice(id.lastIndexOf('#') + 1)),
+      ...(isClusterHealth(attributes[HEALTH_ATTRIBUTE]) ? { health: attributes[HEALTH_ATTRIBUTE] } : {}),
     },
   };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import Docker from 'dockerode';
 import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
-import { cloudstackFailure, CROWD, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
+import { cloudstackFailure, CROWD, lifecycle, orphans, smKilledMidProvisioning, soKilledMidDeploy, soKilledWhenReady, twentyAtOnce } from '../support/scenarios.js';
 import { DEMO } from '../support/sm.js';
 
 const docker = new Docker();
@@ -50,8 +50,8 @@ describe('SM on the Docker engine, end to end', function () {
     await twentyAtOnce(world(), await world().startSm('docker', CROWD));
   });
 
-  it('restarts the stopped orchestrator of a ready instance on the liveness check; the instance stays ready', async () => {
-    await liveness(world(), await world().startSm('docker'), 'docker');
+  it('restarts the stopped orchestrator of a ready instance on the resync; the instance stays ready', async () => {
+    await soKilledWhenReady(world(), await world().startSm('docker'), 'docker');
   });
 
   it('removes orchestrator containers that belong to no instance', async () => {

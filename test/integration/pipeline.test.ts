@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessRuntime } from '../../service-manager/runtime/process.js';
 import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
-import { cloudstackFailure, CROWD, lifecycle, liveness, orphans, smKilledMidProvisioning, soKilledMidDeploy, twentyAtOnce } from '../support/scenarios.js';
+import { cloudstackFailure, CROWD, lifecycle, orphans, smKilledMidProvisioning, soKilledMidDeploy, soKilledWhenReady, twentyAtOnce } from '../support/scenarios.js';
 import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { DEMO, ETC } from '../support/sm.js';
 import { until } from '../support/wait.js';
@@ -132,8 +132,8 @@ describe('SM pipeline details, on the process runtime', function () {
     await orphans(await world().startSm('process'));
   });
 
-  it('restarts the stopped orchestrator of a ready instance on the liveness check; the instance stays ready', async () => {
-    await liveness(world(), await world().startSm('process'), 'process');
+  it('restarts the stopped orchestrator of a ready instance on the resync; the instance stays ready', async () => {
+    await soKilledWhenReady(world(), await world().startSm('process'), 'process');
   });
 
   it('tears an instance down with a fresh orchestrator when its own is gone', async () => {

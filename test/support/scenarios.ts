@@ -163,14 +163,14 @@ export async function twentyAtOnce(world: PipelineWorld, sm: InProcessSm): Promi
   expect(await ours()).to.equal(0);
 }
 
-/** A ready instance's orchestrator dies: the liveness check starts a new one, which adopts the cluster; the instance stays ready. */
-export async function liveness(world: PipelineWorld, sm: InProcessSm, runtime: RuntimeKind): Promise<void> {
+/** A ready instance's orchestrator dies: the resync starts a new one, which adopts the cluster; the instance stays ready. */
+export async function soKilledWhenReady(world: PipelineWorld, sm: InProcessSm, runtime: RuntimeKind): Promise<void> {
   const id = await sm.create(DEMO, 'mesos.agents=1');
   const ready = await sm.untilState(DEMO, id, 'ready');
   const uid = uidOf(sm.sm, DEMO, id);
   await until(() => !sm.sm.pipeline!.driver.active(uid));
   await killSo(runtime, sm.dir, uid);
-  expect(sm.sm.pipeline!.reconciler.liveness()).to.equal(1);
+  expect(sm.sm.pipeline!.reconciler.resync()).to.equal(1);
   const seen: string[] = [];
   const again = await sm.until(DEMO, id, (a) => {
     seen.push(String(a['mcn.service.state']));

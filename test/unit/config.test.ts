@@ -101,7 +101,7 @@ describe('SM configuration (sm.cfg)', () => {
     expect(configError('[so_runtime]\ncpus = half\n')).to.match(/cpus = "half": must be a number/);
     expect(configError('[so_runtime]\nenvironment = DEBUG=1\n')).to.match(/"DEBUG=1" is not SO_NAME=value/);
     expect(configError('[so_runtime]\nenvironment = SO_CLOUDSTACK_SECRET_KEY=x\n')).to.match(/SO_CLOUDSTACK_SECRET_KEY is set by the service manager/);
-    expect(configError('[reconciler]\nliveness = every minute\n')).to.match(/liveness = "every minute": must be a cron expression/);
+    expect(configError('[reconciler]\nresync = every minute\n')).to.match(/resync = "every minute": must be a cron expression/);
   });
 
   it('reports a missing file by path', () => {

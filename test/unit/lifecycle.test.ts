@@ -23,9 +23,14 @@ describe('SM lifecycle states', () => {
     expect(STATES.filter((s) => s !== 'destroy' && canTransition('destroy', s))).to.deep.equal(['failed']);
   });
 
-  it('updates from ready, or straight after provisioning when attributes changed meanwhile, and returns to ready', () => {
-    expect(STATES.filter((s) => s !== 'update' && canTransition(s, 'update'))).to.deep.equal(['provision', 'ready', 'failed']);
+  it('updates from ready or degraded, or straight after provisioning when attributes changed meanwhile, and returns to ready', () => {
+    expect(STATES.filter((s) => s !== 'update' && canTransition(s, 'update'))).to.deep.equal(['provision', 'ready', 'degraded', 'failed']);
     expect(canTransition('update', 'ready')).to.equal(true);
+  });
+
+  it('enters degraded from a ready cluster only, and leaves it for ready when the cluster is whole again', () => {
+    expect(STATES.filter((s) => s !== 'degraded' && canTransition(s, 'degraded'))).to.deep.equal(['ready', 'update']);
+    expect(STATES.filter((s) => s !== 'degraded' && canTransition('degraded', s))).to.deep.equal(['ready', 'update', 'destroy', 'failed']);
   });
 
   it('offers retry to failed instances only', () => {
