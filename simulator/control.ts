@@ -6,13 +6,14 @@ import type { Cloud } from './cloud.js';
 import { mergeSettings } from './fixtures.js';
 import { parseFault, type Faults } from './faults.js';
 import { formatDate, jobJson } from './render.js';
+import type { VmLifecycle } from './vm-lifecycle.js';
 
 /**
  * The simulator's control API under /sim, for tests and operators: every VM
  * ever created (so leaks show), jobs, injected faults, settings, and the
  * clock. It is not part of CloudStack and needs no signature.
  */
-export function controlRoutes(cloud: Cloud, faults: Faults, timers: Timers): Router {
+export function controlRoutes(cloud: Cloud, faults: Faults, timers: Timers, lifecycle: VmLifecycle): Router {
   const router = express.Router();
   router.use(express.json({ limit: '64kb' }));
 
@@ -32,6 +33,23 @@ export function controlRoutes(cloud: Cloud, faults: Faults, timers: Timers): Rou
         tags: vm.lastTags ?? Object.fromEntries(cloud.tagsOf(vm.id).map((t) => [t.key, t.value])),
       })),
     );
+  });
+
+  // What happens to a VM outside any account's doing: a host that fails or is shut down, an operator's destroy.
+  router.post('/vms/:ref/:event', (req, res) => {
+    const ref = req.params['ref'];
+    const vm = [...cloud.vms.values()].find((v) => v.removed === undefined && (v.id === ref || v.name === ref));
+    if (!vm) throw new NotFound(`No VM ${ref}.`);
+    const event = req.params['event'];
+    if (event !== 'stop' && event !== 'destroy') throw new NotFound('A VM can be stopped (stop) or destroyed (destroy).');
+    if (event === 'stop') {
+      if (vm.state !== 'Running') throw new Conflict(`VM ${vm.name} is ${vm.state}, not Running.`);
+      void lifecycle.stop(vm, cloud.timing.stopMs);
+    } else {
+      if (vm.state === 'Destroyed' || vm.state === 'Expunging') throw new Conflict(`VM ${vm.name} is already ${vm.state}.`);
+      void lifecycle.destroy(vm, false);
+    }
+    res.status(202).json({ id: vm.id, name: vm.name, state: vm.state });
   });
 
   router.get('/jobs', (_req, res) => {

@@ -16,6 +16,11 @@ import { FaultBook } from './fault-book.js';
  * - stuck-starting: the next deployed VMs stay in Starting.
  * - capacity: only `vms` more VMs can start; then starts fail with 533.
  * - maintenance: every call is refused with 503 while it lasts.
+ * - random: faults at a rate, for soak tests: each call (of `command`, or
+ *   any) meets one of the call faults among `kinds` with probability
+ *   `rate`; each job fails with that probability, and each VM start hangs
+ *   with it, when their kinds are listed. Drawn from a seeded generator, so a
+ *   run repeats. It lasts until removed.
  */
 interface Failure {
   command: string;
@@ -34,22 +39,84 @@ export type Fault =
   | { kind: 'proxy-error'; command: string; count?: number; status: number }
   | { kind: 'stuck-starting'; count?: number }
   | { kind: 'capacity'; vms: number }
-  | { kind: 'maintenance'; count?: number };
+  | { kind: 'maintenance'; count?: number }
+  | { kind: 'random'; command: string; rate: number; kinds: readonly RandomKind[]; latencyMs: number; seed: number };
 
 export type FaultKind = Fault['kind'];
 
+/** The faults a random fault draws from. */
+export type RandomKind = 'fail-call' | 'fail-job' | 'latency' | 'drop-response' | 'reset' | 'proxy-error' | 'stuck-starting';
+
+const RANDOM_KINDS: readonly RandomKind[] = ['fail-call', 'fail-job', 'latency', 'drop-response', 'reset', 'proxy-error', 'stuck-starting'];
+/** The faults a call can meet before its job runs, as opposed to those of jobs and starts. */
+const CALL_KINDS: readonly RandomKind[] = ['fail-call', 'latency', 'drop-response', 'reset', 'proxy-error'];
+
+/** What a random fault of each kind looks like: transient failures a real cloud shows now and then. */
+function randomFault(kind: RandomKind, command: string, latencyMs: number): Fault {
+  switch (kind) {
+    case 'fail-call':
+      return { kind, command, errorcode: 530, errortext: 'Internal error executing command, please contact your system administrator' };
+    case 'fail-job':
+      return /^(deploy|start|reboot)VirtualMachine$/.test(command)
+        ? { kind, command, errorcode: 533, errortext: 'Unable to create a deployment for VM', cserrorcode: 4250 }
+        : { kind, command, errorcode: 530, errortext: 'Job failed due to an internal error' };
+    case 'latency':
+      return { kind, command, ms: latencyMs };
+    case 'proxy-error':
+      return { kind, command, status: 502 };
+    case 'drop-response':
+    case 'reset':
+      return { kind, command };
+    case 'stuck-starting':
+      return { kind };
+  }
+}
+
+/** A small seeded generator (mulberry32): the same seed gives the same faults. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
 /** The simulated management server's faults; those without a count last until removed. */
 export class Faults extends FaultBook<Fault> {
+  private readonly draws = new Map<number, () => number>();
+
   constructor() {
     super(() => true);
   }
 
-  /** Uses up one occasion of the first fault of this kind that matches the command, if any. */
-  take<K extends FaultKind>(kind: K, command?: string): Extract<Fault, { kind: K }> | undefined {
-    const match = this.entries.find(
-      (e) => e.fault.kind === kind && (command === undefined || !('command' in e.fault) || e.fault.command === '*' || e.fault.command === command),
-    );
-    return match ? (this.spend(match) as Extract<Fault, { kind: K }>) : undefined;
+  /**
+   * Uses up one occasion of the first fault of this kind that matches the
+   * command, if any; otherwise a random fault may produce one.
+   */
+  take<K extends Exclude<FaultKind, 'random'>>(kind: K, command?: string): Extract<Fault, { kind: K }> | undefined {
+    const match = this.entries.find((e) => e.fault.kind === kind && matches(e.fault, command));
+    if (match) return this.spend(match) as Extract<Fault, { kind: K }>;
+    return this.draw(kind, command) as Extract<Fault, { kind: K }> | undefined;
+  }
+
+  private draw(kind: FaultKind, command: string | undefined): Fault | undefined {
+    for (const entry of this.entries) {
+      const rule = entry.fault;
+      if (rule.kind !== 'random' || !rule.kinds.includes(kind as RandomKind) || !matches(rule, command)) continue;
+      // A call meets one of its kinds with the rule's rate in all, so each kind gets a share.
+      const calls = rule.kinds.filter((k) => CALL_KINDS.includes(k)).length;
+      const chance = CALL_KINDS.includes(kind as RandomKind) ? rule.rate / calls : rule.rate;
+      let next = this.draws.get(entry.id);
+      if (!next) {
+        next = generator(rule.seed);
+        this.draws.set(entry.id, next);
+      }
+      if (next() < chance) return randomFault(kind as RandomKind, command ?? '*', rule.latencyMs);
+    }
+    return undefined;
   }
 
   /** Spends one unit of capacity; false when none is left. No capacity fault means unlimited. */
@@ -62,7 +129,11 @@ export class Faults extends FaultBook<Fault> {
   }
 }
 
-const KINDS: readonly FaultKind[] = ['fail-call', 'fail-job', 'latency', 'drop-response', 'reset', 'proxy-error', 'stuck-starting', 'capacity', 'maintenance'];
+function matches(fault: Fault, command: string | undefined): boolean {
+  return command === undefined || !('command' in fault) || fault.command === '*' || fault.command === command;
+}
+
+const KINDS: readonly FaultKind[] = ['fail-call', 'fail-job', 'latency', 'drop-response', 'reset', 'proxy-error', 'stuck-starting', 'capacity', 'maintenance', 'random'];
 
 /** Reads a fault from the control API's JSON, refusing anything malformed with a 400. */
 export function parseFault(body: unknown): Fault {
@@ -79,6 +150,7 @@ export function parseFault(body: unknown): Fault {
     'stuck-starting': ['count'],
     capacity: ['vms'],
     maintenance: ['count'],
+    random: ['command', 'rate', 'kinds', 'latencyMs', 'seed'],
   };
   for (const key of Object.keys(body)) {
     if (key !== 'kind' && !allowed[kind].includes(key)) throw new BadRequest(`Fault ${kind} takes no "${key}".`);
@@ -114,5 +186,15 @@ export function parseFault(body: unknown): Fault {
       return { kind, ...count };
     case 'capacity':
       return { kind, vms: int('vms', 0) };
+    case 'random': {
+      const rate = body['rate'];
+      if (typeof rate !== 'number' || !(rate > 0) || rate > 1) throw new BadRequest('Fault random: rate must be a number above 0 and at most 1.');
+      const kinds = body['kinds'] ?? RANDOM_KINDS;
+      if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => RANDOM_KINDS.includes(k as RandomKind))) {
+        throw new BadRequest(`Fault random: kinds must be a list of ${RANDOM_KINDS.join(', ')}.`);
+      }
+      const commandOf = body['command'] === undefined ? '*' : command();
+      return { kind, command: commandOf, rate, kinds: kinds as RandomKind[], latencyMs: int('latencyMs', 0, 5000), seed: int('seed', 0, 1) };
+    }
   }
 }

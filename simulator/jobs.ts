@@ -1,6 +1,7 @@
 import type { Logger } from '../lib/logger.js';
 import { ApiError } from './api-error.js';
 import type { Account, Cloud, Job } from './cloud.js';
+import type { Faults } from './faults.js';
 import { messageOf } from '../lib/errors.js';
 
 export interface JobSpec {
@@ -14,6 +15,9 @@ export interface JobSpec {
   /** Jobs with the same key run one at a time, in order (CloudStack's per-VM work queue). */
   readonly queueKey?: string;
 }
+
+/** Commands whose jobs start a VM: an injected job failure leaves the VM in Error, so the VM's lifecycle applies it. */
+const STARTS = new Set(['deployVirtualMachine', 'startVirtualMachine', 'rebootVirtualMachine']);
 
 /** The job's work: resolves with the result object, or throws ApiError with the job's failure code. */
 export type JobWork = () => Promise<Record<string, unknown>>;
@@ -30,6 +34,7 @@ export class JobEngine {
 
   constructor(
     private readonly cloud: Cloud,
+    private readonly faults: Faults,
     private readonly logger?: Logger,
   ) {}
 
@@ -86,6 +91,8 @@ export class JobEngine {
       stopTimer = this.cloud.timers.schedule(threshold, () => resolve('cancelled'));
     });
     try {
+      const injected = STARTS.has(job.command) ? undefined : this.faults.take('fail-job', job.command);
+      if (injected) throw new ApiError(injected.errorcode, injected.errortext, injected.cserrorcode);
       const outcome = await Promise.race([work(), cancellation]);
       if (outcome === 'cancelled') {
         this.fail(job, new ApiError(530, `Job ${job.id} was cancelled after ${threshold / 60_000} minutes pending`));

@@ -67,7 +67,7 @@ export class Simulator {
       }
     }
     this.cloud = new Cloud(options.fixtures, uuidSource(options.seed), this.timers);
-    this.jobs = new JobEngine(this.cloud, options.logger);
+    this.jobs = new JobEngine(this.cloud, this.faults, options.logger);
     const vms = new VmLifecycle(this.cloud, this.guests, this.faults);
     this.server = new ManagementServer({
       cloud: this.cloud,
@@ -83,7 +83,7 @@ export class Simulator {
     this.app.set('etag', false);
     this.app.all('/client/api', express.text({ type: () => true, limit: '4mb' }), (req, res) => this.api(req, res));
     this.app.use('/sim/mesos', express.json({ limit: '64kb' }), mesosControlRoutes(this.mesos));
-    this.app.use('/sim', controlRoutes(this.cloud, this.faults, this.timers));
+    this.app.use('/sim', controlRoutes(this.cloud, this.faults, this.timers, vms));
   }
 
   private async api(req: Request, res: Response): Promise<void> {

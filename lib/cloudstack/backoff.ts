@@ -10,6 +10,9 @@ export interface BackoffPolicy {
 /** Job polling: start soon (short jobs are common), grow to 10 s. */
 export const JOB_POLLING: BackoffPolicy = { firstMs: 1000, factor: 1.5, maxMs: 10_000, jitter: 0.2 };
 
+/** Retrying a write after a transient failure, once it is known not to have taken effect. */
+export const WRITE_RETRY: BackoffPolicy = { firstMs: 1000, factor: 2, maxMs: 15_000, jitter: 0.3 };
+
 /** Retrying a read after a transport failure. */
 export const READ_RETRY: BackoffPolicy = { firstMs: 500, factor: 2, maxMs: 5000, jitter: 0.2 };
 

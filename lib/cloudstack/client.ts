@@ -1,7 +1,7 @@
 import { SystemTimers, type Timers } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { isObject } from '../objects.js';
-import { backoffDelay, JOB_POLLING, READ_RETRY } from './backoff.js';
+import { backoffDelay, JOB_POLLING, READ_RETRY, type BackoffPolicy } from './backoff.js';
 import { isRead } from './commands.js';
 import { CloudStackError, CloudStackTimeout, CloudStackTransportError } from './errors.js';
 import { flattenParams, type CsParams } from './params.js';
@@ -60,7 +60,7 @@ const DEFAULTS = {
   signatureTtlMs: 10 * 60_000,
   rateLimit: { perSecond: 10, burst: 5 },
   pageSize: 500,
-  readRetries: 3,
+  readRetries: 5,
   throttleRetries: 5,
 };
 
@@ -88,6 +88,11 @@ export class CloudStackClient {
     this.api = base.endsWith('/client/api') ? base : `${base}/client/api`;
     this.bucket = new TokenBucket(this.timers, this.options.rateLimit.perSecond, this.options.rateLimit.burst);
     this.pageSize = this.options.pageSize;
+  }
+
+  /** The n-th jittered wait of a backoff policy, with this client's source of jitter. */
+  backoff(attempt: number, policy: BackoffPolicy): number {
+    return backoffDelay(attempt, policy, this.random);
   }
 
   /** Calls a command and returns the body inside its envelope. */

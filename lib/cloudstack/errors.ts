@@ -113,3 +113,16 @@ export class CloudResourceNotFound extends Error {
     this.name = 'CloudResourceNotFound';
   }
 }
+
+/**
+ * A failure worth trying again: no usable answer, a transient error answer,
+ * or an internal error (530) of the call itself. A job that failed is an
+ * outcome, not a transient failure, unless the caller says its job is safe
+ * to run again.
+ */
+export function isTransient(error: unknown, jobsToo = false): boolean {
+  if (error instanceof CloudStackTransportError) return true;
+  if (!(error instanceof CloudStackError)) return false;
+  if (error.jobid !== undefined && !jobsToo) return false;
+  return error.classification === 'retryable' || error.errorcode === 530;
+}

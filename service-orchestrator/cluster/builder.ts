@@ -1,5 +1,6 @@
 import type { Timers } from '../../lib/clock.js';
-import { addressOf, CloudStackError, tagsOf, type CloudStack, type VirtualMachine } from '../../lib/cloudstack/index.js';
+import { WRITE_RETRY } from '../../lib/cloudstack/backoff.js';
+import { addressOf, CloudStackError, CloudStackTimeout, isTransient, tagsOf, type CloudStack, type DeploySpec, type VirtualMachine } from '../../lib/cloudstack/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { describeSlot, slotFromTags, slotKey, TAGS, tagsFor, vmName, type Owner, type Slot } from './plan.js';
 import { messageOf } from '../../lib/errors.js';
@@ -40,6 +41,13 @@ export interface PhaseOptions {
 }
 
 export class BuildFailure extends Error {}
+
+/** How long one destroy is waited for before the others go on; it stays asked. */
+const DESTROY_WAIT_MS = 60_000;
+/** Between two listings while destroys the cloud was asked for are still pending. */
+const WATCH_WHILE_DESTROYING_MS = 5000;
+/** Tries of one VM's deploy through transient failures. */
+const CREATE_ATTEMPTS = 3;
 
 const GONE = new Set(['Destroyed', 'Expunging']);
 
@@ -116,25 +124,36 @@ export class ClusterBuilder {
     const name = vmName(this.prefix, slot, generation);
     const placement = this.placement;
     if (!placement) throw new BuildFailure(`cannot create ${describeSlot(slot)}: the cluster was never designed`);
+    const spec = {
+      name,
+      zoneId: placement.zoneId,
+      templateId: placement.templateId,
+      serviceOfferingId: slot.role === 'master' ? placement.masterOfferingId : placement.agentOfferingId,
+      networkIds: [placement.networkId],
+      startVm: false,
+      tags: tagsFor(this.owner, slot, generation),
+      ...(ipAddress ? { ipAddress } : {}),
+    };
     try {
-      const vm = await this.cs.vms.deploy(
-        {
-          name,
-          zoneId: placement.zoneId,
-          templateId: placement.templateId,
-          serviceOfferingId: slot.role === 'master' ? placement.masterOfferingId : placement.agentOfferingId,
-          networkIds: [placement.networkId],
-          startVm: false,
-          tags: tagsFor(this.owner, slot, generation),
-          ...(ipAddress ? { ipAddress } : {}),
-        },
-        { deadlineMs: this.left(options), signal: options.signal },
-      );
+      const vm = await this.deploy(spec, options);
       const address = addressOf(vm);
       if (!address) throw new BuildFailure(`${describeSlot(slot)} (${name}) got no address`);
       return { slot, generation, name, vm, address };
     } catch (error) {
       throw this.failure(`creating ${describeSlot(slot)} (${name})`, error);
+    }
+  }
+
+  /** Deploys, trying again (the deploy adopts a VM of the same name) when the cloud failed only for now. */
+  private async deploy(spec: DeploySpec, options: PhaseOptions): Promise<VirtualMachine> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.cs.vms.deploy(spec, { deadlineMs: this.left(options), signal: options.signal });
+      } catch (error) {
+        if (options.signal.aborted || !isTransient(error) || attempt + 1 >= CREATE_ATTEMPTS) throw error;
+        this.logger?.warn('deploying a VM failed for now; trying again', { vm: spec.name, error: reason(error) });
+        await this.timers.sleep(Math.min(this.left(options), this.cs.client.backoff(attempt, WRITE_RETRY)), options.signal);
+      }
     }
   }
 
@@ -173,9 +192,16 @@ export class ClusterBuilder {
    * keeps its address, which every node's configuration names.
    */
   async replace(node: NodeVm, options: PhaseOptions): Promise<NodeVm> {
-    await this.cs.vms.destroy(node.vm.id, { deadlineMs: this.left(options), signal: options.signal });
-    const keep = node.slot.role === 'master' ? node.address : undefined;
-    return this.create(node.slot, node.generation + 1, keep, options);
+    const master = node.slot.role === 'master';
+    // An agent's new VM needs nothing of the old one: a destroy stuck behind a hung start is left to the cloud.
+    const wait = master ? this.left(options) : Math.min(this.left(options), DESTROY_WAIT_MS);
+    try {
+      await this.cs.vms.destroy(node.vm.id, { deadlineMs: wait, signal: options.signal });
+    } catch (error) {
+      if (master || !(error instanceof CloudStackTimeout)) throw error;
+      this.logger?.warn('the old VM is still being destroyed; its replacement is made meanwhile', { vm: node.name });
+    }
+    return this.create(node.slot, node.generation + 1, master ? node.address : undefined, options);
   }
 
   /** Configures and starts an agent's fresh VM (after a replacement during provisioning). */
@@ -191,18 +217,36 @@ export class ClusterBuilder {
   /**
    * Destroys every VM of the instance, tagged or (after a crash between
    * deploy and tagging) only named like it, until a listing shows none left.
+   * No destroy is waited for long: a VM whose destroy waits behind a hung
+   * job is asked once and then watched, while the others go on; whatever
+   * is still there at the deadline is named in the failure.
    */
   async destroyAll(options: PhaseOptions): Promise<void> {
+    const asked = new Set<string>();
+    const failures = new Map<string, string>();
     for (;;) {
       const vms = await this.ownedVms(options.signal);
       if (vms.length === 0) return;
-      options.progress(`delete: destroying ${vms.length} VM${vms.length === 1 ? '' : 's'}`);
-      await this.removeVms(vms, options);
       if (this.timers.now() >= options.deadline) {
-        const left = await this.ownedVms(options.signal);
-        if (left.length === 0) return;
-        throw new BuildFailure(`${left.length} VM${left.length === 1 ? '' : 's'} still exist${left.length === 1 ? 's' : ''}: ${left.map((v) => `${v.name} (${v.state})`).join(', ')}`);
+        const left = vms.map((v) => `${v.name} (${v.state}${failures.has(v.id) ? `: ${failures.get(v.id)}` : ''})`);
+        throw new BuildFailure(`${vms.length} VM${vms.length === 1 ? '' : 's'} still exist${vms.length === 1 ? 's' : ''}: ${left.join(', ')}`);
       }
+      options.progress(`delete: destroying ${vms.length} VM${vms.length === 1 ? '' : 's'}`);
+      const fresh = vms.filter((vm) => !asked.has(vm.id));
+      await this.pool(fresh, async (vm) => {
+        asked.add(vm.id);
+        try {
+          await this.cs.vms.destroy(vm.id, { deadlineMs: Math.min(this.left(options), DESTROY_WAIT_MS), signal: options.signal });
+          failures.delete(vm.id);
+        } catch (error) {
+          if (options.signal.aborted) throw error;
+          if (error instanceof CloudStackTimeout) return;
+          // Asked again on the next round.
+          asked.delete(vm.id);
+          failures.set(vm.id, reason(error));
+        }
+      });
+      if (fresh.length === 0 || failures.size > 0) await this.timers.sleep(Math.min(this.left(options), WATCH_WHILE_DESTROYING_MS), options.signal);
     }
   }
 

@@ -39,16 +39,20 @@ export function mesosControlRoutes(world: MesosWorld): Router {
 
   router.get('/faults', (_req, res) => res.json(world.faults.list()));
   router.post('/faults', (req, res) => {
-    const id = world.faults.add(parseMesosFault(req.body));
+    const fault = parseMesosFault(req.body);
+    const id = world.faults.add(fault);
+    if (fault.kind === 'agent-partitioned' && fault.ms !== undefined) world.later(fault.ms, () => world.faults.remove(id));
     world.reconcile();
     res.status(201).json({ id });
   });
   router.delete('/faults', (_req, res) => {
     world.faults.clear();
+    world.reconcile();
     res.status(204).end();
   });
   router.delete('/faults/:id', (req, res) => {
     if (!world.faults.remove(Number(req.params['id']))) throw new NotFound(`No fault ${req.params['id']}.`);
+    world.reconcile();
     res.status(204).end();
   });
   return router;

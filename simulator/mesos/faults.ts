@@ -17,6 +17,9 @@ import { FaultBook } from '../fault-book.js';
  * - recovery-503: a new leader takes `ms` longer to recover (v1 API answers 503 meanwhile).
  * - slow: every Mesos and Marathon HTTP answer comes `ms` later (for `count` answers, or until cleared).
  * - marathon-unregistered: Marathon gets elected but never registers with Mesos.
+ * - agent-dies: the agent process on VM `vm` dies now and stays down (its VM runs on).
+ * - agent-partitioned: the network between VM `vm`'s agent and the masters is cut, for `ms` or until
+ *   removed; the agent keeps running, the masters mark it unreachable after the ping timeouts.
  */
 interface AgentTarget {
   count?: number;
@@ -33,7 +36,9 @@ export type MesosFault =
   | { kind: 'recovery-503'; ms: number }
   | { kind: 'leader-change' }
   | { kind: 'slow'; ms: number; count?: number }
-  | { kind: 'marathon-unregistered' };
+  | { kind: 'marathon-unregistered' }
+  | { kind: 'agent-dies'; vm: string }
+  | { kind: 'agent-partitioned'; vm: string; ms?: number };
 
 type Kind = MesosFault['kind'];
 
@@ -43,7 +48,12 @@ const NODE_KINDS: readonly Kind[] = [...AGENT_KINDS, 'master-never-starts'];
 /** The emulated cluster's faults; without a count, `slow` lasts until removed and the others apply once. */
 export class MesosFaults extends FaultBook<MesosFault> {
   constructor() {
-    super((fault) => fault.kind === 'slow');
+    super((fault) => fault.kind === 'slow' || fault.kind === 'agent-partitioned');
+  }
+
+  /** Whether the agent of this VM is cut off from the masters now. */
+  partitioned(vmName: string): boolean {
+    return this.entries.some((e) => e.fault.kind === 'agent-partitioned' && e.fault.vm === vmName);
   }
 
   /** The faults of these kinds that hit a daemon starting on this VM, each used up once. */
@@ -70,7 +80,7 @@ export class MesosFaults extends FaultBook<MesosFault> {
   }
 }
 
-const KINDS: readonly Kind[] = [...NODE_KINDS, 'no-leader', 'leader-change', 'recovery-503', 'slow', 'marathon-unregistered'];
+const KINDS: readonly Kind[] = [...NODE_KINDS, 'no-leader', 'leader-change', 'recovery-503', 'slow', 'marathon-unregistered', 'agent-dies', 'agent-partitioned'];
 
 export function parseMesosFault(body: unknown): MesosFault {
   if (!isObject(body)) throw new BadRequest('A fault is a JSON object with a "kind".');
@@ -87,6 +97,8 @@ export function parseMesosFault(body: unknown): MesosFault {
     'leader-change': [],
     slow: ['ms', 'count'],
     'marathon-unregistered': [],
+    'agent-dies': ['vm'],
+    'agent-partitioned': ['vm', 'ms'],
   };
   for (const key of Object.keys(body)) {
     if (key !== 'kind' && !allowed[kind].includes(key)) throw new BadRequest(`Fault ${kind} takes no "${key}".`);
@@ -120,5 +132,11 @@ export function parseMesosFault(body: unknown): MesosFault {
       return { kind };
     case 'marathon-unregistered':
       return { kind };
+    case 'agent-dies':
+    case 'agent-partitioned': {
+      if (typeof body['vm'] !== 'string' || body['vm'] === '') throw new BadRequest(`Fault ${kind} needs the "vm" whose agent it hits.`);
+      if (kind === 'agent-dies') return { kind, vm: body['vm'] };
+      return { kind, vm: body['vm'], ...(body['ms'] === undefined ? {} : { ms: int('ms', 1) }) };
+    }
   }
 }

@@ -394,6 +394,11 @@ export class MesosWorld {
     for (const node of this.nodes.values()) {
       const agent = node.agent;
       if (!agent || (agent.state !== 'disconnected' && agent.state !== 'running')) continue;
+      if (this.faults.partitioned(node.vmName)) {
+        this.cutOff(agent);
+        continue;
+      }
+      this.reconnect(agent);
       const group = this.groupOfAgent(agent);
       const leader = group?.leader;
       if (!group || !leader || group.phase !== 'leading' || !this.reachable(leader)) {
@@ -439,6 +444,48 @@ export class MesosWorld {
       this.later(pingWindow, () => this.markUnreachable(group, record, pingWindow));
     }
     if (agent.flapEveryMs !== undefined) this.flap(record, agent.flapEveryMs);
+  }
+
+  /**
+   * A partition: the masters stop hearing the agent's pongs. It stays listed
+   * (and active) until the ping timeouts run out, then it is marked
+   * unreachable and leaves the list; the agent itself runs on.
+   */
+  private cutOff(agent: Agent): void {
+    agent.pendingRegistration?.();
+    agent.pendingRegistration = undefined;
+    const pingWindow = this.timing.agentPingTimeoutMs * this.timing.maxAgentPingTimeouts;
+    for (const group of this.groups.values()) {
+      const record = agent.id === undefined ? undefined : group.agents.get(agent.id);
+      if (!record || record.agent !== agent || record.unreachable) continue;
+      record.unreachable = this.later(pingWindow, () => {
+        if (!this.faults.partitioned(agent.node.vmName) || group.agents.get(record.id) !== record) return;
+        group.agents.delete(record.id);
+        group.unreachableCount++;
+        agent.registeredWith = undefined;
+        if (agent.state === 'running') agent.state = 'disconnected';
+      });
+    }
+  }
+
+  /** The partition healed before the agent was marked unreachable: nothing is lost. */
+  private reconnect(agent: Agent): void {
+    for (const group of this.groups.values()) {
+      const record = agent.id === undefined ? undefined : group.agents.get(agent.id);
+      if (!record || record.agent !== agent || !record.unreachable || !record.active) continue;
+      record.unreachable();
+      record.unreachable = undefined;
+    }
+  }
+
+  /** The agent process dies and stays down; its VM runs on. */
+  private kill(vmName: string): void {
+    const node = [...this.nodes.values()].find((n) => n.vmName === vmName);
+    const agent = node?.agent;
+    if (!node || !agent || agent.state === 'down') return;
+    shutdown(agent.server);
+    node.problems.push('mesos-slave: the process died');
+    this.agentGone(agent);
   }
 
   /** The master stops hearing from an agent: inactive now, removed as unreachable after the ping window. */
@@ -546,6 +593,7 @@ export class MesosWorld {
   // --- faults ----------------------------------------------------------------
 
   private applyClusterFaults(): void {
+    for (let dies = this.faults.take('agent-dies'); dies; dies = this.faults.take('agent-dies')) this.kill(dies.vm);
     const noLeader = this.faults.take('no-leader');
     if (noLeader) {
       this.noLeaderUntil = this.now() + noLeader.ms;
