@@ -37,17 +37,7 @@ export class MesosGuest implements Guest {
   stop(vmId: string): void {
     const node = [...this.world.nodes.values()].find((n) => n.vmId === vmId);
     if (!node) return;
-    this.world.nodes.delete(node.address);
-    for (const daemon of [node.zookeeper, node.master, node.marathon]) {
-      if (!daemon) continue;
-      daemon.state = 'down';
-      shutdown(daemon.server);
-    }
-    if (node.agent) {
-      shutdown(node.agent.server);
-      this.world.agentGone(node.agent);
-    }
-    this.world.reconcile();
+    this.world.halt(node);
   }
 
   forget(vmId: string): void {

@@ -178,6 +178,31 @@ export class MesosWorld {
   }
 
   /**
+   * A node's VM stopped: every daemon on it goes down at once, and leaves
+   * the elections it took part in (a dead leader is no leader).
+   */
+  halt(node: Node): void {
+    this.nodes.delete(node.address);
+    for (const daemon of [node.zookeeper, node.master, node.marathon]) {
+      if (!daemon) continue;
+      daemon.state = 'down';
+      shutdown(daemon.server);
+    }
+    if (node.master?.group) this.leave(node.master.group, node.master);
+    const marathon = node.marathon;
+    if (marathon?.group) {
+      marathon.group.members.delete(marathon);
+      if (marathon.group.leader === marathon) marathon.group.leader = undefined;
+      marathon.group = undefined;
+    }
+    if (node.agent) {
+      shutdown(node.agent.server);
+      this.agentGone(node.agent);
+    }
+    this.reconcile();
+  }
+
+  /**
    * A VM was expunged, and its disk with it: a cluster whose every master's
    * disk is gone is gone too, so a new cluster on the same addresses starts
    * afresh instead of inheriting its registry.

@@ -1,7 +1,21 @@
 import { expect } from 'chai';
 import Docker from 'dockerode';
 import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
-import { cloudstackFailure, CROWD, lifecycle, orphans, smKilledMidProvisioning, soKilledMidDeploy, soKilledWhenReady, twentyAtOnce } from '../support/scenarios.js';
+import {
+  agentLost,
+  cloudstackFailure,
+  CROWD,
+  DAY2,
+  leaderChanges,
+  lifecycle,
+  masterLost,
+  orphans,
+  partitionShortCircuit,
+  smKilledMidProvisioning,
+  soKilledMidDeploy,
+  soKilledWhenReady,
+  twentyAtOnce,
+} from '../support/scenarios.js';
 import { DEMO } from '../support/sm.js';
 
 const docker = new Docker();
@@ -56,6 +70,25 @@ describe('SM on the Docker engine, end to end', function () {
 
   it('removes orchestrator containers that belong to no instance', async () => {
     await orphans(await world().startSm('docker'));
+  });
+});
+
+describe('A ready cluster stays true, on the Docker engine', function () {
+  this.timeout(240_000);
+  const world = useWorld({ docker: 'engine' });
+
+  it('turns degraded naming the agent whose VM is stopped, replaces it, and is ready again', async () => {
+    await agentLost(world(), await world().startSm('docker', DAY2), 'VM stopped');
+  });
+
+  it('follows a leader change and replaces the leading master\'s destroyed VM', async () => {
+    const sm = await world().startSm('docker', DAY2);
+    await leaderChanges(world(), sm);
+    await masterLost(world(), sm);
+  });
+
+  it('stops remediation when half the nodes are partitioned away, and is whole again when the partition ends', async () => {
+    await partitionShortCircuit(world(), await world().startSm('docker', DAY2));
   });
 });
 

@@ -3,7 +3,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessRuntime } from '../../service-manager/runtime/process.js';
 import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
-import { cloudstackFailure, CROWD, lifecycle, orphans, smKilledMidProvisioning, soKilledMidDeploy, soKilledWhenReady, twentyAtOnce } from '../support/scenarios.js';
+import {
+  agentLost,
+  cloudstackFailure,
+  CROWD,
+  DAY2,
+  leaderChanges,
+  lifecycle,
+  masterLost,
+  orphans,
+  partitionShortCircuit,
+  smKilledMidProvisioning,
+  soKilledMidDeploy,
+  soKilledWhenReady,
+  twentyAtOnce,
+} from '../support/scenarios.js';
 import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { DEMO, ETC } from '../support/sm.js';
 import { until } from '../support/wait.js';
@@ -30,6 +44,29 @@ describe('SM pipeline on the process runtime', function () {
 
   it('takes twenty instances of two tenants, created at once, to ready and deletes them all', async () => {
     await twentyAtOnce(world(), await world().startSm('process', CROWD));
+  });
+});
+
+describe('A ready cluster stays true, on the process runtime', function () {
+  this.timeout(180_000);
+  const world = useWorld();
+
+  for (const how of ['process dies', 'VM stopped', 'VM destroyed'] as const) {
+    it(`turns degraded naming the agent when its ${how === 'process dies' ? 'process dies' : how.replace('VM ', 'VM is ')}, replaces it, and is ready again`, async () => {
+      await agentLost(world(), await world().startSm('process', DAY2), how);
+    });
+  }
+
+  it('follows a leader change: the master URL names the leader /master/state reports', async () => {
+    await leaderChanges(world(), await world().startSm('process', DAY2));
+  });
+
+  it('replaces the leading master\'s destroyed VM at its address while another master leads', async () => {
+    await masterLost(world(), await world().startSm('process', DAY2));
+  });
+
+  it('stops remediation when half the nodes are partitioned away, and is whole again when the partition ends', async () => {
+    await partitionShortCircuit(world(), await world().startSm('process', DAY2));
   });
 });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { RuntimeKind } from '../../service-manager/runtime/runtime.js';
-import { activeAgents, uidOf, type InProcessSm, type PipelineWorld, type SmOptions, type SpawnedSm } from './pipeline.js';
+import { activeAgents, uidOf, type Attributes, type InProcessSm, type PipelineWorld, type SmOptions, type SpawnedSm } from './pipeline.js';
 import { DEMO, OTHER } from './sm.js';
 import { until } from './wait.js';
 
@@ -198,4 +198,155 @@ async function deleteAndConfirm(world: PipelineWorld, sm: InProcessSm, id: strin
   await sm.untilGone(DEMO, id);
   expect(await world.liveVms(uid)).to.deep.equal([]);
   expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
+}
+
+/**
+ * For the day-2 faults: the SM looks at the orchestrator at least every 100
+ * ms while a client polls, and nodes are replaced only after 200 simulated
+ * seconds unhealthy (4 s of real time), so every state a fault goes through
+ * is seen however slow the machine is.
+ */
+export const DAY2: SmOptions = {
+  extra: '[pipeline]\nrefresh_ms = 100',
+  soEnvironment: { SO_AGENT_UNHEALTHY_S: '200', SO_MASTER_UNHEALTHY_S: '200' },
+};
+
+interface AgentNode {
+  readonly slot: string;
+  readonly vm: string;
+  readonly address: string;
+  readonly active: boolean;
+}
+
+function agentNodes(attributes: Attributes): AgentNode[] {
+  return JSON.parse(String(attributes['mesos.agents.nodes'])) as AgentNode[];
+}
+
+/** The address of the master that the cluster's own /master/state names as leader (following redirects). */
+export async function reportedLeader(masterUrl: string): Promise<string> {
+  const reply = await fetch(`${masterUrl}/master/state`);
+  const state = (await reply.json()) as { leader_info?: { hostname?: string } };
+  return String(state.leader_info?.hostname);
+}
+
+function hostOf(url: unknown): string {
+  return new URL(String(url)).hostname;
+}
+
+async function readyCluster(sm: InProcessSm, masters: number, agents: number): Promise<{ id: string; uid: string; prefix: string; ready: Attributes }> {
+  const id = await sm.create(DEMO, `mesos.masters=${masters}, mesos.agents=${agents}`);
+  const ready = await sm.untilState(DEMO, id, 'ready');
+  return { id, uid: uidOf(sm.sm, DEMO, id), prefix: String(ready['occi.mcn.stack.id']), ready };
+}
+
+/** Polls until `wanted`, failing at once if the instance fails; returns every message seen on the way. */
+async function watchUntil(sm: InProcessSm, id: string, wanted: (a: Attributes) => boolean, seen: string[]): Promise<Attributes> {
+  return sm.until(DEMO, id, (a) => {
+    seen.push(`${a['mcn.service.state']}: ${a['mcn.service.state.message']}`);
+    if (a['mcn.service.state'] === 'failed') throw new Error(`instance ${id} failed: ${a['mcn.service.state.message']}`);
+    return wanted(a);
+  }, 120_000);
+}
+
+async function history(sm: InProcessSm, id: string): Promise<Array<{ type: string; state?: string; message?: string }>> {
+  return (await sm.call('GET', `/mesos/${id}/events`, { headers: DEMO })).json();
+}
+
+export type AgentLoss = 'process dies' | 'VM stopped' | 'VM destroyed';
+
+/**
+ * A ready cluster loses agent 2 (its process, or its VM): the instance turns
+ * degraded naming the agent, the orchestrator replaces it in its slot, and
+ * the instance is ready again with every agent active.
+ */
+export async function agentLost(world: PipelineWorld, sm: InProcessSm, how: AgentLoss): Promise<void> {
+  const { id, uid, prefix } = await readyCluster(sm, 1, 3);
+  const vm = `${prefix}-a2`;
+  if (how === 'process dies') await world.sim.control('POST', '/mesos/faults', { kind: 'agent-dies', vm });
+  else expect((await world.sim.control('POST', `/vms/${vm}/${how === 'VM stopped' ? 'stop' : 'destroy'}`)).status).to.equal(202);
+  const seen: string[] = [];
+  const degraded = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'degraded', seen);
+  expect(degraded['mcn.service.state.message']).to.match(/^degraded: agent 2 of 3 \(127\.\d+\.\d+\.\d+\) not active for \d+ s \(/);
+  expect(degraded['mesos.cluster.health']).to.equal('degraded');
+  const healed = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === 3, seen);
+  expect(agentNodes(healed).map((n) => [n.slot, n.vm.slice(prefix.length), n.active])).to.deep.equal([
+    ['a1', '-a1', true],
+    ['a2', '-a2-g2', true],
+    ['a3', '-a3', true],
+  ]);
+  expect(await activeAgents(String(healed['mesos.master.url']))).to.equal(3);
+  expect(await reportedLeader(String(healed['mesos.master.url']))).to.equal(hostOf(healed['mesos.master.url']));
+  const events = await history(sm, id);
+  expect(events.filter((e) => e.type === 'state_changed').map((e) => e.state).slice(-3)).to.deep.equal(['ready', 'degraded', 'ready']);
+  const health = events.filter((e) => e.type === 'health').map((e) => e.message);
+  expect(health.some((m) => /agent 2 of 3 .* not active for \d+ s .*; replacing it \(replacement 1\)$/.test(String(m))), health.join('\n')).to.equal(true);
+  expect(health.some((m) => /^agent 2 of 3 \(.*\) runs again on a new VM, .*-a2-g2$/.test(String(m))), health.join('\n')).to.equal(true);
+  await deleteAndConfirm(world, sm, id, uid);
+}
+
+/** The leader steps down: the outputs follow the new leader, which /master/state confirms; the change is in the history. */
+export async function leaderChanges(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  const { id, uid, ready } = await readyCluster(sm, 3, 2);
+  const before = hostOf(ready['mesos.master.url']);
+  expect(await reportedLeader(String(ready['mesos.master.url']))).to.equal(before);
+  await world.sim.control('POST', '/mesos/faults', { kind: 'leader-change' });
+  const seen: string[] = [];
+  const after = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && hostOf(a['mesos.master.url']) !== before && a['mesos.agents.active'] === 2, seen);
+  expect(await reportedLeader(String(after['mesos.master.url']))).to.equal(hostOf(after['mesos.master.url']));
+  const health = (await history(sm, id)).filter((e) => e.type === 'health').map((e) => String(e.message));
+  expect(health).to.include(`the leading master is now ${hostOf(after['mesos.master.url'])} (was ${before})`);
+  await deleteAndConfirm(world, sm, id, uid);
+}
+
+/** The leading master's VM is destroyed: another master leads, the lost one is replaced at its address, every agent stays active. */
+export async function masterLost(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  const { id, uid, prefix, ready } = await readyCluster(sm, 3, 1);
+  const leader = hostOf(ready['mesos.master.url']);
+  const slot = String(ready['mesos.masters.addresses']).split(',').indexOf(leader) + 1;
+  expect((await world.sim.control('POST', `/vms/${prefix}-m${slot}/destroy`)).status).to.equal(202);
+  const seen: string[] = [];
+  const replaced = async (): Promise<boolean> => (await world.liveVms(uid)).some((vm) => vm.name === `${prefix}-m${slot}-g2` && vm.state === 'Running');
+  let healed: Attributes = ready;
+  await until(
+    async () => {
+      healed = await watchUntil(sm, id, () => true, seen);
+      return healed['mcn.service.state'] === 'ready' && /^ready: /.test(String(healed['mcn.service.state.message'])) && (await replaced());
+    },
+    120_000,
+    () => `the master was not replaced; last seen: ${seen.slice(-3).join(' | ')}`,
+  );
+  expect(seen.some((m) => m.includes(`master ${slot} of 3 (${leader}) not healthy for`)), seen.join('\n')).to.equal(true);
+  expect(await reportedLeader(String(healed['mesos.master.url']))).to.equal(hostOf(healed['mesos.master.url']));
+  expect(await activeAgents(String(healed['mesos.master.url']))).to.equal(1);
+  const replacement = (await world.liveVms(uid)).find((vm) => vm.name === `${prefix}-m${slot}-g2`);
+  expect((await world.vms()).find((vm) => vm.id === replacement!.id)).to.include({ address: leader });
+  await deleteAndConfirm(world, sm, id, uid);
+}
+
+/**
+ * Two of three agents are partitioned from the masters: the cluster is
+ * degraded, but with half of its nodes unhealthy nothing is replaced (no
+ * replacement storm); when the partition ends, the same agents come back
+ * and it is ready again.
+ */
+export async function partitionShortCircuit(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  const { id, uid, prefix } = await readyCluster(sm, 1, 3);
+  const faults: number[] = [];
+  for (const slot of ['a2', 'a3']) {
+    faults.push((await world.sim.control('POST', '/mesos/faults', { kind: 'agent-partitioned', vm: `${prefix}-${slot}` })).json<{ id: number }>().id);
+  }
+  const seen: string[] = [];
+  await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'degraded', seen);
+  const stoppedEvent = async (): Promise<boolean> => {
+    await sm.attributes(DEMO, id);
+    return (await history(sm, id)).some((e) => e.type === 'health' && /^remediation stopped: 2 of 4 nodes unhealthy \(more than 40 %\)$/.test(String(e.message)));
+  };
+  await until(stoppedEvent, 120_000, () => 'remediation never stopped');
+  const stopped = await sm.attributes(DEMO, id);
+  expect(stopped!['mcn.service.state.message']).to.match(/remediation stopped: 2 of 4 nodes unhealthy/);
+  for (const fault of faults) await world.sim.control('DELETE', `/mesos/faults/${fault}`);
+  const healed = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === 3, seen);
+  expect(agentNodes(healed).map((n) => n.vm.slice(prefix.length))).to.deep.equal(['-a1', '-a2', '-a3']);
+  expect((await world.vms()).filter((vm) => vm.tags['mesos.instance'] === uid), 'no VM was ever made to replace one').to.have.length(4);
+  await deleteAndConfirm(world, sm, id, uid);
 }
