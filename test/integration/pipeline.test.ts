@@ -8,6 +8,7 @@ import {
   cloudstackFailure,
   CROWD,
   DAY2,
+  FAULTY_CLOUD,
   leaderChanges,
   lifecycle,
   masterLost,
@@ -17,6 +18,7 @@ import {
   soKilledMidDeploy,
   soKilledWhenReady,
   twentyAtOnce,
+  underCloudFaults,
 } from '../support/scenarios.js';
 import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { DEMO, ETC } from '../support/sm.js';
@@ -67,6 +69,15 @@ describe('A ready cluster stays true, on the process runtime', function () {
 
   it('stops remediation when half the nodes are partitioned away, and is whole again when the partition ends', async () => {
     await partitionShortCircuit(world(), await world().startSm('process', DAY2));
+  });
+});
+
+describe('SM pipeline under cloud faults, on the process runtime', function () {
+  this.timeout(600_000);
+  const world = useWorld({ adjust: FAULTY_CLOUD.adjust });
+
+  it('ends ten lifecycles ready or failed naming the command while one CloudStack call in ten fails, and deletes them all leaving nothing', async () => {
+    await underCloudFaults(world(), await world().startSm('process', FAULTY_CLOUD.sm));
   });
 });
 

@@ -350,3 +350,57 @@ export async function partitionShortCircuit(world: PipelineWorld, sm: InProcessS
   expect((await world.vms()).filter((vm) => vm.tags['mesos.instance'] === uid), 'no VM was ever made to replace one').to.have.length(4);
   await deleteAndConfirm(world, sm, id, uid);
 }
+
+/**
+ * For the soak under cloud faults: a start the cloud never finishes is
+ * failed by it after 10 simulated minutes (job.cancel.threshold.minutes),
+ * failed teardowns are retried after a second, and the masters' and agents'
+ * deadlines leave room for ten orchestrators starting on a small machine.
+ */
+export const FAULTY_CLOUD = {
+  adjust: (fixtures: Record<string, any>): void => {
+    fixtures['settings'] = { ...fixtures['settings'], jobCancelThresholdMinutes: 10 };
+  },
+  sm: {
+    extra: '[reconciler]\nretry_after_s = 1\n[so_runtime]\nstart_timeout_s = 300',
+    soEnvironment: { SO_DEADLINE_MASTERS_S: '1200', SO_DEADLINE_AGENT_S: '600' },
+  } satisfies SmOptions,
+};
+
+const COMMAND = /\b(deploy|start|stop|destroy|update|list)VirtualMachines?\b|\bcreateTags\b|\bqueryAsyncJobResult\b/;
+
+/**
+ * Ten lifecycles while about one CloudStack call in ten fails in one of the
+ * ways the simulator knows (errors, failed jobs, lost answers, resets, proxy
+ * pages, slow answers, VMs that hang in Starting): each instance ends ready,
+ * or failed with a cause that names the CloudStack command; deleting them
+ * all leaves no VM and no orchestrator.
+ */
+export async function underCloudFaults(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  await world.sim.control('POST', '/faults', { kind: 'random', rate: 0.1, seed: 8 });
+  const outcomes: Attributes[] = [];
+  const ids: string[] = [];
+  for (const wave of [0, 1]) {
+    const batch = await Promise.all(Array.from({ length: 5 }, (_, i) => sm.create(DEMO, 'mesos.agents=2', `soak-${wave}-${i}`)));
+    ids.push(...batch);
+    outcomes.push(...(await Promise.all(batch.map((id) => sm.until(DEMO, id, (a) => a['mcn.service.state'] === 'ready' || a['mcn.service.state'] === 'failed', 180_000)))));
+  }
+  for (const outcome of outcomes) {
+    if (outcome['mcn.service.state'] === 'failed') expect(String(outcome['mcn.service.state.message'])).to.match(COMMAND);
+  }
+  const ready = outcomes.filter((o) => o['mcn.service.state'] === 'ready').length;
+  const failures = outcomes.filter((o) => o['mcn.service.state'] === 'failed').map((o) => o['mcn.service.state.message']);
+  expect(ready, `most clusters get through; failed: ${failures.join(' | ')}`).to.be.at.least(5);
+  const uids = new Set(ids.map((id) => uidOf(sm.sm, DEMO, id)));
+  for (const id of ids) expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
+  await until(
+    async () => {
+      sm.sm.pipeline!.reconciler.retries();
+      return (await Promise.all(ids.map((id) => sm.attributes(DEMO, id)))).every((a) => a === undefined);
+    },
+    180_000,
+    async () => `still there: ${(await Promise.all(ids.map((id) => sm.attributes(DEMO, id)))).filter(Boolean).map((a) => `${a!['occi.core.id']}: ${a!['mcn.service.state.message']}`).join('; ')}`,
+  );
+  expect((await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance']!))).to.deep.equal([]);
+  expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
+}
