@@ -144,7 +144,12 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
   const { config, registry, tenants, managerId, timers, logger } = context;
   const settings = config.soRuntime;
   const runtime = await chooseRuntime(settings, managerId, logger);
-  const policy = { deadlinesMs: config.pipeline.deadlinesMs, startTimeoutMs: settings.startTimeoutMs, maxStarts: settings.maxStarts };
+  const policy = {
+    deadlinesMs: config.pipeline.deadlinesMs,
+    startTimeoutMs: settings.startTimeoutMs,
+    maxStarts: settings.maxStarts,
+    teardownRetryMs: config.reconciler.retryAfterMs,
+  };
   const driver = new PipelineDriver({
     registry,
     type: context.type,
@@ -172,7 +177,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     deadlineMs: config.pipeline.deadlinesMs.destroy,
     logger,
   });
-  const reconciler = new Reconciler({ registry, driver, runtime, sweeper, policy, retryAfterMs: config.reconciler.retryAfterMs, timers, logger });
+  const reconciler = new Reconciler({ registry, driver, runtime, sweeper, logger });
   return { runtime, driver, reconciler };
 }
 
@@ -183,7 +188,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
  */
 function rebuildForEmptyCloud(registry: InstanceRegistry, logger: Logger): void {
   const instances = registry.listAll().filter((i) => i.memo.started && i.state !== 'failed');
-  for (const instance of instances) registry.setMemo(instance.uid, { ...instance.memo, replace: true, starts: 0 });
+  for (const instance of instances) registry.setMemo(instance.uid, { ...instance.memo, generation: (instance.memo.generation ?? 1) + 1, starts: 0 });
   if (instances.length > 0) logger.info('the embedded CloudStack simulator starts empty: rebuilding the clusters', { instances: instances.length });
 }
 

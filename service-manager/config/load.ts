@@ -39,6 +39,7 @@ export interface SmConfig {
     readonly pollMinMs: number;
     readonly pollMaxMs: number;
     readonly refreshMs: number;
+    readonly maxRunning: number;
   };
   readonly reconciler: {
     readonly schedules: Readonly<Record<'resync' | 'retries' | 'orphans' | 'vmSweep', string>>;
@@ -265,6 +266,7 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       pollMinMs: num('pipeline.poll_min_ms'),
       pollMaxMs: Math.max(num('pipeline.poll_min_ms'), num('pipeline.poll_max_ms')),
       refreshMs: num('pipeline.refresh_ms'),
+      maxRunning: num('pipeline.max_running'),
     },
     reconciler: {
       schedules: {

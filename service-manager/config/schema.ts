@@ -92,6 +92,13 @@ export const SCHEMA = {
     deadline_destroy_s: { type: 'int', min: 1, max: 86_400, default: 900, doc: 'for every VM to be gone' },
     poll_min_ms: { type: 'int', min: 10, max: 60_000, default: 250, doc: 'first wait between two looks at an orchestrator' },
     poll_max_ms: { type: 'int', min: 10, max: 600_000, default: 5000, doc: 'longest wait between two looks' },
+    max_running: {
+      type: 'int',
+      min: 1,
+      max: 10_000,
+      default: 32,
+      doc: 'pipeline steps (looks at orchestrators and actions) of all instances running at once',
+    },
     refresh_ms: {
       type: 'int',
       min: 0,

@@ -19,8 +19,17 @@ export interface PipelineMemo {
   readonly phase?: ServiceState;
   /** Fingerprint of the parameters the orchestrator was last given. */
   readonly applied?: string;
-  /** Set by a retry: the orchestrator is replaced by a fresh one before anything else. */
-  readonly replace?: boolean;
+  /**
+   * The orchestrator wanted (1 when absent) and the one started last: a
+   * retry, a teardown retry or a cloud that starts empty wants a fresh
+   * orchestrator, and the running one is replaced until they agree.
+   */
+  readonly generation?: number;
+  readonly running?: number;
+  /** Why the last start of an orchestrator failed, and whether trying again may help. */
+  readonly startError?: { readonly reason: string; readonly retryable: boolean };
+  /** The orchestrator refused the instance's parameters, saying why. */
+  readonly rejected?: string;
   /** Why the instance failed, and what became of its VMs. */
   readonly failure?: Failure;
   /** The newest health event of the orchestrator already in the instance's history. */
@@ -34,6 +43,11 @@ export interface Failure {
   readonly cause: string;
   /** `removing` until the clean-up of `on_failure=delete` is confirmed; `none` when no orchestrator ever ran. */
   readonly vms: 'removing' | 'removed' | 'kept' | 'none';
+}
+
+/** Whether an orchestrator older than the one wanted was started (and may still run). */
+export function outdated(memo: PipelineMemo): boolean {
+  return memo.started === true && (memo.running ?? 1) < (memo.generation ?? 1);
 }
 
 /** Orchestrator starts in the instance's current state. */

@@ -1,5 +1,5 @@
 import type { ClusterHealth } from '../../lib/cluster/health.js';
-import { startsIn, type Failure, type PipelineMemo } from './memo.js';
+import { outdated, startsIn, type Failure, type PipelineMemo } from './memo.js';
 import { isServing, type ServiceState } from './states.js';
 
 /**
@@ -53,17 +53,27 @@ export interface PipelinePolicy {
   readonly startTimeoutMs: number;
   /** Orchestrator starts allowed in one state; more is a crash loop. */
   readonly maxStarts: number;
+  /** First wait before a failed teardown or clean-up is tried again; it doubles each time, up to an hour. */
+  readonly teardownRetryMs: number;
 }
 
 export type SoCall = 'init' | 'deploy' | 'provision' | 'update' | 'dispose';
 
 export type Decision =
-  | { readonly kind: 'start'; readonly message: string }
+  /** Start an orchestrator, on the instance's port or (when it was lost) a new one. */
+  | { readonly kind: 'start'; readonly message: string; readonly newPort: boolean }
   /** Remove the orchestrator; a fresh one is started next. */
   | { readonly kind: 'replace'; readonly message: string }
+  /**
+   * Want a fresh orchestrator: after a retry (the failure is forgotten and
+   * the starts counted anew), or for another try at a failed teardown or
+   * clean-up (counted, and moved back to `to`).
+   */
+  | { readonly kind: 'renew'; readonly reason: 'retry' | 'teardown'; readonly message: string; readonly to?: ServiceState }
   | { readonly kind: 'call'; readonly call: SoCall; readonly message: string; readonly then?: ServiceState }
   | { readonly kind: 'advance'; readonly to: ServiceState; readonly message: string }
-  | { readonly kind: 'fail'; readonly cause: string }
+  /** Fail the instance; `vms` says what becomes of its VMs, absent when a teardown failed (it is tried again). */
+  | { readonly kind: 'fail'; readonly cause: string; readonly vms?: Failure['vms'] }
   | { readonly kind: 'wait'; readonly message: string }
   /** The VMs of a failed instance are gone (on_failure=delete): remove its orchestrator too. */
   | { readonly kind: 'cleaned' }
@@ -72,12 +82,14 @@ export type Decision =
   /** Nothing to do until something changes; the message, if any, replaces the current one. */
   | { readonly kind: 'idle'; readonly message?: string };
 
+const MAX_TEARDOWN_WAIT_MS = 3_600_000;
+
 const DELETE_STATES = new Set(['DELETE_IN_PROGRESS', 'DELETE_COMPLETE', 'DELETE_FAILED']);
 
 export function decide(s: Situation, policy: PipelinePolicy): Decision {
-  if (s.memo.replace) {
+  if (outdated(s.memo)) {
     return s.so.kind === 'absent'
-      ? { kind: 'start', message: 'starting a fresh service orchestrator' }
+      ? { kind: 'start', message: 'starting a fresh service orchestrator', newPort: newPort(s) }
       : { kind: 'replace', message: 'replacing the service orchestrator with a fresh one' };
   }
   if (s.state === 'failed') return afterFailure(s, policy);
@@ -86,8 +98,11 @@ export function decide(s: Situation, policy: PipelinePolicy): Decision {
 }
 
 function towardsReady(s: Situation, policy: PipelinePolicy): Decision {
+  // Out of failed and no longer failed: a retry, which starts over with a fresh orchestrator.
+  if (s.memo.failure) return { kind: 'renew', reason: 'retry', message: 'starting over with a fresh service orchestrator' };
   const present = overdue(s, policy) ?? presence(s, policy);
   if (present) return present;
+  if (s.memo.rejected) return failing(s, s.memo.rejected);
   if (s.state === 'initialise') return { kind: 'advance', to: 'activate', message: 'initialising the service orchestrator' };
   if (s.so.kind !== 'stack') return { kind: 'call', call: 'init', message: 'initialising the service orchestrator' };
   const { stack } = s.so;
@@ -108,9 +123,9 @@ function towardsReady(s: Situation, policy: PipelinePolicy): Decision {
       return serving(s, stack);
     case 'UPDATE_FAILED':
       if (!current && (isServing(s.state) || s.state === 'update')) return applyChanges(s);
-      return { kind: 'fail', cause: detail(stack) };
+      return failing(s, detail(stack));
     case 'CREATE_FAILED':
-      return { kind: 'fail', cause: detail(stack) };
+      return failing(s, detail(stack));
     default:
       if (DELETE_STATES.has(stack.state)) return { kind: 'replace', message: 'replacing a service orchestrator that was disposed' };
       if (stack.actions.includes('deploy')) {
@@ -146,25 +161,52 @@ function teardown(s: Situation, policy: PipelinePolicy): Decision {
   }
   const { stack } = s.so;
   if (stack.state === 'DELETE_COMPLETE') return { kind: 'remove' };
-  if (stack.state === 'DELETE_FAILED') return { kind: 'fail', cause: detail(stack) };
+  if (stack.state === 'DELETE_FAILED') return failing(s, detail(stack));
   return { kind: 'wait', message: detail(stack) };
 }
 
-/** A failed instance: with on_failure=delete its VMs are removed, and it stays visible as failed. */
+/**
+ * A failed instance: with on_failure=delete its VMs are removed, and it
+ * stays visible as failed. A clean-up or teardown that cannot finish now is
+ * tried again with a fresh orchestrator, waiting longer each time.
+ */
 function afterFailure(s: Situation, policy: PipelinePolicy): Decision {
   const failure = s.memo.failure;
-  if (s.failedPhase === 'destroy' || failure?.vms !== 'removing') return { kind: 'idle' };
+  if (s.failedPhase === 'destroy') {
+    const attempt = (s.memo.teardowns ?? 0) + 2;
+    return due(s, policy) ? { kind: 'renew', reason: 'teardown', to: 'destroy', message: `Retrying the teardown (attempt ${attempt}).` } : { kind: 'idle' };
+  }
+  if (failure?.vms !== 'removing') return { kind: 'idle' };
   if (!s.memo.started) return { kind: 'cleaned' };
+  const later = (why: string): Decision =>
+    due(s, policy) ? { kind: 'renew', reason: 'teardown', message: failureMessage(failure) } : { kind: 'idle', message: failureMessage(failure, `${why}; tried again later`) };
   const present = presence(s, policy);
-  if (present?.kind === 'fail') return { kind: 'idle', message: failureMessage(failure, `${present.cause}; tried again later`) };
+  if (present?.kind === 'fail') return later(present.cause);
   if (present) return { ...present, message: failureMessage(failure, present.message) };
   if (s.so.kind !== 'stack' || !DELETE_STATES.has(s.so.stack.state)) {
     return { kind: 'call', call: 'dispose', message: failureMessage(failure) };
   }
   const { stack } = s.so;
   if (stack.state === 'DELETE_COMPLETE') return { kind: 'cleaned' };
-  if (stack.state === 'DELETE_FAILED') return { kind: 'idle', message: failureMessage(failure, `${detail(stack)}; tried again later`) };
+  if (stack.state === 'DELETE_FAILED') return later(detail(stack));
   return { kind: 'wait', message: failureMessage(failure, detail(stack)) };
+}
+
+/** Whether the next try of a failed teardown or clean-up is due: the wait doubles with each try, up to an hour. */
+function due(s: Situation, policy: PipelinePolicy): boolean {
+  const wait = Math.min(policy.teardownRetryMs * 2 ** (s.memo.teardowns ?? 0), MAX_TEARDOWN_WAIT_MS);
+  return s.now >= (s.memo.retriedAt ?? s.stateSince) + wait;
+}
+
+/** A failure in the current state, with what becomes of the VMs. */
+function failing(s: Situation, cause: string): Extract<Decision, { kind: 'fail' }> {
+  if (s.state === 'destroy') return { kind: 'fail', cause };
+  return { kind: 'fail', cause, vms: !s.memo.started ? 'none' : s.onFailure === 'keep' ? 'kept' : 'removing' };
+}
+
+/** A lost port (someone else took it while the orchestrator was down) is given up for a new one. */
+function newPort(s: Situation): boolean {
+  return s.memo.port === undefined || (s.so.kind === 'absent' && s.so.exit?.includes('EADDRINUSE') === true);
 }
 
 /** Is the orchestrator there and answering? If not, what to do about it. */
@@ -173,17 +215,21 @@ type Presence = Extract<Decision, { kind: 'start' | 'replace' | 'wait' | 'fail' 
 function presence(s: Situation, policy: PipelinePolicy): Presence | undefined {
   const starts = startsIn(s.memo, s.state);
   if (s.so.kind === 'absent') {
+    const startError = s.memo.startError;
+    if (startError && !startError.retryable) return failing(s, `cannot start the service orchestrator: ${startError.reason}`);
     if (starts >= policy.maxStarts) {
-      return { kind: 'fail', cause: `the service orchestrator stopped ${starts} times${s.so.exit ? `; last: ${s.so.exit}` : ''}` };
+      return failing(s, `the service orchestrator stopped ${starts} times${s.so.exit ? `; last: ${s.so.exit}` : ''}`);
     }
-    if (starts === 0 && !s.so.exit) return { kind: 'start', message: 'starting the service orchestrator' };
-    return { kind: 'start', message: `restarting the service orchestrator${s.so.exit ? ` (it stopped: ${s.so.exit})` : ''}` };
+    const start = (message: string): Presence => ({ kind: 'start', message, newPort: newPort(s) });
+    if (startError) return start(`cannot start the service orchestrator (${startError.reason}); trying again`);
+    if (starts === 0 && !s.so.exit) return start('starting the service orchestrator');
+    return start(`restarting the service orchestrator${s.so.exit ? ` (it stopped: ${s.so.exit})` : ''}`);
   }
   if (s.so.kind === 'silent') {
     const silentFor = s.now - Math.max(s.so.since, s.memo.startedAt ?? 0);
     if (silentFor <= policy.startTimeoutMs) return { kind: 'wait', message: 'waiting for the service orchestrator to answer' };
     const why = `the service orchestrator did not answer for ${seconds(silentFor)} s (${s.so.reason})`;
-    if (starts >= policy.maxStarts) return { kind: 'fail', cause: why };
+    if (starts >= policy.maxStarts) return failing(s, why);
     return { kind: 'replace', message: `replacing the service orchestrator: ${why}` };
   }
   return undefined;
@@ -194,7 +240,7 @@ function overdue(s: Situation, policy: PipelinePolicy): Decision | undefined {
   const limit = policy.deadlinesMs[s.state];
   if (s.now - s.stateSince <= limit) return undefined;
   const last = s.so.kind === 'stack' && s.so.stack.message ? `; the orchestrator last reported: ${s.so.stack.message}` : '';
-  return { kind: 'fail', cause: `${s.state} did not finish within ${seconds(limit)} s${last}` };
+  return failing(s, `${s.state} did not finish within ${seconds(limit)} s${last}`);
 }
 
 function progress(s: Situation, stack: StackView): Decision {

@@ -1,8 +1,6 @@
-import type { Timers } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PipelineDriver } from '../lifecycle/driver.js';
-import type { PipelinePolicy } from '../lifecycle/pipeline.js';
-import { SERVICE_MANAGER_ACTOR, type InstanceRecord, type InstanceRegistry } from '../registry/registry.js';
+import type { InstanceRecord, InstanceRegistry } from '../registry/registry.js';
 import type { SoRuntime } from '../runtime/runtime.js';
 import type { VmSweeper } from './vm-sweep.js';
 
@@ -11,19 +9,15 @@ export interface ReconcilerDeps {
   readonly driver: PipelineDriver;
   readonly runtime: SoRuntime;
   readonly sweeper: VmSweeper;
-  readonly policy: PipelinePolicy;
-  /** First wait before a failed teardown is retried; it doubles with each attempt. */
-  readonly retryAfterMs: number;
-  readonly timers: Timers;
   readonly logger: Logger;
 }
-
-const MAX_RETRY_WAIT_MS = 3_600_000;
 
 /**
  * The periodic checks that keep the registry and the world in agreement when
  * no request arrives: each is a plain method (the cron schedule only calls
  * them) and returns how many instances, orchestrators or VMs it acted on.
+ * What to do about an instance is the pipeline's decision; the checks only
+ * make it look.
  */
 export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -40,36 +34,12 @@ export class Reconciler {
   }
 
   /**
-   * Failed teardowns, and clean-ups of failed instances (on_failure=delete),
-   * are tried again with a fresh orchestrator, waiting longer each time.
+   * Looks at every failed instance: the pipeline tries a failed teardown or
+   * clean-up (on_failure=delete) again with a fresh orchestrator once its
+   * back-off has passed.
    */
   retries(): number {
-    let retried = 0;
-    const now = this.deps.timers.now();
-    for (const instance of this.deps.registry.listAll()) {
-      if (instance.state !== 'failed' || this.deps.driver.active(instance.uid)) continue;
-      const teardown = instance.failedPhase === 'destroy';
-      if (!teardown && instance.memo.failure?.vms !== 'removing') continue;
-      const attempts = instance.memo.teardowns ?? 0;
-      const wait = Math.min(this.deps.retryAfterMs * 2 ** attempts, MAX_RETRY_WAIT_MS);
-      if (now < (instance.memo.retriedAt ?? instance.stateSince) + wait) continue;
-      const memo = { ...instance.memo, replace: true, starts: 0, teardowns: attempts + 1, retriedAt: now };
-      const message = teardown ? `Retrying the teardown (attempt ${attempts + 2}).` : instance.stateMessage;
-      this.deps.registry.change(
-        instance.uid,
-        instance.version,
-        teardown ? { state: 'destroy', failedPhase: null, stateMessage: message, memo } : { memo },
-        { actor: SERVICE_MANAGER_ACTOR, type: teardown ? 'state_changed' : 'progress', ...(teardown ? { state: 'destroy' as const } : {}), message },
-      );
-      this.deps.logger.info(teardown ? 'retrying a failed teardown' : 'retrying the clean-up of a failed instance', {
-        instance: instance.id,
-        tenant: instance.tenant,
-        attempt: attempts + 2,
-      });
-      this.deps.driver.kick(instance.uid);
-      retried++;
-    }
-    return retried;
+    return this.kickWhere((i) => i.state === 'failed');
   }
 
   /** Removes orchestrators that belong to no live instance (left by a crash between two steps). */

@@ -8,6 +8,7 @@ const POLICY: PipelinePolicy = {
   deadlinesMs: { initialise: 60_000, activate: 60_000, deploy: 600_000, provision: 600_000, update: 600_000, destroy: 300_000 },
   startTimeoutMs: 30_000,
   maxStarts: 3,
+  teardownRetryMs: 60_000,
 };
 
 const STARTED: PipelineMemo = { port: 18000, token: 't', started: true, startedAt: NOW - 5000, phase: 'initialise', starts: 1, applied: 'current' };
@@ -25,7 +26,7 @@ const next = (s: Situation) => decide(s, POLICY);
 describe('SM pipeline decisions', () => {
   describe('on the way to ready', () => {
     it('starts the orchestrator, waits for it to answer, then initialises it', () => {
-      expect(next(situation('initialise', { kind: 'absent' }, { memo: {} }))).to.deep.equal({ kind: 'start', message: 'starting the service orchestrator' });
+      expect(next(situation('initialise', { kind: 'absent' }, { memo: {} }))).to.deep.equal({ kind: 'start', message: 'starting the service orchestrator', newPort: true });
       expect(next(situation('initialise', { kind: 'silent', reason: 'ECONNREFUSED', since: NOW - 1000 }))).to.include({ kind: 'wait' });
       expect(next(situation('initialise', { kind: 'fresh' }))).to.include({ kind: 'advance', to: 'activate' });
       expect(next(situation('activate', { kind: 'fresh' }))).to.include({ kind: 'call', call: 'init' });
@@ -64,10 +65,11 @@ describe('SM pipeline decisions', () => {
     });
 
     it('fails with the orchestrator own words when a phase fails', () => {
-      expect(next(situation('deploy', stack('CREATE_FAILED', [], 'deploy failed: no capacity')))).to.deep.equal({ kind: 'fail', cause: 'deploy failed: no capacity' });
+      expect(next(situation('deploy', stack('CREATE_FAILED', [], 'deploy failed: no capacity')))).to.deep.equal({ kind: 'fail', cause: 'deploy failed: no capacity', vms: 'removing' });
       expect(next(situation('provision', stack('UPDATE_FAILED', [], 'provision failed: agent 2 not registered')))).to.deep.equal({
         kind: 'fail',
         cause: 'provision failed: agent 2 not registered',
+        vms: 'removing',
       });
     });
 
@@ -95,10 +97,11 @@ describe('SM pipeline decisions', () => {
 
     it('restarts a stopped orchestrator, and fails the phase after too many starts, with its last words', () => {
       const exit = 'exit code 2: service-orchestrator: SO_LISTEN is required';
-      expect(next(situation('deploy', { kind: 'absent', exit }))).to.deep.equal({ kind: 'start', message: `restarting the service orchestrator (it stopped: ${exit})` });
+      expect(next(situation('deploy', { kind: 'absent', exit }))).to.deep.equal({ kind: 'start', message: `restarting the service orchestrator (it stopped: ${exit})`, newPort: false });
       expect(next(situation('deploy', { kind: 'absent', exit }, { memo: { ...STARTED, phase: 'deploy', starts: 3 } }))).to.deep.equal({
         kind: 'fail',
         cause: `the service orchestrator stopped 3 times; last: ${exit}`,
+        vms: 'removing',
       });
       expect(next(situation('deploy', { kind: 'absent', exit }, { memo: { ...STARTED, phase: 'activate', starts: 3 } })), 'starts of another state').to.include({ kind: 'start' });
     });
@@ -112,10 +115,13 @@ describe('SM pipeline decisions', () => {
       expect(next(situation('provision', silent, { memo: { ...old, startedAt: NOW - 10_000 } })), 'just started').to.include({ kind: 'wait' });
     });
 
-    it('replaces an orchestrator that was disposed behind its back, and one a retry asked to renew', () => {
+    it('replaces an orchestrator that was disposed behind its back, and one older than the generation wanted', () => {
       expect(next(situation('deploy', stack('DELETE_COMPLETE')))).to.include({ kind: 'replace' });
-      expect(next(situation('deploy', stack('CREATE_FAILED'), { memo: { ...STARTED, replace: true } }))).to.include({ kind: 'replace' });
-      expect(next(situation('deploy', { kind: 'absent' }, { memo: { ...STARTED, replace: true } }))).to.include({ kind: 'start' });
+      const older: PipelineMemo = { ...STARTED, phase: 'deploy', generation: 3, running: 2 };
+      expect(next(situation('deploy', stack('CREATE_FAILED'), { memo: older }))).to.include({ kind: 'replace' });
+      expect(next(situation('failed', stack('DELETE_FAILED'), { memo: older, failedPhase: 'destroy' }))).to.include({ kind: 'replace' });
+      expect(next(situation('deploy', { kind: 'absent' }, { memo: older }))).to.deep.equal({ kind: 'start', message: 'starting a fresh service orchestrator', newPort: false });
+      expect(next(situation('deploy', stack('CREATE_IN_PROGRESS', ['provision'], 'x'), { memo: { ...older, running: 3 } }))).to.include({ kind: 'wait' });
     });
   });
 
@@ -125,6 +131,7 @@ describe('SM pipeline decisions', () => {
       expect(next(situation('deploy', stack('CREATE_IN_PROGRESS', [], 'deploy: 2 of 3 VMs running'), late))).to.deep.equal({
         kind: 'fail',
         cause: 'deploy did not finish within 600 s; the orchestrator last reported: deploy: 2 of 3 VMs running',
+        vms: 'removing',
       });
       expect(next(situation('initialise', { kind: 'silent', reason: 'x', since: NOW }, { stateSince: NOW - 60_001 }))).to.include({ kind: 'fail' });
     });
@@ -191,6 +198,97 @@ describe('SM pipeline decisions', () => {
       expect(failureMessage({ cause: 'deploy failed: no capacity', vms: 'kept' })).to.equal(
         'deploy failed: no capacity. Its VMs are kept for debugging (on_failure=keep); delete the instance to remove them.',
       );
+    });
+  });
+
+  describe('decisions the actuator only carries out', () => {
+    it('starts over with a fresh orchestrator after a retry, forgetting the failure', () => {
+      const retried: PipelineMemo = { ...STARTED, phase: 'deploy', failure: { cause: 'deploy failed: x', vms: 'removed' } };
+      expect(next(situation('deploy', { kind: 'absent' }, { memo: retried }))).to.deep.equal({
+        kind: 'renew',
+        reason: 'retry',
+        message: 'starting over with a fresh service orchestrator',
+      });
+    });
+
+    it('tries a failed teardown again once its back-off has passed, waiting twice as long each time', () => {
+      const failedTeardown = (memo: Partial<PipelineMemo>, since: number) =>
+        situation('failed', stack('DELETE_FAILED'), { failedPhase: 'destroy', stateSince: NOW - since, memo: { ...STARTED, ...memo } });
+      expect(next(failedTeardown({}, 59_000))).to.deep.equal({ kind: 'idle' });
+      expect(next(failedTeardown({}, 60_000))).to.deep.equal({ kind: 'renew', reason: 'teardown', to: 'destroy', message: 'Retrying the teardown (attempt 2).' });
+      expect(next(failedTeardown({ teardowns: 2, retriedAt: NOW - 239_000 }, 0)), 'the third wait is 4 minutes').to.deep.equal({ kind: 'idle' });
+      expect(next(failedTeardown({ teardowns: 2, retriedAt: NOW - 240_000 }, 0))).to.include({ kind: 'renew', message: 'Retrying the teardown (attempt 4).' });
+      expect(next(failedTeardown({ teardowns: 20, retriedAt: NOW - 3_600_000 }, 0)), 'never more than an hour').to.include({ kind: 'renew' });
+    });
+
+    it('tries a stuck clean-up again with a fresh orchestrator once due, keeping the instance failed', () => {
+      const stuck: PipelineMemo = { ...STARTED, phase: 'failed', failure: { cause: 'deploy failed: x', vms: 'removing' }, retriedAt: NOW - 60_000 };
+      expect(next(situation('failed', stack('DELETE_FAILED', [], 'delete failed: y'), { failedPhase: 'deploy', memo: stuck }))).to.deep.equal({
+        kind: 'renew',
+        reason: 'teardown',
+        message: 'deploy failed: x. Removing its VMs (on_failure=delete).',
+      });
+    });
+
+    it('fails when an orchestrator cannot be started for good, and tries again when it may work later', () => {
+      const fatal: PipelineMemo = { ...STARTED, startError: { reason: 'tenant demo has no CloudStack account', retryable: false } };
+      expect(next(situation('initialise', { kind: 'absent' }, { memo: fatal }))).to.deep.equal({
+        kind: 'fail',
+        cause: 'cannot start the service orchestrator: tenant demo has no CloudStack account',
+        vms: 'removing',
+      });
+      const passing: PipelineMemo = { ...STARTED, phase: 'initialise', startError: { reason: 'no free port', retryable: true } };
+      expect(next(situation('initialise', { kind: 'absent' }, { memo: passing }))).to.deep.equal({
+        kind: 'start',
+        message: 'cannot start the service orchestrator (no free port); trying again',
+        newPort: false,
+      });
+      const removing: PipelineMemo = { ...fatal, failure: { cause: 'x', vms: 'removing' } };
+      expect(next(situation('failed', { kind: 'absent' }, { failedPhase: 'deploy', memo: removing }))).to.deep.equal({
+        kind: 'idle',
+        message: 'x. Removing its VMs (on_failure=delete): cannot start the service orchestrator: tenant demo has no CloudStack account; tried again later.',
+      });
+    });
+
+    it('fails with the orchestrator\'s words when it refuses the parameters', () => {
+      const rejected: PipelineMemo = { ...STARTED, phase: 'activate', rejected: 'Cannot build the cluster: zone "mars" not found' };
+      expect(next(situation('activate', { kind: 'fresh' }, { memo: rejected }))).to.deep.equal({ kind: 'fail', cause: 'Cannot build the cluster: zone "mars" not found', vms: 'removing' });
+    });
+
+    it('keeps the instance\'s port, and takes a new one when another process took it', () => {
+      expect(next(situation('deploy', { kind: 'absent', exit: 'exit code 1: listen EADDRINUSE 127.0.0.1:18000' }))).to.include({ kind: 'start', newPort: true });
+      expect(next(situation('deploy', { kind: 'absent', exit: 'exit code 1: killed' }))).to.include({ kind: 'start', newPort: false });
+    });
+
+    it('says what becomes of the VMs when an instance fails: none made, kept, or removed', () => {
+      const failedDeploy = (overrides: Partial<Situation>) => next(situation('deploy', stack('CREATE_FAILED', [], 'no'), overrides));
+      expect(failedDeploy({ memo: { ...STARTED, started: false } })).to.include({ vms: 'none' });
+      expect(failedDeploy({ onFailure: 'keep' })).to.include({ vms: 'kept' });
+      expect(failedDeploy({})).to.include({ vms: 'removing' });
+      expect(next(situation('destroy', stack('DELETE_FAILED', [], 'no'))), 'a failed teardown is retried, its VMs unchanged').to.deep.equal({ kind: 'fail', cause: 'no' });
+    });
+  });
+
+  describe('a ready cluster', () => {
+    const watched = (health: 'healthy' | 'degraded', message: string): SoObservation => ({ kind: 'stack', stack: { state: 'UPDATE_COMPLETE', actions: [], message, health } });
+
+    it('turns degraded when the orchestrator finds it below its promise, and ready again when it is whole', () => {
+      const message = 'degraded: agent 2 of 3 (127.10.0.5) not active for 40 s (registered but inactive); replacing it (replacement 1); 2 of 3 agents active (min_ready 3)';
+      expect(next(situation('ready', watched('degraded', message)))).to.deep.equal({ kind: 'advance', to: 'degraded', message });
+      expect(next(situation('degraded', watched('degraded', message)))).to.deep.equal({ kind: 'idle', message });
+      const whole = 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered';
+      expect(next(situation('degraded', watched('healthy', whole)))).to.deep.equal({ kind: 'advance', to: 'ready', message: whole });
+      expect(next(situation('ready', watched('healthy', whole)))).to.deep.equal({ kind: 'idle', message: whole });
+    });
+
+    it('goes from provisioning or an update to ready first, even when the cluster is already degraded', () => {
+      expect(next(situation('provision', watched('degraded', 'degraded: x')))).to.include({ kind: 'advance', to: 'ready' });
+      expect(next(situation('update', watched('degraded', 'degraded: x')))).to.include({ kind: 'advance', to: 'ready' });
+    });
+
+    it('applies changed attributes from degraded too, and never times it out', () => {
+      expect(next(situation('degraded', watched('degraded', 'degraded: x'), { desired: 'new' }))).to.include({ kind: 'call', call: 'update', then: 'update' });
+      expect(next(situation('degraded', watched('degraded', 'degraded: x'), { stateSince: 0 }))).to.include({ kind: 'idle' });
     });
   });
 });
