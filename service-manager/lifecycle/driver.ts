@@ -1,13 +1,6 @@
-import type { Timers } from '../../lib/clock.js';
-import type { Logger } from '../../lib/logger.js';
-import { StaleInstance, type InstanceRecord, type InstanceRegistry } from '../registry/registry.js';
-import type { LaunchSettings } from '../runtime/launch.js';
-import type { PortPool } from '../runtime/ports.js';
-import type { SoRuntime } from '../runtime/runtime.js';
+import { StaleInstance, type InstanceRecord } from '../registry/registry.js';
 import { effectiveInputs } from '../service-type/attributes.js';
-import type { ServiceType } from '../service-type/manifest.js';
-import type { SoClient } from '../so/client.js';
-import { Actuator } from './actuator.js';
+import { Actuator, type ActuatorDeps } from './actuator.js';
 import { KeyedLoop, type StepOutcome } from './keyed-loop.js';
 import { SoObserver } from './observer.js';
 import type { Orchestration } from './orchestration.js';
@@ -27,17 +20,9 @@ export interface Pacing {
   readonly maxRunning: number;
 }
 
-export interface DriverDeps {
-  readonly registry: InstanceRegistry;
-  readonly type: ServiceType;
-  readonly runtime: SoRuntime;
-  readonly client: SoClient;
-  readonly ports: PortPool;
-  readonly launch: LaunchSettings;
+export interface DriverDeps extends Omit<ActuatorDeps, 'observer'> {
   readonly policy: PipelinePolicy;
   readonly pacing: Pacing;
-  readonly timers: Timers;
-  readonly logger: Logger;
 }
 
 /** How long a GET waits for a fresh look before it answers with what is known. */
