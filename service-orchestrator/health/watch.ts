@@ -98,6 +98,7 @@ export class ClusterWatch {
     let mode = initial;
     let previous = '';
     let stable = 0;
+    let closer = 0;
     if (mode !== 'ready') this.health = { reported: 'healthy' };
     for (let attempt = 0; !signal.aborted; attempt++) {
       const expected = expectedOf(cluster);
@@ -151,7 +152,15 @@ export class ClusterWatch {
         mode = 'ready';
         this.deps.report({ kind: 'ready', message: outcome.message }, outputs);
       }
-      const wait = mode === 'ready' ? settings.healthIntervalMs : Math.min(settings.pollMaxMs, settings.pollMinMs * 1.5 ** attempt, Math.max(0, since + deadlineMs - now));
+      // A ready cluster with a node in trouble, or a verdict still to confirm, is looked at sooner: a replacement shows as soon as it works.
+      const troubled = tracked.nodes.some((n) => n.status !== 'healthy') || this.inFlight.size > 0 || decision.health.pending !== undefined;
+      closer = !troubled || stable === 1 ? 0 : closer + 1;
+      const wait =
+        mode !== 'ready'
+          ? Math.min(settings.pollMaxMs, settings.pollMinMs * 1.5 ** attempt, Math.max(0, since + deadlineMs - now))
+          : troubled
+            ? Math.min(settings.healthIntervalMs, settings.pollMinMs * 1.5 ** closer)
+            : settings.healthIntervalMs;
       await timers.sleep(wait, signal);
     }
   }
