@@ -190,7 +190,7 @@ export class ClusterWatch {
       const fresh = await builder.replace(node, options);
       const started = await builder.startNode(fresh, cluster.userData, cluster.masters, of, options);
       cluster.nodes.set(slotKey(node.slot), started);
-      this.event('replaced', `${describeSlot(node.slot, of)} (${started.address}) runs again on a new VM, ${started.name}`);
+      this.event('replaced', `${describeSlot(node.slot, of)} (${started.address}) replaced: it runs again on a new VM, ${started.name}`);
     } catch (error) {
       if (signal.aborted) return;
       this.event('replacement-failed', `replacing ${describeSlot(node.slot, of)} (${node.address}) failed: ${reason(error)}`);

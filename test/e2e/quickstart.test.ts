@@ -12,13 +12,14 @@ import { removeDir } from '../support/sm.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** The shell commands of the README's curl session. */
+/** The shell commands of the README's curl session, its parts one after another. */
 function readmeSession(): string {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## A curl session'));
-  const match = /```sh\n([\s\S]*?)```/.exec(section);
-  if (!match) throw new Error('the README has no curl session');
-  return match[1]!;
+  const start = readme.indexOf('## A curl session');
+  const end = readme.indexOf('\n## ', start + 1);
+  const blocks = [...readme.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  if (blocks.length === 0) throw new Error('the README has no curl session');
+  return blocks.join('\n');
 }
 
 interface Started {
@@ -121,6 +122,8 @@ function expectSessionWorked(result: { code: number | null; output: string }): v
   expect(result.output).to.contain('No instance analytics.');
   expect(result.output).to.match(/^\s*5 "state":"Expunged"$/m);
   expect(result.output).to.not.match(/"state":"(Running|Stopped|Destroyed|Error)"/);
+  expect(result.output).to.match(/mcn\.service\.state\.message="degraded: agent 2 of 2 \(127\.[\d.]+\) not active for \d+ s/);
+  expect(result.output).to.match(/"message": "agent 2 of 2 \([\d.]+\) replaced: it runs again on a new VM, mesos-[a-z2-7]+-a2-g2"/);
 }
 
 describe('Quick start: npm start and the README curl session', function () {

@@ -280,7 +280,7 @@ export async function agentLost(world: PipelineWorld, sm: InProcessSm, how: Agen
   expect(events.filter((e) => e.type === 'state_changed').map((e) => e.state).slice(-3)).to.deep.equal(['ready', 'degraded', 'ready']);
   const health = events.filter((e) => e.type === 'health').map((e) => e.message);
   expect(health.some((m) => /agent 2 of 3 .* not active for \d+ s .*; replacing it \(replacement 1\)$/.test(String(m))), health.join('\n')).to.equal(true);
-  expect(health.some((m) => /^agent 2 of 3 \(.*\) runs again on a new VM, .*-a2-g2$/.test(String(m))), health.join('\n')).to.equal(true);
+  expect(health.some((m) => /^agent 2 of 3 \(.*\) replaced: it runs again on a new VM, .*-a2-g2$/.test(String(m))), health.join('\n')).to.equal(true);
   await deleteAndConfirm(world, sm, id, uid);
 }
 
