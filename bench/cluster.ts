@@ -8,16 +8,9 @@
  *
  *   npm run bench:cluster
  */
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { SystemTimers } from '../lib/clock.js';
-import { createLogger } from '../lib/logger.js';
-import { readSoConfig } from '../service-orchestrator/config.js';
-import { startOrchestrator } from '../service-orchestrator/start.js';
-import { loadFixtures } from '../simulator/fixtures.js';
-import { startSimulator } from '../simulator/simulator.js';
+import type { SystemTimers } from '../lib/clock.js';
+import { act, stackAttributes, startOrchestrated } from './orchestrated.js';
 
-const FIXTURES = fileURLToPath(new URL('../../etc/simulator.json', import.meta.url));
 const SCALE = 10;
 const SIZES: ReadonlyArray<[number, number]> = [
   [1, 3],
@@ -27,51 +20,18 @@ const SIZES: ReadonlyArray<[number, number]> = [
 
 async function settle(url: string, timers: SystemTimers): Promise<{ state: string; message: string; at: number }> {
   for (;;) {
-    const reply = await fetch(`${url}/orchestrator/default`, { headers: { 'X-Auth-Token': 't', 'X-Tenant-Name': 'admin', Accept: 'application/occi+json' } });
-    const attributes = ((await reply.json()) as { attributes: Record<string, string> }).attributes;
-    const state = attributes['occi.mcn.stack.state']!;
-    if (!state.endsWith('_IN_PROGRESS')) return { state, message: attributes['occi.mcn.stack.message']!, at: timers.now() };
+    const attributes = await stackAttributes(url);
+    const state = String(attributes['occi.mcn.stack.state']);
+    if (!state.endsWith('_IN_PROGRESS')) return { state, message: String(attributes['occi.mcn.stack.message']), at: timers.now() };
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-}
-
-async function act(url: string, method: string, path: string, category: string): Promise<void> {
-  const reply = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      'X-Auth-Token': 't',
-      'X-Tenant-Name': 'admin',
-      'Content-Type': 'text/occi',
-      Category: `${category}; scheme="http://schemas.mobile-cloud-networking.eu/occi/service#"`,
-    },
-  });
-  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${await reply.text()}`);
 }
 
 async function main(): Promise<void> {
   console.log(`simulated time runs ${SCALE}x faster than the wall clock`);
   for (const [masters, agents] of SIZES) {
-    const timers = new SystemTimers(SCALE);
-    const sim = await startSimulator({ fixtures: loadFixtures(FIXTURES), timers, port: 0 });
-    const config = readSoConfig({
-      SO_INSTANCE_ID: `bench-${masters}-${agents}`,
-      SO_TENANT: 'admin',
-      SO_LISTEN: '127.0.0.1:0',
-      SO_CLOUDSTACK_ENDPOINT: sim.url,
-      SO_CLOUDSTACK_API_KEY: 'admin-api-key',
-      SO_CLOUDSTACK_SECRET_KEY: 'admin-secret-key',
-      SO_PARAMETERS: JSON.stringify({
-        'mesos.masters': masters,
-        'mesos.agents': agents,
-        'cloudstack.zone': 'sim-zone-1',
-        'cloudstack.template': 'ubuntu-22.04-mesos',
-        'cloudstack.offering.master': 'medium',
-        'cloudstack.offering.agent': 'small',
-      }),
-    });
-    const silent = createLogger({ level: 'error', format: 'json', stream: new Writable({ write: (_c, _e, done) => done() }) });
-    const so = await startOrchestrator(config, silent, timers);
-    const url = so.server.url;
+    const cluster = await startOrchestrated(`bench-${masters}-${agents}`, masters, agents, SCALE);
+    const { timers, soUrl: url } = cluster;
     const wall = performance.now();
     const start = timers.now();
     await act(url, 'PUT', '/orchestrator/default', 'orchestrator');
@@ -80,7 +40,7 @@ async function main(): Promise<void> {
     await act(url, 'POST', '/orchestrator/default?action=provision', 'provision');
     const provisioned = await settle(url, timers);
     const wallMs = performance.now() - wall;
-    const calls = ((await (await fetch(`${sim.url}/sim/jobs`)).json()) as unknown[]).length;
+    const calls = ((await (await fetch(`${cluster.simUrl}/sim/jobs`)).json()) as unknown[]).length;
     await act(url, 'DELETE', '/orchestrator/default', 'orchestrator');
     const deleted = await settle(url, timers);
     console.log(
@@ -89,8 +49,7 @@ async function main(): Promise<void> {
         `delete ${((deleted.at - provisioned.at) / 1000).toFixed(1)} s simulated; ` +
         `${(calls / (masters + agents)).toFixed(1)} CloudStack jobs per VM; ${wallMs.toFixed(0)} ms wall`,
     );
-    await so.close();
-    await sim.close();
+    await cluster.close();
   }
 }
 

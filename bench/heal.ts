@@ -8,20 +8,11 @@
  *
  *   npm run bench:heal
  */
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { SystemTimers } from '../lib/clock.js';
-import { createLogger } from '../lib/logger.js';
-import { readSoConfig } from '../service-orchestrator/config.js';
-import { startOrchestrator } from '../service-orchestrator/start.js';
+import type { SystemTimers } from '../lib/clock.js';
 import { loadFixtures } from '../simulator/fixtures.js';
-import { startSimulator } from '../simulator/simulator.js';
+import { act, type Attributes, FIXTURES, stackAttributes, startOrchestrated } from './orchestrated.js';
 
-const FIXTURES = fileURLToPath(new URL('../../etc/simulator.json', import.meta.url));
 const SCALE = 20;
-const HEADERS = { 'X-Auth-Token': 't', 'X-Tenant-Name': 'admin' };
-
-type Attributes = Record<string, string | number>;
 
 interface Cluster {
   readonly timers: SystemTimers;
@@ -32,61 +23,28 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function state(url: string): Promise<Attributes> {
-  const reply = await fetch(`${url}/orchestrator/default`, { headers: { ...HEADERS, Accept: 'application/occi+json' } });
-  return ((await reply.json()) as { attributes: Attributes }).attributes;
-}
-
 /** Polls the orchestrator until `done` holds; returns when, on the simulated clock, and what it said. */
 async function until(cluster: Cluster, done: (a: Attributes) => boolean): Promise<{ at: number; attributes: Attributes }> {
   for (;;) {
-    const attributes = await state(cluster.soUrl);
+    const attributes = await stackAttributes(cluster.soUrl);
     if (done(attributes)) return { at: cluster.timers.now(), attributes };
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 
-async function act(url: string, method: string, path: string, category: string): Promise<void> {
-  const reply = await fetch(`${url}${path}`, {
-    method,
-    headers: { ...HEADERS, 'Content-Type': 'text/occi', Category: `${category}; scheme="http://schemas.mobile-cloud-networking.eu/occi/service#"` },
-  });
-  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${await reply.text()}`);
-}
-
 async function readyCluster(masters: number, agents: number): Promise<Cluster> {
-  const timers = new SystemTimers(SCALE);
-  const sim = await startSimulator({ fixtures: loadFixtures(FIXTURES), timers, port: 0 });
-  const config = readSoConfig({
-    SO_INSTANCE_ID: `heal-${masters}-${agents}`,
-    SO_TENANT: 'admin',
-    SO_LISTEN: '127.0.0.1:0',
-    SO_CLOUDSTACK_ENDPOINT: sim.url,
-    SO_CLOUDSTACK_API_KEY: 'admin-api-key',
-    SO_CLOUDSTACK_SECRET_KEY: 'admin-secret-key',
-    SO_PARAMETERS: JSON.stringify({
-      'mesos.masters': masters,
-      'mesos.agents': agents,
-      'cloudstack.zone': 'sim-zone-1',
-      'cloudstack.template': 'ubuntu-22.04-mesos',
-      'cloudstack.offering.master': 'medium',
-      'cloudstack.offering.agent': 'small',
-    }),
-  });
-  const silent = createLogger({ level: 'error', format: 'json', stream: new Writable({ write: (_c, _e, done) => done() }) });
-  const so = await startOrchestrator(config, silent, timers);
-  const soUrl = so.server.url;
+  const orchestrated = await startOrchestrated(`heal-${masters}-${agents}`, masters, agents, SCALE);
+  const { timers, simUrl, soUrl, config } = orchestrated;
   const cluster: Cluster = {
     timers,
-    simUrl: sim.url,
+    simUrl,
     soUrl,
     healthIntervalMs: config.settings.healthIntervalMs,
     agentUnhealthyMs: config.settings.agentUnhealthyMs,
     close: async () => {
       await act(soUrl, 'DELETE', '/orchestrator/default', 'orchestrator');
       await until(cluster, (a) => a['occi.mcn.stack.state'] === 'DELETE_COMPLETE');
-      await so.close();
-      await sim.close();
+      await orchestrated.close();
     },
   };
   await act(soUrl, 'PUT', '/orchestrator/default', 'orchestrator');
@@ -115,7 +73,7 @@ function report(what: string, detectMs: number, healMs: number, cluster: Cluster
 
 async function agentLoss(): Promise<void> {
   const cluster = await readyCluster(1, 3);
-  const prefix = String((await state(cluster.soUrl))['occi.mcn.stack.id']);
+  const prefix = String((await stackAttributes(cluster.soUrl))['occi.mcn.stack.id']);
   const start = cluster.timers.now();
   await fetch(`${cluster.simUrl}/sim/mesos/faults`, {
     method: 'POST',
@@ -134,7 +92,7 @@ async function agentLoss(): Promise<void> {
 
 async function leaderChange(): Promise<void> {
   const cluster = await readyCluster(3, 2);
-  const before = String((await state(cluster.soUrl))['mesos.master.url']);
+  const before = String((await stackAttributes(cluster.soUrl))['mesos.master.url']);
   const start = cluster.timers.now();
   await fetch(`${cluster.simUrl}/sim/mesos/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'leader-change' }) });
   const detected = await until(cluster, (a) => String(a['mesos.master.url']) !== before);
