@@ -58,6 +58,8 @@ function master(node: NodeConfig): Record<string, unknown> {
           file('/etc/marathon/conf/master', zkUrl(node.masterAddresses, 'mesos')),
           file('/etc/marathon/conf/zk', zkUrl(node.masterAddresses, 'marathon')),
           file('/etc/marathon/conf/hostname', node.address),
+          // Offers from agents being drained for a scale-in are declined, so their tasks move elsewhere.
+          file('/etc/marathon/conf/enable_features', 'maintenance_mode'),
         ]
       : []),
   ];

@@ -1,16 +1,17 @@
 import type { Detector } from './flags.js';
 import { json, redirect, text, type Handler, type Reply, type Request } from './http.js';
 import { double, type Double } from './json.js';
-import type { Agent, AgentRecord, Framework, Group, Marathon, Master, MesosWorld } from './world.js';
+import { formatRanges, holdsResources, type Task, type TaskResources } from './tasks.js';
+import { isMaintenancePath, maintenanceApi, maintenanceStatus } from './maintenance-api.js';
+import type { Agent, AgentRecord, Framework, Group, Master, MesosWorld } from './world.js';
 
 /**
  * The HTTP surfaces of the emulated daemons, with the real paths, status
- * codes and JSON fields: the master on 5050, the agent on 5051, Marathon on
- * 8080.
+ * codes and JSON fields: the master on 5050 and the agent on 5051 (Marathon's
+ * are in marathon-api.ts).
  */
 
 const MESOS_VERSION = '1.11.0';
-const MARATHON_VERSION = '1.11.24';
 
 export function detectorText(detector: Detector): string {
   if (detector.kind === 'direct') return `${detector.at.host}:${detector.at.port}`;
@@ -20,7 +21,7 @@ export function detectorText(detector: Detector): string {
 const seconds = (ms: number): Double => double(ms / 1000);
 
 /** Delays answers while a `slow` fault is active. */
-function slowed(world: MesosWorld, handler: Handler): Handler {
+export function slowed(world: MesosWorld, handler: Handler): Handler {
   return async (request) => {
     const delay = world.faults.slowMs();
     if (delay > 0) await world.timers.sleep(delay);
@@ -40,7 +41,29 @@ function resourcesJson(r: AgentRecord['resources']): Record<string, unknown> {
 
 const ZERO = { cpus: 0, gpus: 0, mem: 0, disk: 0, ports: '[]' };
 
-function agentJson(record: AgentRecord): Record<string, unknown> {
+function usedJson(used: TaskResources): Record<string, unknown> {
+  return resourcesJson({ cpus: used.cpus, gpus: 0, mem: used.mem, disk: used.disk, ports: used.ports.length === 0 ? '[]' : formatRanges(used.ports) });
+}
+
+function taskJson(task: Task): Record<string, unknown> {
+  return {
+    id: task.id,
+    name: task.name,
+    framework_id: task.frameworkId,
+    executor_id: '',
+    slave_id: task.agentId,
+    state: task.state,
+    resources: usedJson({ ...task.resources }),
+    role: '*',
+    statuses: task.statuses.map((s) => ({
+      state: s.state,
+      timestamp: seconds(s.timestamp),
+      ...(s.state === 'TASK_RUNNING' ? { container_status: { network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: task.address }] }] } } : {}),
+    })),
+  };
+}
+
+function agentJson(world: MesosWorld, group: Group, record: AgentRecord): Record<string, unknown> {
   return {
     id: record.id,
     hostname: record.hostname,
@@ -50,7 +73,7 @@ function agentJson(record: AgentRecord): Record<string, unknown> {
     registered_time: seconds(record.registeredTime),
     ...(record.reregisteredTime === undefined ? {} : { reregistered_time: seconds(record.reregisteredTime) }),
     resources: resourcesJson(record.resources),
-    used_resources: resourcesJson(ZERO),
+    used_resources: usedJson(world.work.used(group, record.id)),
     offered_resources: resourcesJson(ZERO),
     reserved_resources: {},
     unreserved_resources: resourcesJson(record.resources),
@@ -61,7 +84,10 @@ function agentJson(record: AgentRecord): Record<string, unknown> {
   };
 }
 
-function frameworkJson(framework: Framework): Record<string, unknown> {
+function frameworkJson(group: Group, framework: Framework): Record<string, unknown> {
+  const mine = (tasks: Iterable<Task>): Task[] => [...tasks].filter((t) => t.frameworkId === framework.id);
+  const active = mine(group.tasks.values());
+  const holding = active.filter((t) => holdsResources(t.state));
   return {
     id: framework.id,
     name: framework.name,
@@ -74,12 +100,12 @@ function frameworkJson(framework: Framework): Record<string, unknown> {
     role: '*',
     registered_time: seconds(framework.registeredTime),
     unregistered_time: double(0),
-    used_resources: resourcesJson(ZERO),
+    used_resources: usedJson(usedTotal(holding)),
     offered_resources: resourcesJson(ZERO),
     capabilities: ['PARTITION_AWARE'],
-    tasks: [],
-    unreachable_tasks: [],
-    completed_tasks: [],
+    tasks: holding.map(taskJson),
+    unreachable_tasks: active.filter((t) => t.state === 'TASK_UNREACHABLE').map(taskJson),
+    completed_tasks: mine(group.completedTasks).map(taskJson),
     offers: [],
     executors: [],
   };
@@ -93,6 +119,15 @@ function leaderInfo(leader: Master): Record<string, unknown> {
     hostname: leader.flags.hostname,
     address: { hostname: leader.flags.hostname, ip: leader.flags.ip, port: leader.flags.port },
     version: MESOS_VERSION,
+  };
+}
+
+function usedTotal(tasks: readonly Task[]): TaskResources {
+  return {
+    cpus: tasks.reduce((n, t) => n + t.resources.cpus, 0),
+    mem: tasks.reduce((n, t) => n + t.resources.mem, 0),
+    disk: tasks.reduce((n, t) => n + t.resources.disk, 0),
+    ports: tasks.flatMap((t) => t.resources.ports),
   };
 }
 
@@ -132,9 +167,9 @@ function masterState(world: MesosWorld, master: Master, group: Group): Record<st
       agent_ping_timeout: `${world.timing.agentPingTimeoutMs / 1000}secs`,
       max_agent_ping_timeouts: String(world.timing.maxAgentPingTimeouts),
     },
-    slaves: agents.map(agentJson),
+    slaves: agents.map((r) => agentJson(world, group, r)),
     recovered_slaves: [...group.agents.values()].filter((r) => r.recovered).map((r) => ({ id: r.id, hostname: r.hostname, port: r.port })),
-    frameworks: [...group.frameworks.values()].map(frameworkJson),
+    frameworks: [...group.frameworks.values()].map((f) => frameworkJson(group, f)),
     completed_frameworks: [],
     orphan_tasks: [],
     unregistered_frameworks: [],
@@ -156,13 +191,44 @@ function masterMetrics(world: MesosWorld, master: Master): Record<string, unknow
     'master/slaves_unreachable': double(leading ? group!.unreachableCount : 0),
     'master/slave_registrations': double(leading ? group!.registrations : 0),
     'master/frameworks_active': double(leading ? [...group!.frameworks.values()].filter((f) => f.active).length : 0),
-    'master/cpus_total': double(agents.reduce((sum, a) => sum + a.resources.cpus, 0)),
-    'master/mem_total': double(agents.reduce((sum, a) => sum + a.resources.mem, 0)),
+    ...resourceMetrics(world, leading ? group : undefined, agents),
+    ...taskMetrics(leading ? group : undefined),
     'registrar/log/recovered': double(leading && group!.phase === 'leading' ? 1 : 0),
     'registrar/log/ensemble_size': double(group ? group.members.size : 0),
     'system/cpus_total': double(master.node.cpus),
     'system/mem_total_bytes': double(master.node.memoryMb * 1024 * 1024),
   };
+}
+
+function resourceMetrics(world: MesosWorld, group: Group | undefined, agents: readonly AgentRecord[]): Record<string, unknown> {
+  const total = { cpus: 0, mem: 0, disk: 0 };
+  const used = { cpus: 0, mem: 0, disk: 0 };
+  for (const a of agents) {
+    const u = group ? world.work.used(group, a.id) : { cpus: 0, mem: 0, disk: 0 };
+    for (const k of ['cpus', 'mem', 'disk'] as const) {
+      total[k] += a.resources[k];
+      used[k] += u[k];
+    }
+  }
+  const metrics: Record<string, unknown> = {};
+  for (const k of ['cpus', 'mem', 'disk'] as const) {
+    metrics[`master/${k}_total`] = double(total[k]);
+    metrics[`master/${k}_used`] = double(Math.round(used[k] * 1000) / 1000);
+    metrics[`master/${k}_percent`] = double(total[k] === 0 ? 0 : used[k] / total[k]);
+  }
+  return metrics;
+}
+
+const TASK_STATES = ['staging', 'starting', 'running', 'killing', 'finished', 'failed', 'killed', 'lost', 'unreachable', 'gone_by_operator'] as const;
+
+function taskMetrics(group: Group | undefined): Record<string, unknown> {
+  const metrics: Record<string, unknown> = {};
+  for (const state of TASK_STATES) {
+    const name = `TASK_${state.toUpperCase()}`;
+    const now = group ? [...group.tasks.values()].filter((t) => t.state === name).length : 0;
+    metrics[`master/tasks_${state}`] = double(now + (group?.ended.get(name) ?? 0));
+  }
+  return metrics;
 }
 
 /** Non-leaders send clients on to the leader; with no leader there is nothing to say yet. */
@@ -177,6 +243,13 @@ export function masterHandler(world: MesosWorld, master: Master): Handler {
   return slowed(world, (request) => {
     const path = request.path.replace(/^\/master(?=\/)/, '');
     if (request.method === 'POST' && path === '/api/v1') return masterApi(master, request);
+    if (isMaintenancePath(path)) {
+      const elsewhere = toLeader(master, request);
+      if (elsewhere) return elsewhere;
+      const reply = maintenanceApi(world, master.group!, request.method, path, request.body);
+      if (request.method === 'POST') world.reconcile();
+      return reply;
+    }
     if (request.method !== 'GET') return text(405, 'Method not allowed');
     switch (path) {
       case '/health':
@@ -187,6 +260,8 @@ export function masterHandler(world: MesosWorld, master: Master): Handler {
       }
       case '/metrics/snapshot':
         return json(200, masterMetrics(world, master));
+      case '/tasks':
+        return toLeader(master, request) ?? tasksReply(master.group!, new URLSearchParams(request.query));
       case '/state':
       case '/slaves':
       case '/state-summary':
@@ -203,6 +278,35 @@ export function masterHandler(world: MesosWorld, master: Master): Handler {
         return text(404, '');
     }
   });
+}
+
+/** Every task the master knows, newest first unless `order=asc`, paged by `limit` (100) and `offset`. */
+function tasksReply(group: Group, query: URLSearchParams): Reply {
+  const limit = Number(query.get('limit') ?? 100);
+  const offset = Number(query.get('offset') ?? 0);
+  if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0) return text(400, 'Failed to parse query parameters: limit and offset must be non-negative integers');
+  const order = query.get('order') ?? 'des';
+  const all = [...group.tasks.values(), ...group.completedTasks].sort((a, b) => (order === 'asc' ? a.stagedAt - b.stagedAt : b.stagedAt - a.stagedAt));
+  return json(200, { tasks: all.slice(offset, offset + limit).map(taskJson) });
+}
+
+function v1Task(task: Task): Record<string, unknown> {
+  const scalar = (name: string, value: number): Record<string, unknown> => ({ name, type: 'SCALAR', scalar: { value: double(value) }, role: '*' });
+  const ports = task.resources.ports;
+  return {
+    name: task.name,
+    task_id: { value: task.id },
+    framework_id: { value: task.frameworkId },
+    agent_id: { value: task.agentId },
+    state: task.state,
+    resources: [
+      scalar('cpus', task.resources.cpus),
+      scalar('mem', task.resources.mem),
+      ...(task.resources.disk > 0 ? [scalar('disk', task.resources.disk)] : []),
+      ...(ports.length > 0 ? [{ name: 'ports', type: 'RANGES', ranges: { range: ports.map((p) => ({ begin: p, end: p })) }, role: '*' }] : []),
+    ],
+    statuses: task.statuses.map((s) => ({ task_id: { value: task.id }, state: s.state, timestamp: seconds(s.timestamp), source: 'SOURCE_EXECUTOR', ...(s.reason ? { reason: s.reason } : {}), ...(s.message ? { message: s.message } : {}) })),
+  };
 }
 
 function masterApi(master: Master, request: Request): Reply {
@@ -222,6 +326,19 @@ function masterApi(master: Master, request: Request): Reply {
   }
   const group = master.group!;
   switch (call.type) {
+    case 'GET_TASKS': {
+      const active = [...group.tasks.values()];
+      return json(200, {
+        type: 'GET_TASKS',
+        get_tasks: {
+          tasks: active.filter((t) => holdsResources(t.state)).map(v1Task),
+          unreachable_tasks: active.filter((t) => t.state === 'TASK_UNREACHABLE').map(v1Task),
+          completed_tasks: group.completedTasks.map(v1Task),
+        },
+      });
+    }
+    case 'GET_MAINTENANCE_STATUS':
+      return json(200, { type: 'GET_MAINTENANCE_STATUS', get_maintenance_status: { status: maintenanceStatus(group) } });
     case 'GET_HEALTH':
       return json(200, { type: 'GET_HEALTH', get_health: { healthy: true } });
     case 'GET_MASTER':
@@ -265,7 +382,10 @@ export function agentHandler(world: MesosWorld, agent: Agent): Handler {
   return slowed(world, (request) => {
     const path = request.path.replace(/^\/slave\(1\)(?=\/)/, '');
     if (request.method !== 'GET') return text(405, 'Method not allowed');
-    const leader = world.groupOfAgent(agent)?.leader;
+    const group = world.groupOfAgent(agent);
+    const leader = group?.leader;
+    const tasks = group && agent.id !== undefined ? world.work.tasksOn(group, agent.id).filter((t) => holdsResources(t.state)) : [];
+    const used = usedTotal(tasks);
     switch (path) {
       case '/health':
         return text(200, '');
@@ -281,7 +401,7 @@ export function agentHandler(world: MesosWorld, agent: Agent): Handler {
           attributes: agent.flags.attributes,
           ...(leader ? { master_hostname: leader.flags.hostname } : {}),
           flags: { master: detectorText(agent.flags.detector), work_dir: '/var/lib/mesos/agent', port: String(agent.flags.port), ip: agent.flags.ip, hostname: agent.flags.hostname },
-          frameworks: [],
+          frameworks: agentFrameworks(tasks),
           completed_frameworks: [],
           capabilities: ['MULTI_ROLE', 'HIERARCHICAL_ROLE'],
         });
@@ -292,6 +412,10 @@ export function agentHandler(world: MesosWorld, agent: Agent): Handler {
           'slave/cpus_total': double(agent.node.cpus),
           'slave/mem_total': double(Math.max(agent.node.memoryMb - 1024, 0)),
           'slave/recovery_errors': double(0),
+          'slave/cpus_used': double(used.cpus),
+          'slave/mem_used': double(used.mem),
+          'slave/tasks_staging': double(tasks.filter((t) => t.state === 'TASK_STAGING').length),
+          'slave/tasks_running': double(tasks.filter((t) => t.state === 'TASK_RUNNING').length),
         });
       default:
         return text(404, '');
@@ -299,70 +423,13 @@ export function agentHandler(world: MesosWorld, agent: Agent): Handler {
   });
 }
 
-// --- Marathon ----------------------------------------------------------------
-
-export function marathonHandler(world: MesosWorld, marathon: Marathon, apps: Map<string, Record<string, unknown>>): Handler {
-  return slowed(world, (request) => {
-    const group = marathon.group;
-    const leader = group?.leader;
-    if (request.method === 'GET' && request.path === '/ping') return text(200, 'pong', 'text/plain');
-    if (request.method === 'GET' && request.path === '/v2/leader') {
-      return leader ? json(200, { leader: `${leader.flags.hostname}:8080` }) : json(404, { message: 'There is no leader' });
-    }
-    if (request.method === 'GET' && request.path === '/v2/info') {
-      const registeredId = frameworkIdOf(world, group);
-      return json(200, {
-        name: 'marathon',
-        version: MARATHON_VERSION,
-        buildref: 'emulated',
-        elected: leader === marathon,
-        leader: leader ? `${leader.flags.hostname}:8080` : null,
-        ...(registeredId ? { frameworkId: registeredId } : {}),
-        marathon_config: {
-          master: detectorText(marathon.flags.master),
-          framework_name: 'marathon',
-          ha: marathon.flags.ha,
-          checkpoint: true,
-          hostname: marathon.flags.hostname,
-          failover_timeout: 604800,
-          task_launch_timeout: 300000,
-        },
-        zookeeper_config: {
-          ...(marathon.flags.zk ? { zk: detectorText(marathon.flags.zk) } : {}),
-          zk_timeout: 10000,
-          zk_session_timeout: 10000,
-          zk_max_versions: 50,
-        },
-        http_config: { http_port: 8080, https_port: 8443 },
-      });
-    }
-    if (request.path === '/v2/apps') return appsApi(request, apps, world.now());
-    return json(404, { message: `Not found: ${request.path}` });
-  });
-}
-
-function frameworkIdOf(world: MesosWorld, group: Marathon['group']): string | undefined {
-  if (!group?.frameworkId) return undefined;
-  for (const mesos of world.groups.values()) if (mesos.frameworks.get(group.frameworkId)?.active) return group.frameworkId;
-  return undefined;
-}
-
-function appsApi(request: Request, apps: Map<string, Record<string, unknown>>, now: number): Reply {
-  if (request.method === 'GET') return json(200, { apps: [...apps.values()] });
-  if (request.method !== 'POST') return json(405, { message: 'Method not allowed' });
-  let app: unknown;
-  try {
-    app = JSON.parse(request.body);
-  } catch {
-    return json(400, { message: 'Invalid JSON' });
-  }
-  const id = (app as { id?: unknown })?.id;
-  if (typeof id !== 'string' || !/^\/?[a-z0-9][a-z0-9.-]*$/.test(id)) {
-    return json(422, { message: 'Object is not valid', details: [{ path: '/id', errors: ['must be a valid path'] }] });
-  }
-  const key = id.startsWith('/') ? id : `/${id}`;
-  if (apps.has(key)) return json(409, { message: `An app with id [${key}] already exists.` });
-  const stored = { ...(app as Record<string, unknown>), id: key, tasksRunning: 0, tasksStaged: 0, version: new Date(now).toISOString() };
-  apps.set(key, stored);
-  return json(201, stored);
+/** The agent's view: each task under its framework, run by its own command executor. */
+function agentFrameworks(tasks: readonly Task[]): Array<Record<string, unknown>> {
+  const byFramework = new Map<string, Task[]>();
+  for (const task of tasks) byFramework.set(task.frameworkId, [...(byFramework.get(task.frameworkId) ?? []), task]);
+  return [...byFramework].map(([id, mine]) => ({
+    id,
+    executors: mine.map((t) => ({ id: t.id, name: `Command Executor (Task: ${t.id}) (Command: sh -c '${t.command}')`, source: t.id, tasks: [taskJson(t)], queued_tasks: [], completed_tasks: [] })),
+    completed_executors: [],
+  }));
 }

@@ -165,6 +165,8 @@ export interface MarathonFlags {
   readonly zk?: Detector;
   readonly hostname: string;
   readonly ha: boolean;
+  /** --enable_features maintenance_mode: offers from agents under maintenance are declined. */
+  readonly maintenanceMode: boolean;
 }
 
 export function marathonFlags(files: Files, address: string): MarathonFlags {
@@ -179,5 +181,6 @@ export function marathonFlags(files: Files, address: string): MarathonFlags {
     ...(zk ? { zk: parseDetector(zk, '--zk') } : {}),
     hostname: flags.get('hostname') || address,
     ha,
+    maintenanceMode: (flags.get('enable_features') ?? '').split(',').some((f) => f.trim() === 'maintenance_mode'),
   };
 }

@@ -2,9 +2,10 @@ import type { Server } from 'node:http';
 import type { Server as TcpServer } from 'node:net';
 import type { Guest, GuestVm } from '../guests.js';
 import { bootPlan, type BootPlan, type Service } from './cloud-config.js';
-import { agentHandler, marathonHandler, masterHandler } from './endpoints.js';
+import { agentHandler, masterHandler } from './endpoints.js';
 import { agentFlags, marathonFlags, masterFlags, StartupFailure, zookeeperConfig } from './flags.js';
 import { serve, shutdown, type Handler } from './http.js';
+import { marathonHandler } from './marathon-api.js';
 import type { Agent, Marathon, Master, MesosWorld, Node, ZooKeeper } from './world.js';
 
 /**
@@ -16,7 +17,6 @@ import type { Agent, Marathon, Master, MesosWorld, Node, ZooKeeper } from './wor
 export class MesosGuest implements Guest {
   /** What each VM's first boot left on its disk. */
   private readonly disks = new Map<string, BootPlan>();
-  private readonly apps = new Map<string, Map<string, Record<string, unknown>>>();
 
   constructor(private readonly world: MesosWorld) {
     world.onRestart = (node) => this.startMaster(node, node.master!.flags);
@@ -42,7 +42,6 @@ export class MesosGuest implements Guest {
 
   forget(vmId: string): void {
     this.disks.delete(vmId);
-    this.apps.delete(vmId);
     this.world.forgetDisk(vmId);
   }
 
@@ -121,12 +120,10 @@ export class MesosGuest implements Guest {
     const unregistered = this.world.faults.take('marathon-unregistered') !== undefined;
     const marathon: Marathon = { node, flags: marathonFlags(plan.files, node.address), state: 'starting', startedAt: this.world.now(), unregistered };
     node.marathon = marathon;
-    const apps = this.apps.get(node.vmId) ?? new Map<string, Record<string, unknown>>();
-    this.apps.set(node.vmId, apps);
     this.world.later(this.world.timing.marathonStartMs, () => {
       if (node.marathon !== marathon || !this.alive(node)) return;
       marathon.state = 'up';
-      this.bind(node, marathon, 8080, marathonHandler(this.world, marathon, apps));
+      this.bind(node, marathon, 8080, marathonHandler(this.world, marathon));
     });
   }
 

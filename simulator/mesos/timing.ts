@@ -18,6 +18,10 @@ export interface MesosTiming {
   readonly maxAgentPingTimeouts: number;
   readonly marathonStartMs: number;
   readonly marathonElectionMs: number;
+  /** From launch to TASK_RUNNING: fetching, starting the executor. */
+  readonly taskStagingMs: number;
+  /** From a kill to TASK_KILLED: the executor's grace period. */
+  readonly taskKillMs: number;
 }
 
 export const DEFAULT_MESOS_TIMING: MesosTiming = {
@@ -34,4 +38,6 @@ export const DEFAULT_MESOS_TIMING: MesosTiming = {
   maxAgentPingTimeouts: 5,
   marathonStartMs: 20_000,
   marathonElectionMs: 3000,
+  taskStagingMs: 2000,
+  taskKillMs: 1000,
 };

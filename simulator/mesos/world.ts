@@ -6,7 +6,10 @@ import type { Logger } from '../../lib/logger.js';
 import type { MesosFaults } from './faults.js';
 import type { AgentFlags, AttributeValue, Detector, MarathonFlags, MasterFlags, ZooKeeperConfig } from './flags.js';
 import { shutdown } from './http.js';
+import { MarathonState } from './marathon.js';
+import type { Task } from './tasks.js';
 import type { MesosTiming } from './timing.js';
+import { modeOf, Workload, type Maintenance } from './workload.js';
 
 /**
  * The emulated Mesos world: every node's daemons, the ZooKeeper ensembles
@@ -115,6 +118,12 @@ export interface Group {
   readonly frameworks: Map<string, Framework>;
   unreachableCount: number;
   registrations: number;
+  /** Tasks launched and not ended: staging, running, being killed, or on an unreachable agent. */
+  readonly tasks: Map<string, Task>;
+  readonly completedTasks: Task[];
+  /** How many tasks ended in each terminal state, ever (the metrics' counters). */
+  readonly ended: Map<string, number>;
+  readonly maintenance: Maintenance;
 }
 
 export interface MarathonGroup {
@@ -126,6 +135,7 @@ export interface MarathonGroup {
   leader?: Marathon;
   electing?: () => void;
   frameworkId?: string;
+  readonly state: MarathonState;
 }
 
 export class MesosWorld {
@@ -136,6 +146,7 @@ export class MesosWorld {
   private extraRecoveryMs = 0;
   private reconciling = false;
   private again = false;
+  readonly work = new Workload(this);
 
   constructor(
     readonly timers: Timers,
@@ -299,7 +310,21 @@ export class MesosWorld {
     if (key === undefined) return undefined;
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, members: new Map(), disks: new Set(), nextSequence: 0, agents: new Map(), nextAgent: 0, frameworks: new Map(), unreachableCount: 0, registrations: 0 };
+      group = {
+        key,
+        members: new Map(),
+        disks: new Set(),
+        nextSequence: 0,
+        agents: new Map(),
+        nextAgent: 0,
+        frameworks: new Map(),
+        unreachableCount: 0,
+        registrations: 0,
+        tasks: new Map(),
+        completedTasks: [],
+        ended: new Map(),
+        maintenance: { windows: [], down: new Map() },
+      };
       this.groups.set(key, group);
     }
     return group;
@@ -431,6 +456,7 @@ export class MesosWorld {
         continue;
       }
       if (agent.registeredWith === leader.id || agent.pendingRegistration) continue;
+      if (modeOf(group.maintenance, { hostname: agent.flags.hostname, ip: agent.flags.ip }) === 'DOWN') continue;
       const backoff = Math.round(Math.random() * this.timing.registrationBackoffMs) + (agent.id === undefined ? agent.lateMs : 0);
       agent.pendingRegistration = this.later(backoff, () => {
         agent.pendingRegistration = undefined;
@@ -445,6 +471,7 @@ export class MesosWorld {
     const known = agent.id === undefined ? undefined : group.agents.get(agent.id);
     if (agent.id === undefined) agent.id = `${leader.id}-S${group.nextAgent++}`;
     known?.unreachable?.();
+    if (known) this.work.agentBack(group, known.id);
     const record: AgentRecord = known ?? {
       agent,
       id: agent.id,
@@ -485,8 +512,7 @@ export class MesosWorld {
       if (!record || record.agent !== agent || record.unreachable) continue;
       record.unreachable = this.later(pingWindow, () => {
         if (!this.faults.partitioned(agent.node.vmName) || group.agents.get(record.id) !== record) return;
-        group.agents.delete(record.id);
-        group.unreachableCount++;
+        this.remove(group, record);
         agent.registeredWith = undefined;
         if (agent.state === 'running') agent.state = 'disconnected';
       });
@@ -518,9 +544,15 @@ export class MesosWorld {
     record.active = false;
     record.unreachable = this.later(pingWindow, () => {
       if (record.active) return;
-      group.agents.delete(record.id);
-      group.unreachableCount++;
+      this.remove(group, record);
     });
+  }
+
+  /** The master gives up on an agent: it leaves the list, and its tasks are unreachable. */
+  private remove(group: Group, record: AgentRecord): void {
+    group.agents.delete(record.id);
+    group.unreachableCount++;
+    this.work.agentRemoved(group, record.id);
   }
 
   private flap(record: AgentRecord, every: number): void {
@@ -551,7 +583,7 @@ export class MesosWorld {
     if (key === undefined) return undefined;
     let group = this.marathonGroups.get(key);
     if (!group) {
-      group = { key, members: new Map(), disks: new Set(), nextSequence: 0 };
+      group = { key, members: new Map(), disks: new Set(), nextSequence: 0, state: new MarathonState() };
       this.marathonGroups.set(key, group);
     }
     return group;
@@ -576,7 +608,8 @@ export class MesosWorld {
     }
     for (const group of this.marathonGroups.values()) {
       if (!group.leader) this.electMarathon(group);
-      this.registerFramework(group);
+      const mesos = this.registerFramework(group);
+      if (mesos) this.work.offerCycle(group, mesos, group.frameworkId!, group.leader!.flags.maintenanceMode);
     }
   }
 
@@ -589,21 +622,22 @@ export class MesosWorld {
     });
   }
 
-  private registerFramework(group: MarathonGroup): void {
+  /** Registers the leading Marathon with its Mesos cluster; answers that cluster once it is. */
+  private registerFramework(group: MarathonGroup): Group | undefined {
     const marathon = group.leader;
     for (const mesos of this.groups.values()) {
       const framework = group.frameworkId === undefined ? undefined : mesos.frameworks.get(group.frameworkId);
       if (framework && (!marathon || marathon.state !== 'up')) framework.active = false;
     }
-    if (!marathon || marathon.state !== 'up' || marathon.unregistered) return;
+    if (!marathon || marathon.state !== 'up' || marathon.unregistered) return undefined;
     const key = this.resolveZk(marathon.flags.master) ?? (marathon.flags.master.kind === 'direct' ? this.nodes.get(marathon.flags.master.at.host)?.master?.group?.key : undefined);
     const mesos = key === undefined ? undefined : this.groups.get(key);
-    if (!mesos?.leader || mesos.phase !== 'leading') return;
+    if (!mesos?.leader || mesos.phase !== 'leading') return undefined;
     group.frameworkId ??= `${mesos.leader.id}-0000`;
     const existing = mesos.frameworks.get(group.frameworkId);
     if (existing) {
       existing.active = true;
-      return;
+      return mesos;
     }
     mesos.frameworks.set(group.frameworkId, {
       id: group.frameworkId,
@@ -613,6 +647,7 @@ export class MesosWorld {
       registeredTime: this.now(),
       active: true,
     });
+    return mesos;
   }
 
   // --- faults ----------------------------------------------------------------

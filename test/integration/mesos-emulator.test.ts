@@ -1,13 +1,10 @@
 import { expect } from 'chai';
 import { connect } from 'node:net';
 import { ManualClock } from '../../lib/clock.js';
-import { renderUserData } from '../../service-orchestrator/cluster/user-data.js';
 import { call, type Reply } from '../support/http.js';
-import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, startTestSimulator, ZONE_1, type TestSimulator } from '../support/simulator.js';
+import { BOOT_MS, emulatedCluster, type EmulatedCluster } from '../support/mesos-cluster.js';
+import { DEMO_KEYS, startTestSimulator, type TestSimulator } from '../support/simulator.js';
 import { passTime } from '../support/time.js';
-
-/** Generous simulated time for every daemon to start, elect, recover and register. */
-const BOOT_MS = 60_000;
 
 function srvr(address: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -31,34 +28,7 @@ describe('Emulated Mesos guest', function () {
 
   afterEach(() => t.close());
 
-  async function vm(name: string): Promise<{ id: string; address: string }> {
-    const reply = await t.api(DEMO_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: MESOS_TEMPLATE, serviceofferingid: MEDIUM, name, startvm: 'false' });
-    await passTime(clock, 1000);
-    const listed = (await t.api(DEMO_KEYS, 'listVirtualMachines', { id: reply.inner['id'] })).inner['virtualmachine'][0];
-    return { id: listed.id, address: listed.nic[0].ipaddress };
-  }
-
-  async function boot(id: string, userData: string): Promise<void> {
-    await t.api(DEMO_KEYS, 'updateVirtualMachine', { id, userdata: Buffer.from(userData).toString('base64') });
-    await t.api(DEMO_KEYS, 'startVirtualMachine', { id });
-    await passTime(clock, 1500);
-  }
-
-  /** Builds masters and agents through the simulated cloud, with the orchestrator's own user data. */
-  async function cluster(masters: number, agents: number, options: { marathon?: boolean; agentZk?: string } = {}) {
-    const masterVms = await Promise.all(Array.from({ length: masters }, (_, i) => vm(`m${i + 1}`)));
-    const agentVms = await Promise.all(Array.from({ length: agents }, (_, i) => vm(`a${i + 1}`)));
-    const addresses = masterVms.map((m) => m.address);
-    for (const [i, m] of masterVms.entries()) {
-      await boot(m.id, renderUserData({ slot: { role: 'master', index: i + 1 }, address: m.address, masterAddresses: addresses, cluster: 'test', marathon: options.marathon ?? true, nodeName: `m${i + 1}` }));
-    }
-    for (const [i, a] of agentVms.entries()) {
-      let text = renderUserData({ slot: { role: 'agent', index: i + 1 }, address: a.address, masterAddresses: addresses, cluster: 'test', marathon: true, nodeName: `a${i + 1}` });
-      if (options.agentZk) text = text.replace(/zk:\/\/[^\n]+\/mesos/, options.agentZk);
-      await boot(a.id, text);
-    }
-    return { masters: addresses, agents: agentVms.map((a) => a.address), masterVms, agentVms };
-  }
+  const cluster = (masters: number, agents: number, options: { marathon?: boolean; agentZk?: string } = {}): Promise<EmulatedCluster> => emulatedCluster(t, clock, masters, agents, options);
 
   const get = (url: string): Promise<Reply> => call('GET', url);
 
@@ -206,7 +176,7 @@ describe('Emulated Mesos guest', function () {
     expect((await get(`http://${masters[0]}:8080/v2/leader`)).json<any>().leader).to.equal(elected[0].leader);
     const created = await call('POST', `http://${masters[0]}:8080/v2/apps`, { headers: { 'Content-Type': 'application/json' }, body: '{"id":"/smoke","cmd":"sleep 600"}' });
     expect(created.status).to.equal(201);
-    expect((await call('POST', `http://${masters[0]}:8080/v2/apps`, { body: '{"id":"/smoke"}' })).status).to.equal(409);
+    expect((await call('POST', `http://${masters[0]}:8080/v2/apps`, { body: '{"id":"/smoke","cmd":"sleep 1"}' })).status).to.equal(409);
   });
 
   it('halts every daemon when the VM is destroyed', async () => {
