@@ -1,5 +1,6 @@
 import type { Timers } from '../../lib/clock.js';
 import { EVENTS_KEPT, type ClusterHealth, type HealthEvent, type HealthEventKind } from '../../lib/cluster/health.js';
+import { loadOutputs } from '../../lib/cluster/load.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
 import { reason, type ClusterBuilder, type NodeVm, type PhaseOptions, type UserDataFor } from '../cluster/builder.js';
@@ -236,6 +237,7 @@ export class ClusterWatch {
       'mesos.masters.addresses': cluster.masters.join(','),
       'mesos.agents.active': assessment.readyAgents,
       'mesos.agents.nodes': JSON.stringify(agents),
+      ...(assessment.load ? loadOutputs(assessment.load) : {}),
     };
   }
 }

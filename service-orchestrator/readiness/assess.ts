@@ -1,3 +1,4 @@
+import type { ClusterLoad } from '../../lib/cluster/load.js';
 import { isObject } from '../../lib/objects.js';
 import { describeSlot, type Slot } from '../cluster/plan.js';
 import { describeAnswer, isAnswer, jsonOf, type Observation } from './observation.js';
@@ -43,6 +44,8 @@ export interface Assessment {
   readonly agents: readonly AgentStatus[];
   readonly readyAgents: number;
   readonly marathon: { readonly ready: boolean; readonly url?: string; readonly problem?: string };
+  /** The work on the cluster, from the leader's metrics, when it answered them. */
+  readonly load?: ClusterLoad;
   /** Equal on two polls when nothing that matters changed (leader, ready agents and their ids, Marathon). */
   readonly signature: string;
 }
@@ -60,7 +63,17 @@ export function assess(observation: Observation, expected: Expected): Assessment
   const masters = judgeMasters(observation, expected);
   const marathon = expected.marathon ? judgeMarathon(observation, masters.leader) : { ready: true };
   const statuses = expected.masters.map((node) => masterStatus(observation, node));
-  return withAgents({ ...masters, masters: statuses, marathon, agents: [], readyAgents: 0, signature: '' }, judgeAgents(observation, expected, masters.leader));
+  const load = masters.leader ? loadOf(observation, masters.leader) : undefined;
+  return withAgents({ ...masters, masters: statuses, marathon, ...(load ? { load } : {}), agents: [], readyAgents: 0, signature: '' }, judgeAgents(observation, expected, masters.leader));
+}
+
+function loadOf(observation: Observation, leader: string): ClusterLoad | undefined {
+  const metrics = jsonOf(observation.masters.find((m) => m.address === leader)?.metrics);
+  const read = (name: string): number | undefined => metric(metrics, name);
+  const figures = ['master/tasks_running', 'master/tasks_staging', 'master/cpus_used', 'master/cpus_total', 'master/mem_used', 'master/mem_total'].map(read);
+  if (figures.some((f) => f === undefined)) return undefined;
+  const [tasksRunning, tasksStaging, cpusUsed, cpusTotal, memUsed, memTotal] = figures as number[];
+  return { tasksRunning: tasksRunning!, tasksStaging: tasksStaging!, cpusUsed: cpusUsed!, cpusTotal: cpusTotal!, memUsed: memUsed!, memTotal: memTotal! };
 }
 
 function masterStatus(observation: Observation, node: ExpectedNode): MasterStatus {

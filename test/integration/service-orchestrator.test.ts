@@ -127,6 +127,8 @@ describe('SO against the simulated cloud and Mesos', function () {
         'mesos.marathon.url': `http://${ip(2)}:8080`,
         'mesos.zk': `zk://${ip(2)}:2181/mesos`,
         'mesos.agents.active': 3,
+        'mesos.cpus.total': 12,
+        'mesos.mem.total': 3 * (8192 - 1024),
       });
       const agents = agentsOf(provisioned);
       expect(agents.map((a) => [a.slot, a.address, a.active])).to.deep.equal([

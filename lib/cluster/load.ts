@@ -1,0 +1,27 @@
+/**
+ * The work on a cluster, as its orchestrator reports it in the outputs and
+ * the service manager (and a tenant) reads it back: the contract both sides
+ * import. Figures come from the leading master's metrics at the last look.
+ */
+
+export interface ClusterLoad {
+  readonly tasksRunning: number;
+  readonly tasksStaging: number;
+  readonly cpusUsed: number;
+  readonly cpusTotal: number;
+  /** In MB, as Mesos counts memory. */
+  readonly memUsed: number;
+  readonly memTotal: number;
+}
+
+export const LOAD_OUTPUTS = {
+  tasksRunning: 'mesos.tasks.running',
+  cpusUsed: 'mesos.cpus.used',
+  cpusTotal: 'mesos.cpus.total',
+  memUsed: 'mesos.mem.used',
+  memTotal: 'mesos.mem.total',
+} as const satisfies Partial<Record<keyof ClusterLoad, string>>;
+
+export function loadOutputs(load: ClusterLoad): Record<string, number> {
+  return Object.fromEntries(Object.entries(LOAD_OUTPUTS).map(([key, name]) => [name, load[key as keyof typeof LOAD_OUTPUTS]]));
+}
