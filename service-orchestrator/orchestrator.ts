@@ -12,6 +12,7 @@ import { EVENTS_ATTRIBUTE, HEALTH_ATTRIBUTE } from '../lib/cluster/health.js';
 import type { WatchMode } from './health/decide.js';
 import { ClusterWatch, type WatchReport, type WatchSettings } from './health/watch.js';
 import type { Probe } from './readiness/probe.js';
+import type { SmokeTest } from './readiness/smoke.js';
 
 export interface OrchestratorSettings extends Omit<WatchSettings, 'replacementDeadlineMs'> {
   readonly deployDeadlineMs: number;
@@ -30,6 +31,7 @@ export interface OrchestratorDeps {
   readonly managerId?: string;
   readonly cloudstack: CloudStack;
   readonly probe: Probe;
+  readonly smoke: SmokeTest;
   readonly timers: Timers;
   readonly settings: OrchestratorSettings;
   readonly logger: Logger;
@@ -76,9 +78,10 @@ export class Orchestrator {
 
   constructor(private readonly deps: OrchestratorDeps) {
     this.prefix = clusterPrefix(deps.instanceId);
-    const { probe, timers, settings, logger } = deps;
+    const { probe, smoke, timers, settings, logger } = deps;
     this.watch = new ClusterWatch({
       probe,
+      smoke,
       builder: () => this.builder(),
       timers,
       settings: { ...settings, replacementDeadlineMs: settings.deployDeadlineMs },
@@ -265,7 +268,14 @@ export class Orchestrator {
     const both = AbortSignal.any([signal, watching.signal]);
     try {
       await this.watch.run(
-        { nodes: this.nodes, masters: this.masters(), marathon: this.params!.marathon, minReady: () => this.params!.minReady, userData: this.userData },
+        {
+          nodes: this.nodes,
+          masters: this.masters(),
+          marathon: this.params!.marathon,
+          smoke: this.params!.marathon && this.params!.smoke,
+          minReady: () => this.params!.minReady,
+          userData: this.userData,
+        },
         mode,
         deadlineMs,
         both,

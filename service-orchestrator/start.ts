@@ -7,6 +7,7 @@ import type { SoConfig } from './config.js';
 import { createSoApp } from './http/app.js';
 import { Orchestrator } from './orchestrator.js';
 import { Probe } from './readiness/probe.js';
+import { SmokeTest } from './readiness/smoke.js';
 
 export interface RunningOrchestrator {
   readonly orchestrator: Orchestrator;
@@ -23,6 +24,7 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
     ...(config.managerId === undefined ? {} : { managerId: config.managerId }),
     cloudstack,
     probe: new Probe(clock, config.probeTimeoutMs),
+    smoke: new SmokeTest(clock, config.probeTimeoutMs),
     timers: clock,
     settings: config.settings,
     logger,

@@ -7,6 +7,8 @@ export interface ClusterParameters {
   /** Agents that must be ready for the cluster to be ready. */
   readonly minReady: number;
   readonly marathon: boolean;
+  /** Prove that work runs (a one-task Marathon app) before the cluster is ready. */
+  readonly smoke: boolean;
   readonly zone: string;
   readonly template: string;
   readonly masterOffering: string;
@@ -39,6 +41,7 @@ export function parseParameters(raw: ReadonlyMap<string, RawValue>): ClusterPara
     agents,
     minReady,
     marathon: boolean(raw, 'mesos.marathon', true),
+    smoke: boolean(raw, 'mesos.readiness.smoke', true),
     zone: text(raw, 'cloudstack.zone', true)!,
     template: text(raw, 'cloudstack.template', true)!,
     masterOffering: text(raw, 'cloudstack.offering.master', true)!,

@@ -30,6 +30,12 @@ export interface HealthTrend {
   readonly pending?: { readonly health: ClusterHealth; readonly polls: number };
 }
 
+/** Where the proof that work runs stands, while a new cluster is provisioned. */
+export type SmokeState =
+  | { readonly phase: 'pending' }
+  | { readonly phase: 'launched'; readonly since: number; readonly runningOn?: string; readonly waiting?: string }
+  | { readonly phase: 'passed'; readonly ranOn: string };
+
 export interface ClusterObservation {
   readonly mode: WatchMode;
   /** When provisioning or the update began. */
@@ -48,6 +54,8 @@ export interface ClusterObservation {
   readonly minReady: number;
   readonly quorum: number;
   readonly health: HealthTrend;
+  /** Set when a smoke task must run before the cluster is ready. */
+  readonly smoke?: SmokeState;
 }
 
 export interface HealthPolicy {
@@ -67,6 +75,8 @@ export interface HealthPolicy {
   readonly replaceBackoffMs: number;
   /** Consecutive equal polls before a verdict counts. */
   readonly stablePolls: number;
+  /** From launching the smoke task, for it to run. */
+  readonly smokeTimeoutMs: number;
 }
 
 export type Outcome =
@@ -86,6 +96,8 @@ export interface ClusterDecision {
   /** Set while too many nodes are unhealthy for any to be replaced. */
   readonly stopped?: string;
   readonly health: HealthTrend;
+  /** What to do about the smoke task: launch it, or remove it because it ran. */
+  readonly smoke?: 'launch' | 'remove';
 }
 
 const MAX_BACKOFF_MS = 3_600_000;
@@ -154,10 +166,10 @@ function replacements(judged: readonly Judged[], o: ClusterObservation, now: num
 
 function mayReplace(key: string, o: ClusterObservation, now: number, policy: HealthPolicy): boolean {
   const slot = o.slots.get(key);
-  if (!slot) return true;
-  if (slot.replacing) return false;
-  if (o.mode !== 'ready') return slot.replacements < policy.maxReplacements;
-  return now >= (slot.lastReplacedAt ?? 0) + backoff(slot.replacements, policy);
+  const replacements = slot?.replacements ?? 0;
+  if (slot?.replacing) return false;
+  if (o.mode !== 'ready') return replacements < policy.maxReplacements;
+  return now >= (slot?.lastReplacedAt ?? 0) + backoff(replacements, policy);
 }
 
 function backoff(replacements: number, policy: HealthPolicy): number {
@@ -173,7 +185,7 @@ function build(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   const total = o.agents.length;
   const active = o.agents.filter((a) => a.status === 'healthy');
   const settled = mastersOk && o.marathon.ready && o.stable >= policy.stablePolls;
-  if (settled && active.length === total) return { outcome: { kind: 'ready', health: 'healthy', message: readyText(o) }, health };
+  if (settled && active.length === total) return { ...proven(c, readyText(o)), health };
   if (!mastersOk && now - o.since >= policy.mastersDeadlineMs) {
     return { outcome: { kind: 'failed', cause: `${phase} failed: masters not ready after ${seconds(now - o.since)} s: ${o.masterProblem ?? 'no leader'}` }, health };
   }
@@ -188,13 +200,35 @@ function build(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   // Agents that missed their time are being replaced or given up on: with min_ready met, the cluster is ready without them.
   const judgedOut = missing.every((a) => c.judged.some((j) => j.node.key === a.key && j.overdue));
   if (settled && judgedOut && active.length >= o.minReady) {
-    return { outcome: { kind: 'ready', health: 'healthy', message: `ready with ${active.length} of ${total} agents (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}` }, health };
+    return { ...proven(c, `ready with ${active.length} of ${total} agents (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`), health };
   }
   if (now >= o.deadline) {
     const why = !mastersOk ? (o.masterProblem ?? 'no leader') : !o.marathon.ready ? o.marathon.problem! : `${active.length} of ${total} agents ready (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`;
     return { outcome: { kind: 'failed', cause: `${phase} failed at its deadline: ${why}` }, health };
   }
   return { outcome: { kind: 'progress', message: `${phase}: ${progressText(c, mastersOk)}` }, health };
+}
+
+/** A cluster otherwise ready is ready once a smoke task ran on it (when one must). */
+function proven(c: Context, message: string): Pick<ClusterDecision, 'outcome' | 'smoke'> {
+  const { o, now, policy } = c;
+  const smoke = o.smoke;
+  const ready = (text: string): Outcome => ({ kind: 'ready', health: 'healthy', message: text });
+  if (!smoke) return { outcome: ready(message) };
+  const checking = `${o.mode}: checking that work runs`;
+  switch (smoke.phase) {
+    case 'passed':
+      return { outcome: ready(`${message}; a smoke task ran on ${smoke.ranOn}`) };
+    case 'pending':
+      return { outcome: { kind: 'progress', message: `${checking}: launching a one-task Marathon app` }, smoke: 'launch' };
+    case 'launched': {
+      if (smoke.runningOn) return { outcome: ready(`${message}; a smoke task ran on ${smoke.runningOn}`), smoke: 'remove' };
+      const waited = now - smoke.since;
+      const why = smoke.waiting ?? 'its task is not running yet';
+      if (waited >= policy.smokeTimeoutMs) return { outcome: { kind: 'failed', cause: `${o.mode} failed: a smoke task did not run within ${seconds(waited)} s: ${why}` } };
+      return { outcome: { kind: 'progress', message: `${checking}: ${why} (${seconds(waited)} s)` } };
+    }
+  }
 }
 
 function isExhausted(agent: NodeHealth, c: Context): boolean {

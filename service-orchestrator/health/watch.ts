@@ -8,7 +8,8 @@ import { describeSlot, quorum, slotKey, zkUrl } from '../cluster/plan.js';
 import { assess, type Assessment, type Expected, type ExpectedNode } from '../readiness/assess.js';
 import { describeAnswer } from '../readiness/observation.js';
 import type { Probe } from '../readiness/probe.js';
-import { decide, type ClusterDecision, type HealthPolicy, type HealthTrend, type SlotRecord, type WatchMode } from './decide.js';
+import type { SmokeTest } from '../readiness/smoke.js';
+import { decide, type ClusterDecision, type HealthPolicy, type HealthTrend, type SlotRecord, type SmokeState, type WatchMode } from './decide.js';
 import { track, type NodeRecord, type Sighting } from './tracking.js';
 
 /** The cluster being watched; replacements put their new VM into `nodes`. */
@@ -16,6 +17,8 @@ export interface WatchedCluster {
   readonly nodes: Map<string, NodeVm>;
   readonly masters: readonly string[];
   readonly marathon: boolean;
+  /** A smoke task must run before a new cluster is ready. */
+  readonly smoke: boolean;
   /** Read at every poll: min_ready may change while the cluster runs. */
   readonly minReady: () => number;
   readonly userData: UserDataFor;
@@ -39,6 +42,7 @@ export type WatchReport =
 
 export interface WatchDeps {
   readonly probe: Probe;
+  readonly smoke: SmokeTest;
   readonly builder: () => ClusterBuilder;
   readonly timers: Timers;
   readonly settings: WatchSettings;
@@ -101,9 +105,11 @@ export class ClusterWatch {
     let stable = 0;
     let closer = 0;
     if (mode !== 'ready') this.health = { reported: 'healthy' };
+    let smoke: SmokeState | undefined = mode === 'provision' && cluster.smoke ? { phase: 'pending' } : undefined;
     for (let attempt = 0; !signal.aborted; attempt++) {
       const expected = expectedOf(cluster);
       const assessment = assess(await this.deps.probe.observe(expected), expected);
+      if (smoke?.phase === 'launched') smoke = { ...smoke, ...(await this.lookAtSmoke(assessment)) };
       if (signal.aborted) return;
       const now = timers.now();
       const leaderChanged = assessment.leader !== undefined && this.leader !== undefined && assessment.leader !== this.leader;
@@ -132,10 +138,12 @@ export class ClusterWatch {
           minReady: Math.min(cluster.minReady(), expected.agents.length),
           quorum: quorum(expected.masters.length),
           health: this.health,
+          ...(smoke ? { smoke } : {}),
         },
         now,
         settings,
       );
+      smoke = await this.actOnSmoke(decision, smoke, assessment, now);
       this.noteLeader(assessment, leaderChanged);
       this.noteStopped(decision);
       for (const replacement of decision.replace) this.startReplacement(cluster, replacement.key, replacement.reason, mode, signal);
@@ -164,6 +172,33 @@ export class ClusterWatch {
             : settings.healthIntervalMs;
       await timers.sleep(wait, signal);
     }
+  }
+
+  private async lookAtSmoke(assessment: Assessment): Promise<{ runningOn?: string; waiting?: string }> {
+    const url = assessment.marathon.url;
+    if (!url) return { waiting: 'Marathon is not ready' };
+    try {
+      return await this.deps.smoke.look(url);
+    } catch (error) {
+      return { waiting: reason(error) };
+    }
+  }
+
+  /** Launches the smoke task, or removes it once it ran; the state that follows. */
+  private async actOnSmoke(decision: ClusterDecision, smoke: SmokeState | undefined, assessment: Assessment, now: number): Promise<SmokeState | undefined> {
+    const url = assessment.marathon.url;
+    if (!smoke || !decision.smoke || !url) return smoke;
+    if (decision.smoke === 'launch') {
+      try {
+        await this.deps.smoke.launch(url);
+        return { phase: 'launched', since: now };
+      } catch (error) {
+        return { phase: 'launched', since: now, waiting: reason(error) };
+      }
+    }
+    const ranOn = smoke.phase === 'launched' ? (smoke.runningOn ?? '') : '';
+    await this.deps.smoke.remove(url).catch((error: unknown) => this.deps.logger.warn('the smoke app could not be removed', { error: reason(error) }));
+    return { phase: 'passed', ranOn };
   }
 
   private startReplacement(cluster: WatchedCluster, key: string, why: string, mode: WatchMode, signal: AbortSignal): void {

@@ -271,6 +271,7 @@ describe('SM OCCI API', () => {
         'mesos.agents': 3,
         'mesos.agents.min_ready': 3,
         'mesos.marathon': true,
+        'mesos.readiness.smoke': true,
         'cloudstack.zone': 'sim-zone-1',
         'cloudstack.template': 'ubuntu-22.04-mesos',
         'cloudstack.offering.master': 'medium',

@@ -121,7 +121,9 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(deployed[STATE]).to.equal('CREATE_COMPLETE');
       expect(deployed[MESSAGE]).to.equal('deploy: all 4 VMs running');
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect(provisioned[MESSAGE]).to.equal(`ready: leader ${ip(2)}, 3 of 3 agents active, Marathon registered`);
+      const ranOn = String(provisioned[MESSAGE]).split('; a smoke task ran on ')[1];
+      expect([ip(3), ip(4), ip(5)], 'the smoke task ran on an agent').to.include(ranOn);
+      expect(provisioned[MESSAGE]).to.equal(`ready: leader ${ip(2)}, 3 of 3 agents active, Marathon registered; a smoke task ran on ${ranOn}`);
       expect(provisioned).to.include({
         'mesos.master.url': `http://${ip(2)}:5050`,
         'mesos.marathon.url': `http://${ip(2)}:8080`,
@@ -140,6 +142,17 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(so.output()).to.not.contain('demo-secret-key');
       const state = await fetch(`http://${ip(2)}:5050/master/state`).then((r) => r.json() as Promise<Record<string, any>>);
       expect(state['slaves'].map((s: any) => s.id).sort()).to.deep.equal(agents.map((a) => a.mesos_id).sort());
+      const smoke = state['frameworks'][0].completed_tasks.concat(state['frameworks'][0].tasks);
+      expect(smoke.map((task: any) => task.name), 'the smoke task ran, and nothing else').to.deep.equal(['mesos-so-smoke']);
+      const apps = await fetch(`${provisioned['mesos.marathon.url']}/v2/apps`).then((r) => r.json() as Promise<{ apps: unknown[] }>);
+      expect(apps.apps, 'the smoke app is removed').to.deep.equal([]);
+      await teardown(so);
+    });
+
+    it('skips the smoke task when mesos.readiness.smoke is false', async () => {
+      const so = await world.start({}, { 'mesos.agents': 1, 'mesos.readiness.smoke': false });
+      const { provisioned } = await build(so);
+      expect(provisioned[MESSAGE]).to.equal(`ready: leader ${ip(2)}, 1 of 1 agents active, Marathon registered`);
       await teardown(so);
     });
 
@@ -179,7 +192,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const so = await world.start({ SO_MAX_REPLACEMENTS: '0' }, { 'mesos.agents': 3, 'mesos.agents.min_ready': 2 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect(provisioned[MESSAGE]).to.match(/^ready with 2 of 3 agents \(min_ready 2\); missing: agent \d of 3 \(127\.\d+\.0\.\d+\): not registered$/);
+      expect(provisioned[MESSAGE], String(provisioned[MESSAGE])).to.match(/^ready with 2 of 3 agents \(min_ready 2\); missing: agent \d of 3 \(127\.\d+\.0\.\d+\): not registered; a smoke task ran on 127\.\d+\.0\.\d+$/);
       await teardown(so);
     });
 

@@ -110,6 +110,7 @@ describe('Instance attributes', () => {
       'mesos.masters': 1,
       'mesos.agents': 2,
       'mesos.marathon': true,
+      'mesos.readiness.smoke': true,
       'cloudstack.zone': 'zone-1',
       'cloudstack.template': 'mesos-tpl',
       'cloudstack.offering.master': 'medium',

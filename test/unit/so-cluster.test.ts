@@ -55,6 +55,7 @@ describe('SO cluster parameters', () => {
       agents: 5,
       minReady: 5,
       marathon: false,
+      smoke: true,
       zone: 'z',
       template: 't',
       masterOffering: 'm',

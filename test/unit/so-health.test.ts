@@ -14,6 +14,7 @@ const POLICY: HealthPolicy = {
   maxReplacements: 2,
   replaceBackoffMs: 30 * S,
   stablePolls: 2,
+  smokeTimeoutMs: 120 * S,
 };
 
 function node(key: string, status: NodeHealth['status'], options: Partial<NodeHealth> = {}): NodeHealth {
@@ -183,6 +184,42 @@ describe('SO health decisions', () => {
         cause: 'provision failed: only 2 of 3 agents can still be ready (min_ready 3); missing: agent 3 of 3 (127.10.0.13): not registered',
       });
       expect(failed.replace).to.deep.equal([]);
+    });
+
+    it('replaces nothing while building when the budget is zero', () => {
+      const late = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 301 * S });
+      const d = decide(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), late], minReady: 2 }), NOW, { ...POLICY, maxReplacements: 0 });
+      expect(d.replace).to.deep.equal([]);
+      expect(d.outcome).to.deep.equal({ kind: 'ready', health: 'healthy', message: 'ready with 2 of 3 agents (min_ready 2); missing: agent 3 of 3 (127.10.0.13): not registered' });
+    });
+
+    describe('proving that work runs', () => {
+      const whole = 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered';
+
+      it('launches the smoke task once the cluster is otherwise ready, and not before', () => {
+        expect(next(building({ smoke: { phase: 'pending' } }))).to.deep.include({
+          outcome: { kind: 'progress', message: 'provision: checking that work runs: launching a one-task Marathon app' },
+          smoke: 'launch',
+        });
+        expect(next(building({ smoke: { phase: 'pending' }, stable: 1 })).smoke, 'not while still settling').to.equal(undefined);
+      });
+
+      it('waits for the smoke task, saying why it does not run, and fails with that cause at its timeout', () => {
+        const waiting = { phase: 'launched' as const, since: NOW - 30 * S, waiting: 'its task waits for an offer that fits (offers declined: InsufficientCpus)' };
+        expect(next(building({ smoke: waiting }))).to.deep.include({
+          outcome: { kind: 'progress', message: 'provision: checking that work runs: its task waits for an offer that fits (offers declined: InsufficientCpus) (30 s)' },
+        });
+        expect(next(building({ smoke: { ...waiting, since: NOW - 120 * S } })).outcome).to.deep.equal({
+          kind: 'failed',
+          cause: 'provision failed: a smoke task did not run within 120 s: its task waits for an offer that fits (offers declined: InsufficientCpus)',
+        });
+      });
+
+      it('is ready, naming the agent the smoke task ran on, and removes it', () => {
+        const d = next(building({ smoke: { phase: 'launched', since: NOW - 5 * S, runningOn: '127.10.0.12' } }));
+        expect(d).to.deep.include({ outcome: { kind: 'ready', health: 'healthy', message: `${whole}; a smoke task ran on 127.10.0.12` }, smoke: 'remove' });
+        expect(next(building({ smoke: { phase: 'passed', ranOn: '127.10.0.12' } }))).to.deep.include({ outcome: { kind: 'ready', health: 'healthy', message: `${whole}; a smoke task ran on 127.10.0.12` } });
+      });
     });
 
     it('is ready with min_ready agents once the missing ones are being replaced, instead of failing at the deadline', () => {

@@ -5,6 +5,7 @@ import { createMemoryLogger } from '../../lib/logger.js';
 import type { RawValue } from '../../service-orchestrator/cluster/parameters.js';
 import { Orchestrator, type OrchestratorSettings } from '../../service-orchestrator/orchestrator.js';
 import { Probe } from '../../service-orchestrator/readiness/probe.js';
+import { SmokeTest } from '../../service-orchestrator/readiness/smoke.js';
 import { rejectedWith } from '../support/expect.js';
 import { onVirtualTime } from '../support/time.js';
 
@@ -19,6 +20,7 @@ const SETTINGS: OrchestratorSettings = {
   maxReplacements: 1,
   concurrency: 4,
   stablePolls: 2,
+  smokeTimeoutMs: 120_000,
   flapQuarantineMs: 60_000,
   pollMinMs: 1000,
   pollMaxMs: 5000,
@@ -71,6 +73,7 @@ describe('SO stack state machine', () => {
       instanceId: 'inst',
       cloudstack: fakeCloud(),
       probe: new Probe(clock, 1000),
+      smoke: new SmokeTest(clock, 1000),
       timers: clock,
       settings: SETTINGS,
       logger: createMemoryLogger().logger,
