@@ -4,11 +4,12 @@ import type { CloudStack } from '../lib/cloudstack/index.js';
 import { CloudResourceNotFound, CloudStackError, CloudStackTransportError } from '../lib/cloudstack/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { AttributeValue } from '../lib/occi/model.js';
+import { EVENTS_ATTRIBUTE, HEALTH_ATTRIBUTE } from '../lib/cluster/health.js';
 import { ClusterBuilder, reason, type NodeVm, type Placement } from './cluster/builder.js';
 import { checkChange, parseParameters, type ClusterParameters, type RawValue } from './cluster/parameters.js';
 import { clusterPrefix, slotKey, slotsFor, zkUrl, type Slot } from './cluster/plan.js';
 import { renderUserData } from './cluster/user-data.js';
-import { EVENTS_ATTRIBUTE, HEALTH_ATTRIBUTE } from '../lib/cluster/health.js';
+import type { Drainer, DrainTarget } from './drain/drainer.js';
 import type { WatchMode } from './health/decide.js';
 import { ClusterWatch, type WatchReport, type WatchSettings } from './health/watch.js';
 import type { Probe } from './readiness/probe.js';
@@ -20,6 +21,8 @@ export interface OrchestratorSettings extends Omit<WatchSettings, 'replacementDe
   readonly updateDeadlineMs: number;
   readonly deleteDeadlineMs: number;
   readonly designDeadlineMs: number;
+  /** How long a scale-in waits for the leaving agents to empty before it removes them anyway. */
+  readonly drainTimeoutMs: number;
   readonly concurrency: number;
   /** A VM that is not Running this long after its start was asked is destroyed and made again. */
   readonly vmStartTimeoutMs: number;
@@ -32,6 +35,7 @@ export interface OrchestratorDeps {
   readonly cloudstack: CloudStack;
   readonly probe: Probe;
   readonly smoke: SmokeTest;
+  readonly drainer: Drainer;
   readonly timers: Timers;
   readonly settings: OrchestratorSettings;
   readonly logger: Logger;
@@ -304,8 +308,11 @@ export class Orchestrator {
     try {
       const options = this.phase(this.deps.settings.updateDeadlineMs, signal, 'UPDATE');
       if (surplus.length > 0) {
+        const drained = await this.drain(surplus, signal);
+        this.set('UPDATE_IN_PROGRESS', `update: removing ${surplus.length} agents to reach ${this.params!.agents}`);
         await this.builder().removeVms(surplus.map((n) => n.vm), options);
         for (const node of surplus) this.nodes.delete(slotKey(node.slot));
+        if (drained) await this.deps.drainer.release(drained);
       }
       this.nodes = await this.builder().build(slots, this.userData, options);
       await this.readiness(signal, 'update', this.deps.settings.updateDeadlineMs);
@@ -313,6 +320,25 @@ export class Orchestrator {
       if (signal.aborted) return;
       this.set('UPDATE_FAILED', `update failed: ${reason(error)}`);
     }
+  }
+
+  /** Moves the work off agents about to be removed; without a known leader there is nothing to ask. */
+  private async drain(surplus: readonly NodeVm[], signal: AbortSignal): Promise<DrainTarget | undefined> {
+    const master = this.outputs['mesos.master.url'];
+    if (typeof master !== 'string') return undefined;
+    const marathon = this.outputs['mesos.marathon.url'];
+    const target: DrainTarget = {
+      master: master.replace(/^http:\/\//, ''),
+      ...(typeof marathon === 'string' ? { marathon } : {}),
+      agents: surplus,
+      of: [...this.nodes.values()].filter((n) => n.slot.role === 'agent').length,
+    };
+    const progress = (message: string): void => this.set('UPDATE_IN_PROGRESS', `update: ${message}`);
+    progress(`draining ${surplus.length} agent${surplus.length === 1 ? '' : 's'} before removal`);
+    const { drainTimeoutMs, pollMinMs } = this.deps.settings;
+    const outcome = await this.deps.drainer.drain(target, { timeoutMs: drainTimeoutMs, pollMs: pollMinMs, signal, progress });
+    this.deps.logger.info(`update: ${outcome}`);
+    return target;
   }
 
   private async deletePhase(signal: AbortSignal): Promise<void> {

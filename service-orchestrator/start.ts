@@ -4,8 +4,10 @@ import { listen, type RunningServer } from '../lib/http/server.js';
 import type { Logger } from '../lib/logger.js';
 import { serverName } from '../lib/version.js';
 import type { SoConfig } from './config.js';
+import { Drainer } from './drain/drainer.js';
 import { createSoApp } from './http/app.js';
 import { Orchestrator } from './orchestrator.js';
+import { DaemonHttp } from './readiness/daemon-http.js';
 import { Probe } from './readiness/probe.js';
 import { SmokeTest } from './readiness/smoke.js';
 
@@ -25,6 +27,7 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
     cloudstack,
     probe: new Probe(clock, config.probeTimeoutMs),
     smoke: new SmokeTest(clock, config.probeTimeoutMs),
+    drainer: new Drainer(new DaemonHttp(clock, config.probeTimeoutMs), clock, logger),
     timers: clock,
     settings: config.settings,
     logger,

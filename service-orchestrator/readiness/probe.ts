@@ -1,7 +1,7 @@
-import axios, { type AxiosInstance } from 'axios';
 import type { Timers } from '../../lib/clock.js';
 import { AGENT_PORT, MARATHON_PORT, MASTER_PORT } from '../cluster/plan.js';
 import { findLeader, masterAt, type Expected } from './assess.js';
+import { DaemonHttp } from './daemon-http.js';
 import { isAnswer, type Answer, type Observation } from './observation.js';
 
 const MAX_REDIRECTS = 2;
@@ -13,28 +13,14 @@ const MAX_REDIRECTS = 2;
  * has a short timeout; a refusal or timeout is an answer too.
  */
 export class Probe {
-  private readonly http: AxiosInstance;
+  private readonly http: DaemonHttp;
 
-  constructor(
-    private readonly timers: Timers,
-    private readonly timeoutMs: number,
-  ) {
-    this.http = axios.create({ maxRedirects: 0, validateStatus: () => true, responseType: 'text', transformResponse: [(d: unknown) => d], proxy: false });
+  constructor(timers: Timers, timeoutMs: number) {
+    this.http = new DaemonHttp(timers, timeoutMs);
   }
 
-  async get(url: string): Promise<Answer> {
-    const controller = new AbortController();
-    const cancel = this.timers.schedule(this.timeoutMs, () => controller.abort());
-    try {
-      const reply = await this.http.get<string>(url, { signal: controller.signal });
-      const location = reply.headers['location'];
-      return { status: reply.status, body: String(reply.data ?? ''), ...(typeof location === 'string' ? { location } : {}) };
-    } catch (error) {
-      if (controller.signal.aborted) return { error: `no answer within ${this.timeoutMs} ms` };
-      return { error: (error as { code?: string }).code ?? 'unreachable' };
-    } finally {
-      cancel();
-    }
+  get(url: string): Promise<Answer> {
+    return this.http.get(url);
   }
 
   async observe(expected: Expected): Promise<Observation> {

@@ -1,5 +1,6 @@
-import axios, { type AxiosInstance } from 'axios';
 import type { Timers } from '../../lib/clock.js';
+import { DaemonHttp } from './daemon-http.js';
+import { describeAnswer, isAnswer } from './observation.js';
 
 /**
  * The proof that work runs, before a new cluster is called ready: a
@@ -19,13 +20,10 @@ export interface SmokeSighting {
 const DEFINITION = { id: SMOKE_APP, cmd: 'sleep 3600', cpus: 0.01, mem: 16, disk: 0, instances: 1, portDefinitions: [], labels: { purpose: 'readiness smoke test of the service orchestrator' } };
 
 export class SmokeTest {
-  private readonly http: AxiosInstance;
+  private readonly http: DaemonHttp;
 
-  constructor(
-    private readonly timers: Timers,
-    private readonly timeoutMs: number,
-  ) {
-    this.http = axios.create({ maxRedirects: 0, validateStatus: () => true, responseType: 'text', transformResponse: [(d: unknown) => d], proxy: false });
+  constructor(timers: Timers, timeoutMs: number) {
+    this.http = new DaemonHttp(timers, timeoutMs);
   }
 
   /** Creates the app; one left from an earlier attempt counts as launched. */
@@ -63,22 +61,10 @@ export class SmokeTest {
     return reasons.length > 0 ? `its task waits for an offer that fits (offers declined: ${reasons.join(', ')})` : 'its task waits for an offer';
   }
 
+  /** A Marathon answer; no answer at all is an error. */
   private async send(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; body: string }> {
-    const controller = new AbortController();
-    const cancel = this.timers.schedule(this.timeoutMs, () => controller.abort());
-    try {
-      const reply = await this.http.request<string>({
-        method,
-        url,
-        signal: controller.signal,
-        ...(body === undefined ? {} : { data: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }),
-      });
-      return { status: reply.status, body: String(reply.data ?? '') };
-    } catch (error) {
-      if (controller.signal.aborted) throw new Error(`Marathon did not answer within ${this.timeoutMs} ms`);
-      throw new Error(`Marathon is unreachable: ${(error as { code?: string }).code ?? String(error)}`);
-    } finally {
-      cancel();
-    }
+    const answer = await this.http.request(method, url, body);
+    if (!isAnswer(answer)) throw new Error(`Marathon did not answer: ${describeAnswer(answer)}`);
+    return answer;
   }
 }

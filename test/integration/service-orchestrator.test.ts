@@ -302,6 +302,31 @@ describe('SO against the simulated cloud and Mesos', function () {
       await teardown(so);
     });
 
+    it('drains agents before a scale-in removes them: their tasks move to the agents that stay, none is lost', async () => {
+      const so = await world.start({}, { 'mesos.agents': 3 });
+      const { provisioned } = await build(so);
+      const marathon = String(provisioned['mesos.marathon.url']);
+      const master = String(provisioned['mesos.master.url']);
+      const created = await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: '/work', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: 3 }) });
+      expect(created.status).to.equal(201);
+      const hosts = async (): Promise<string[]> => ((await (await fetch(`${marathon}/v2/apps/work/tasks`)).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
+      await until(async () => (await hosts()).length === 3);
+      expect(await hosts(), 'one task per agent').to.deep.equal([ip(3), ip(4), ip(5)]);
+      expect((await so.call('POST', '/orchestrator/default', { 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.agents=2' })).status).to.equal(200);
+      const out = await so.settle();
+      expect(out[STATE], String(out[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      await until(async () => (await hosts()).length === 3);
+      expect((await hosts()).every((h) => h === ip(3) || h === ip(4)), 'every task on the agents that stay').to.equal(true);
+      const all = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks;
+      const tasks = all.filter((t) => t.name === 'work').map((t) => t.state);
+      expect(tasks.filter((state) => state === 'TASK_KILLED'), 'the removed agent\'s task was moved').to.have.length(1);
+      expect(tasks.filter((state) => ['TASK_LOST', 'TASK_UNREACHABLE', 'TASK_GONE_BY_OPERATOR', 'TASK_FAILED'].includes(state))).to.deep.equal([]);
+      expect(so.output()).to.match(/update: drained agent 3 of 3 \(127\.\d+\.0\.5\) in \d+ s/);
+      const schedule = (await (await fetch(`${master}/maintenance/schedule`)).json()) as { windows: unknown[] };
+      expect(schedule.windows, 'the removed machine left the schedule').to.deep.equal([]);
+      await teardown(so);
+    });
+
     it('cancels provisioning when deleted and leaves no VM', async () => {
       await world.mesosFault({ kind: 'agent-late', count: 3, ms: 600_000 });
       const so = await world.start({}, { 'mesos.agents': 3 });

@@ -3,7 +3,9 @@ import { ManualClock } from '../../lib/clock.js';
 import { CloudResourceNotFound, CloudStackError, type CloudStack } from '../../lib/cloudstack/index.js';
 import { createMemoryLogger } from '../../lib/logger.js';
 import type { RawValue } from '../../service-orchestrator/cluster/parameters.js';
+import { Drainer } from '../../service-orchestrator/drain/drainer.js';
 import { Orchestrator, type OrchestratorSettings } from '../../service-orchestrator/orchestrator.js';
+import { DaemonHttp } from '../../service-orchestrator/readiness/daemon-http.js';
 import { Probe } from '../../service-orchestrator/readiness/probe.js';
 import { SmokeTest } from '../../service-orchestrator/readiness/smoke.js';
 import { rejectedWith } from '../support/expect.js';
@@ -21,6 +23,7 @@ const SETTINGS: OrchestratorSettings = {
   concurrency: 4,
   stablePolls: 2,
   smokeTimeoutMs: 120_000,
+  drainTimeoutMs: 300_000,
   flapQuarantineMs: 60_000,
   pollMinMs: 1000,
   pollMaxMs: 5000,
@@ -74,6 +77,7 @@ describe('SO stack state machine', () => {
       cloudstack: fakeCloud(),
       probe: new Probe(clock, 1000),
       smoke: new SmokeTest(clock, 1000),
+      drainer: new Drainer(new DaemonHttp(clock, 1000), clock, createMemoryLogger().logger),
       timers: clock,
       settings: SETTINGS,
       logger: createMemoryLogger().logger,
