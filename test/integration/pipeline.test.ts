@@ -19,6 +19,7 @@ import {
   soKilledWhenReady,
   twentyAtOnce,
   underCloudFaults,
+  workMovesOnScaleIn,
 } from '../support/scenarios.js';
 import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { DEMO, ETC } from '../support/sm.js';
@@ -69,6 +70,15 @@ describe('A ready cluster stays true, on the process runtime', function () {
 
   it('stops remediation when half the nodes are partitioned away, and is whole again when the partition ends', async () => {
     await partitionShortCircuit(world(), await world().startSm('process', DAY2));
+  });
+});
+
+describe('Work on a cluster through the SM, on the process runtime', function () {
+  this.timeout(180_000);
+  const world = useWorld();
+
+  it('runs an app, counts its tasks in the outputs, and moves the task of an agent a scale-in removes', async () => {
+    await workMovesOnScaleIn(world(), await world().startSm('process', DAY2));
   });
 });
 

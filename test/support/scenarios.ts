@@ -404,3 +404,43 @@ export async function underCloudFaults(world: PipelineWorld, sm: InProcessSm): P
   expect((await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance']!))).to.deep.equal([]);
   expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
 }
+
+interface MarathonTask {
+  readonly host: string;
+  readonly state: string;
+}
+
+async function runningTasks(marathon: string, app: string): Promise<MarathonTask[]> {
+  const reply = (await (await fetch(`${marathon}/v2/apps${app}/tasks`)).json()) as { tasks: MarathonTask[] };
+  return reply.tasks.filter((t) => t.state === 'TASK_RUNNING');
+}
+
+/**
+ * Work through the SM: a ready cluster runs an app (its outputs count the
+ * tasks and the cpus they hold); a tenant's scale-in drains the leaving
+ * agent, so its task is moved to an agent that stays, not lost.
+ */
+export async function workMovesOnScaleIn(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  const { id, uid, ready } = await readyCluster(sm, 1, 3);
+  expect(ready['mcn.service.state.message']).to.match(/; a smoke task ran on 127\.\d+\.\d+\.\d+$/);
+  const marathon = String(ready['mesos.marathon.url']);
+  const created = await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: '/work', cmd: 'sleep 100000', cpus: 0.5, mem: 64, instances: 3 }) });
+  expect(created.status).to.equal(201);
+  const seen: string[] = [];
+  const busy = await watchUntil(sm, id, (a) => a['mesos.tasks.running'] === 3, seen);
+  expect(busy['mesos.cpus.used']).to.equal(1.5);
+  const before = await runningTasks(marathon, '/work');
+  const leaving = agentNodes(busy).find((n) => n.slot === 'a3')!.address;
+  expect(before.map((t) => t.host), 'a task runs on the agent that will leave').to.include(leaving);
+  const update = await sm.call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.agents=2' } });
+  expect(update.status).to.equal(200);
+  const scaled = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === 2 && a['mesos.tasks.running'] === 3, seen);
+  const after = await runningTasks(marathon, '/work');
+  expect(after).to.have.length(3);
+  expect(after.map((t) => t.host), 'no task on the removed agent').to.not.include(leaving);
+  const master = String(scaled['mesos.master.url']);
+  const states = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks.filter((t) => t.name === 'work').map((t) => t.state);
+  expect(states.filter((s) => s === 'TASK_KILLED'), 'moved, not lost').to.have.length(1);
+  expect(states.filter((s) => s === 'TASK_LOST' || s === 'TASK_UNREACHABLE')).to.deep.equal([]);
+  await deleteAndConfirm(world, sm, id, uid);
+}
