@@ -118,6 +118,9 @@ function expectSessionWorked(result: { code: number | null; output: string }): v
   expect(result.output).to.contain('mcn.service.state="ready"');
   expect(result.output).to.match(/^\s*3$/m);
   expect(result.output).to.contain('mesos.agents.active=4');
+  expect(result.output).to.match(/^\s*4$/m);
+  expect(result.output).to.contain('mesos.tasks.running=4');
+  expect(result.output).to.contain('mesos.cpus.used=2');
   expect(result.output).to.contain('Attribute mesos.masters is fixed when the instance is created and cannot be updated.');
   expect(result.output).to.contain('No instance analytics.');
   expect(result.output).to.match(/^\s*5 "state":"Expunged"$/m);
