@@ -73,7 +73,35 @@ function loadOf(observation: Observation, leader: string): ClusterLoad | undefin
   const figures = ['master/tasks_running', 'master/tasks_staging', 'master/cpus_used', 'master/cpus_total', 'master/mem_used', 'master/mem_total'].map(read);
   if (figures.some((f) => f === undefined)) return undefined;
   const [tasksRunning, tasksStaging, cpusUsed, cpusTotal, memUsed, memTotal] = figures as number[];
-  return { tasksRunning: tasksRunning!, tasksStaging: tasksStaging!, cpusUsed: cpusUsed!, cpusTotal: cpusTotal!, memUsed: memUsed!, memTotal: memTotal! };
+  return { tasksRunning: tasksRunning!, tasksStaging: tasksStaging!, cpusUsed: cpusUsed!, cpusTotal: cpusTotal!, memUsed: memUsed!, memTotal: memTotal!, waiting: waitingOf(observation) };
+}
+
+const NO_ROOM = new Set(['InsufficientCpus', 'InsufficientMemory', 'InsufficientDisk', 'InsufficientPorts']);
+
+interface QueueEntry {
+  readonly count?: unknown;
+  readonly delay?: { readonly overdue?: unknown };
+  readonly app?: { readonly cpus?: unknown; readonly mem?: unknown };
+  readonly processedOffersSummary?: { readonly rejectSummaryLastOffers?: ReadonlyArray<{ readonly reason?: unknown; readonly declined?: unknown }> };
+}
+
+/** Instances in Marathon's queue that wait for room (offers too small), not for their launch delay or a constraint. */
+function waitingOf(observation: Observation): ClusterLoad['waiting'] {
+  const body = jsonOf(observation.queue);
+  const queue = isObject(body) && Array.isArray(body['queue']) ? (body['queue'] as QueueEntry[]) : [];
+  let tasks = 0;
+  let cpus = 0;
+  let mem = 0;
+  for (const entry of queue) {
+    const count = typeof entry.count === 'number' ? entry.count : 0;
+    const rejected = entry.processedOffersSummary?.rejectSummaryLastOffers ?? [];
+    const noRoom = rejected.some((r) => typeof r.reason === 'string' && NO_ROOM.has(r.reason) && typeof r.declined === 'number' && r.declined > 0);
+    if (count === 0 || entry.delay?.overdue === false || !noRoom) continue;
+    tasks += count;
+    cpus += count * (typeof entry.app?.cpus === 'number' ? entry.app.cpus : 0);
+    mem += count * (typeof entry.app?.mem === 'number' ? entry.app.mem : 0);
+  }
+  return { tasks, cpus: Math.round(cpus * 1000) / 1000, mem: Math.round(mem * 1000) / 1000 };
 }
 
 function masterStatus(observation: Observation, node: ExpectedNode): MasterStatus {

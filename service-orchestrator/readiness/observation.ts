@@ -26,6 +26,8 @@ export interface Observation {
   /** The leader's /master/frameworks, when Marathon is expected. */
   readonly frameworks?: { readonly from: string; readonly answer: Answer };
   readonly marathons: readonly MarathonObservation[];
+  /** The elected Marathon's /v2/queue, when one is elected. */
+  readonly queue?: Answer;
 }
 
 export function isAnswer(answer: Answer): answer is Extract<Answer, { readonly status: number }> {

@@ -2,7 +2,7 @@ import type { Timers } from '../../lib/clock.js';
 import { AGENT_PORT, MARATHON_PORT, MASTER_PORT } from '../cluster/plan.js';
 import { findLeader, masterAt, type Expected } from './assess.js';
 import { DaemonHttp } from './daemon-http.js';
-import { isAnswer, type Answer, type Observation } from './observation.js';
+import { isAnswer, jsonOf, type Answer, type Observation } from './observation.js';
 
 const MAX_REDIRECTS = 2;
 
@@ -50,7 +50,9 @@ export class Probe {
           )
         : [],
     ]);
-    return { masters, marathons, ...(slaves ? { slaves } : {}), ...(frameworks ? { frameworks } : {}) };
+    const elected = marathons.find((m) => (jsonOf(m.info) as { elected?: unknown } | undefined)?.elected === true);
+    const queue = elected ? await this.get(`http://${elected.address}:${MARATHON_PORT}/v2/queue`) : undefined;
+    return { masters, marathons, ...(slaves ? { slaves } : {}), ...(frameworks ? { frameworks } : {}), ...(queue ? { queue } : {}) };
   }
 
   /** Asks a master, following a leader change (307) to the known master it names. */

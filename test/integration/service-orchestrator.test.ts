@@ -149,6 +149,17 @@ describe('SO against the simulated cloud and Mesos', function () {
       await teardown(so);
     });
 
+    it('counts the tasks that wait for room in the outputs, with the cpus and memory they ask for', async () => {
+      const so = await world.start({}, { 'mesos.agents': 1 });
+      const { provisioned } = await build(so);
+      const marathon = String(provisioned['mesos.marathon.url']);
+      const app = { id: '/big', cmd: 'sleep 100000', cpus: 3, mem: 256, instances: 3 };
+      expect((await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app) })).status).to.equal(201);
+      await until(async () => (await so.state())['mesos.tasks.waiting'] === 2 && (await so.state())['mesos.tasks.running'] === 1);
+      expect(await so.state()).to.include({ 'mesos.tasks.waiting': 2, 'mesos.tasks.waiting.cpus': 6, 'mesos.tasks.waiting.mem': 512, 'mesos.cpus.used': 3, 'mesos.cpus.total': 4 });
+      await teardown(so);
+    });
+
     it('skips the smoke task when mesos.readiness.smoke is false', async () => {
       const so = await world.start({}, { 'mesos.agents': 1, 'mesos.readiness.smoke': false });
       const { provisioned } = await build(so);
