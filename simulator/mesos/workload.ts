@@ -79,7 +79,7 @@ export class Workload {
 
   private start(group: Group, task: Task): void {
     task.next = undefined;
-    if (task.state !== 'TASK_STAGING' || !this.onLiveAgent(group, task)) return;
+    if (task.state !== 'TASK_STAGING' || !this.agentAlive(group, task)) return;
     const now = this.world.now();
     task.state = 'TASK_RUNNING';
     task.startedAt = now;
@@ -89,13 +89,14 @@ export class Workload {
     else if (run.kind === 'sleep') task.next = this.world.later(run.ms, () => this.exited(group, task, run.code));
   }
 
-  private onLiveAgent(group: Group, task: Task): boolean {
+  /** Whether the agent process runs: a task goes on while its agent is disconnected from a master, not when the agent is dead. */
+  private agentAlive(group: Group, task: Task): boolean {
     const record = group.agents.get(task.agentId);
-    return record !== undefined && record.agent.state === 'running';
+    return record !== undefined && record.agent.state !== 'down';
   }
 
   private exited(group: Group, task: Task, code: number): void {
-    if (task.state !== 'TASK_RUNNING') return;
+    if (task.state !== 'TASK_RUNNING' || !this.agentAlive(group, task)) return;
     task.exitCode = code;
     if (code === 0) this.end(group, task, 'TASK_FINISHED', 'Command exited with status 0');
     else this.end(group, task, 'TASK_FAILED', `Command exited with status ${code}`, 'REASON_COMMAND_EXECUTOR_FAILED');

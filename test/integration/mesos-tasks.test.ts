@@ -148,6 +148,23 @@ describe('Work on the emulated Mesos cluster', function () {
     expect(after.id).to.not.equal(before.id);
   });
 
+  it('never finishes the task of a dead agent, and starts a task staged while the masters change leader', async () => {
+    await app({ id: '/nap', cmd: 'sleep 10', cpus: 0.1, mem: 32, instances: 1 });
+    await passTime(clock, LAUNCH_MS);
+    const [nap] = (await get(`${marathon}/v2/apps/nap/tasks`)).tasks;
+    const victim = c.agentVms.findIndex((vm) => vm.address === nap.host);
+    await send('POST', `${t.url}/sim/mesos/faults`, { kind: 'agent-dies', vm: `a${victim + 1}` });
+    await passTime(clock, 15_000);
+    expect((await tasks()).find((task) => task.id === nap.id)?.state, 'its agent is dead: it cannot finish').to.equal('TASK_RUNNING');
+    await passTime(clock, PING_WINDOW_MS);
+    expect((await get(`${master}/master/state`)).frameworks[0].unreachable_tasks.map((task: any) => task.id)).to.deep.equal([nap.id]);
+    await app({ id: '/during', cmd: 'sleep 100000', cpus: 0.1, mem: 32, instances: 1 });
+    await send('POST', `${t.url}/sim/mesos/faults`, { kind: 'leader-change' });
+    await passTime(clock, 30_000);
+    const during = (await get(`${marathon}/v2/apps/during/tasks`)).tasks.map((task: any) => task.state);
+    expect(during).to.deep.equal(['TASK_RUNNING']);
+  });
+
   it('drains an agent under maintenance: no new task lands there, killed tasks move, then it goes down and comes back up', async () => {
     await app({ id: '/web', cmd: 'sleep 100000', cpus: 0.5, mem: 64, instances: 2 });
     await passTime(clock, LAUNCH_MS);
