@@ -106,7 +106,8 @@ export class ClusterWatch {
     let closer = 0;
     if (mode !== 'ready') this.health = { reported: 'healthy' };
     let smoke: SmokeState | undefined = mode === 'provision' && cluster.smoke ? { phase: 'pending' } : undefined;
-    for (let attempt = 0; !signal.aborted; attempt++) {
+    // Polls while building start often and grow apart; a smoke task just launched restarts them, since it runs within seconds.
+    for (let pace = 0; !signal.aborted; pace++) {
       const expected = expectedOf(cluster);
       const assessment = assess(await this.deps.probe.observe(expected), expected);
       if (smoke?.phase === 'launched') smoke = { ...smoke, ...(await this.lookAtSmoke(assessment)) };
@@ -143,7 +144,9 @@ export class ClusterWatch {
         now,
         settings,
       );
+      const launching = smoke?.phase === 'pending';
       smoke = await this.actOnSmoke(decision, smoke, assessment, now);
+      if (launching && smoke?.phase === 'launched') pace = 0;
       this.noteLeader(assessment, leaderChanged);
       this.noteStopped(decision);
       for (const replacement of decision.replace) this.startReplacement(cluster, replacement.key, replacement.reason, mode, signal);
@@ -166,7 +169,7 @@ export class ClusterWatch {
       closer = !troubled || stable === 1 ? 0 : closer + 1;
       const wait =
         mode !== 'ready'
-          ? Math.min(settings.pollMaxMs, settings.pollMinMs * 1.5 ** attempt, Math.max(0, since + deadlineMs - now))
+          ? Math.min(settings.pollMaxMs, settings.pollMinMs * 1.5 ** pace, Math.max(0, since + deadlineMs - now))
           : troubled
             ? Math.min(settings.healthIntervalMs, settings.pollMinMs * 1.5 ** closer)
             : settings.healthIntervalMs;
