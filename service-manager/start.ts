@@ -7,6 +7,7 @@ import { serverName } from '../lib/version.js';
 import { loadFixtures } from '../simulator/fixtures.js';
 import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
 import { TenantsFile } from './auth/tenants-file.js';
+import { Autoscaler } from './autoscale/autoscaler.js';
 import type { SmConfig } from './config/load.js';
 import { createApp } from './http/app.js';
 import { InstanceService } from './instances/service.js';
@@ -37,6 +38,7 @@ export interface Pipeline {
   readonly runtime: SoRuntime;
   readonly driver: PipelineDriver;
   readonly reconciler: Reconciler;
+  readonly autoscaler: Autoscaler;
 }
 
 export interface ServiceManager {
@@ -73,7 +75,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       const timers = options.timers ?? new SystemTimers();
       pipeline = await startPipeline({ config, type, registry, tenants, managerId, cloudstackUrl, cloudClock, timers, logger });
       orchestration = pipeline.driver;
-      const stopSchedule = scheduleReconciler(pipeline.reconciler, config.reconciler.schedules, logger);
+      const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger);
       const { driver, runtime } = pipeline;
       stops.push(stopSchedule, () => driver.stop());
       if (simulator) {
@@ -178,7 +180,8 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     logger,
   });
   const reconciler = new Reconciler({ registry, driver, runtime, sweeper, logger });
-  return { runtime, driver, reconciler };
+  const autoscaler = new Autoscaler({ registry, type: context.type, orchestration: driver, clock: timers, sustainMs: config.reconciler.autoscaleSustainMs, logger });
+  return { runtime, driver, reconciler, autoscaler };
 }
 
 /**

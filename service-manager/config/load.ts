@@ -42,8 +42,9 @@ export interface SmConfig {
     readonly maxRunning: number;
   };
   readonly reconciler: {
-    readonly schedules: Readonly<Record<'resync' | 'retries' | 'orphans' | 'vmSweep', string>>;
+    readonly schedules: Readonly<Record<'resync' | 'retries' | 'orphans' | 'vmSweep' | 'autoscale', string>>;
     readonly retryAfterMs: number;
+    readonly autoscaleSustainMs: number;
   };
   readonly cloudstack: {
     readonly endpoint: string;
@@ -274,8 +275,10 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
         retries: str('reconciler.retries'),
         orphans: str('reconciler.orphans'),
         vmSweep: str('reconciler.vm_sweep'),
+        autoscale: str('reconciler.autoscale'),
       },
       retryAfterMs: num('reconciler.retry_after_s') * 1000,
+      autoscaleSustainMs: num('reconciler.autoscale_sustain_s') * 1000,
     },
     cloudstack: {
       endpoint: str('cloudstack.endpoint'),

@@ -116,6 +116,14 @@ export const SCHEMA = {
     retries: { type: 'cron', default: '*/15 * * * * *', doc: 'retry failed teardowns and clean-ups' },
     orphans: { type: 'cron', default: '0 * * * * *', doc: 'remove orchestrators that belong to no instance' },
     vm_sweep: { type: 'cron', default: '30 */5 * * * *', doc: 'destroy VMs of instances that no longer exist' },
+    autoscale: { type: 'cron', default: '*/10 * * * * *', doc: 'look at the load of every autoscaled cluster and resize it' },
+    autoscale_sustain_s: {
+      type: 'int',
+      min: 0,
+      max: 86_400,
+      default: 60,
+      doc: 'how long cpu utilisation must stay past an autoscaling threshold before it counts',
+    },
     retry_after_s: {
       type: 'int',
       min: 1,

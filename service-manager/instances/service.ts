@@ -7,7 +7,7 @@ import type { Orchestration } from '../lifecycle/orchestration.js';
 import { touchesOrchestrator } from '../lifecycle/parameters.js';
 import { isServing, type ActionRule } from '../lifecycle/states.js';
 import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
-import { createInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
+import { createInputs, effectiveInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
 
 export interface InstanceServiceDeps {
@@ -107,17 +107,10 @@ export class InstanceService {
     if (isDeleting(instance)) throw new Conflict(`Instance ${id} is being deleted and can no longer be updated.`);
     const { next, changes } = updateInputs(this.deps.type, instance.attributes, given);
     if (Object.keys(changes).length === 0) return instance;
-    // A ready (or degraded) cluster starts updating at once; in any other state the pipeline applies the change when it can.
-    const updating = isServing(instance.state) && touchesOrchestrator(changes);
-    const message = `Updating: ${describeChanges(changes)}.`;
-    const updated = this.deps.registry.change(
-      instance.uid,
-      instance.version,
-      { attributes: next, ...(updating ? { state: 'update' as const, stateMessage: message } : {}) },
-      { actor: tenant, type: 'updated', changes, ...(updating ? { state: 'update' as const, message } : {}) },
-    );
-    this.deps.orchestration.reconfigured(updated, changes);
-    return updated;
+    if (changes[AGENTS] && autoscaled(this.deps.type, instance.attributes) && autoscaled(this.deps.type, next)) {
+      throw new Conflict(`Instance ${id} is autoscaled, so the autoscaler sets ${AGENTS}; send ${AUTOSCALE}=false with it to take over.`);
+    }
+    return applyUpdate(this.deps, instance, next, changes, tenant, `Updating: ${describeChanges(changes)}.`);
   }
 
   act(tenant: string, id: string, term: string, request: OcciRequest): InstanceRecord {
@@ -198,6 +191,37 @@ export class InstanceService {
       throw new BadRequest(`Category ${category.scheme}${category.term} does not name the action ${rule.action.term}.`);
     }
   }
+}
+
+const AGENTS = 'mesos.agents';
+const AUTOSCALE = 'mesos.autoscale';
+
+function autoscaled(type: ServiceType, attributes: Attributes): boolean {
+  return effectiveInputs(type, attributes)[AUTOSCALE] === true;
+}
+
+/**
+ * Records an accepted change of an instance's inputs with its event, then
+ * tells the orchestration: a ready (or degraded) cluster starts updating at
+ * once; in any other state the pipeline applies the change when it can.
+ */
+export function applyUpdate(
+  deps: Pick<InstanceServiceDeps, 'registry' | 'orchestration'>,
+  instance: InstanceRecord,
+  next: Attributes,
+  changes: Changes,
+  actor: string,
+  message: string,
+): InstanceRecord {
+  const updating = isServing(instance.state) && touchesOrchestrator(changes);
+  const updated = deps.registry.change(
+    instance.uid,
+    instance.version,
+    { attributes: next, ...(updating ? { state: 'update' as const, stateMessage: message } : {}) },
+    { actor, type: 'updated', changes, ...(updating ? { state: 'update' as const, message } : {}) },
+  );
+  deps.orchestration.reconfigured(updated, changes);
+  return updated;
 }
 
 function notRegistered(category: CategoryRef): BadRequest {

@@ -5,11 +5,14 @@ import type { ServiceType } from '../service-type/manifest.js';
 
 /**
  * Which of an instance's attributes the orchestrator is given: everything but
- * the OCCI core attributes and the service manager's own `mcn.*` settings.
+ * the OCCI core attributes and the service manager's own settings (`mcn.*`,
+ * and the autoscaler's, which acts through `mesos.agents`).
  */
 function isOrchestratorParameter(name: string): boolean {
-  return !name.startsWith('occi.') && !name.startsWith('mcn.');
+  return !name.startsWith('occi.') && !name.startsWith('mcn.') && name !== AUTOSCALE && !name.startsWith(`${AUTOSCALE}.`);
 }
+
+const AUTOSCALE = 'mesos.autoscale';
 
 /** The instance's parameters as the orchestrator gets them, derived defaults included. */
 export function orchestratorParameters(type: ServiceType, attributes: Attributes): Record<string, AttributeValue> {

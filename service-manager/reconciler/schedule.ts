@@ -1,14 +1,16 @@
 import cron from 'node-cron';
 import type { Logger } from '../../lib/logger.js';
 import type { SmConfig } from '../config/load.js';
+import type { Autoscaler } from '../autoscale/autoscaler.js';
 import type { Reconciler } from './reconciler.js';
 import { messageOf } from '../../lib/errors.js';
 
 type Job = readonly [name: string, expression: string, run: () => number | Promise<number>];
 
-/** Runs the reconciler's checks on their cron schedules; the returned function stops them. */
+/** Runs the reconciler's checks and the autoscaler on their cron schedules; the returned function stops them. */
 export function scheduleReconciler(
   reconciler: Reconciler,
+  autoscaler: Autoscaler,
   schedules: SmConfig['reconciler']['schedules'],
   logger: Logger,
 ): () => Promise<void> {
@@ -17,6 +19,7 @@ export function scheduleReconciler(
     ['retries', schedules.retries, () => reconciler.retries()],
     ['orphans', schedules.orphans, () => reconciler.orphans()],
     ['vm_sweep', schedules.vmSweep, () => reconciler.sweepVms()],
+    ['autoscale', schedules.autoscale, () => autoscaler.run()],
   ];
   const cronLogger = {
     info: (message: string) => logger.debug(message),

@@ -45,6 +45,8 @@ export type EventType =
   | 'outputs_changed'
   /** What the orchestrator's watch of a ready cluster did: degraded, healed, a node replaced, remediation stopped, … */
   | 'health'
+  /** Why the autoscaler keeps the agents as they are while the load asks otherwise. */
+  | 'autoscale'
   | 'removed';
 
 export interface InstanceEvent {
@@ -258,6 +260,12 @@ export class InstanceRegistry {
       for (const event of events) this.appendEvent(uid, now, event);
       return this.byUid(uid)!;
     })();
+  }
+
+  /** Adds an event that changes nothing of the instance, such as why the autoscaler holds. */
+  addEvent(uid: string, event: NewEvent): void {
+    if (!this.byUid(uid)) throw new StaleInstance(uid);
+    this.appendEvent(uid, this.clock.now(), event);
   }
 
   /**

@@ -272,6 +272,12 @@ describe('SM OCCI API', () => {
         'mesos.agents.min_ready': 3,
         'mesos.marathon': true,
         'mesos.readiness.smoke': true,
+        'mesos.autoscale': false,
+        'mesos.autoscale.min': 1,
+        'mesos.autoscale.max': 10,
+        'mesos.autoscale.cpu_high': 0.8,
+        'mesos.autoscale.cpu_low': 0.3,
+        'mesos.autoscale.cooldown_s': 300,
         'cloudstack.zone': 'sim-zone-1',
         'cloudstack.template': 'ubuntu-22.04-mesos',
         'cloudstack.offering.master': 'medium',
@@ -340,6 +346,24 @@ describe('SM OCCI API', () => {
         expect(reply.status, attribute).to.equal(400);
       }
       expect(sm().sm.registry.find('demo', id)!.version).to.equal(1);
+    });
+
+    it('answers 409 to a resize of an autoscaled cluster, unless the same update turns autoscaling off', async () => {
+      const id = await sm().create(DEMO, 'mesos.autoscale=true, mesos.agents=1');
+      const update = (attributes: string) => sm().call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': attributes } });
+      const refused = await update('mesos.agents=3');
+      expect(refused.status).to.equal(409);
+      expect(refused.body).to.match(/autoscaler sets mesos.agents; send mesos.autoscale=false/);
+      expect((await update('mesos.autoscale.max=6, mesos.autoscale.cpu_high=0.9')).status, 'the autoscaler\'s own settings').to.equal(200);
+      expect(attributesOf((await update('mesos.autoscale=false, mesos.agents=3')).body)).to.include({ 'mesos.autoscale': false, 'mesos.agents': 3 });
+      expect((await update('mesos.autoscale=true, mesos.agents=2')).status, 'turned on with a starting size').to.equal(200);
+    });
+
+    it('answers 400 to autoscaling bounds out of order', async () => {
+      const id = await sm().create(DEMO, 'mesos.autoscale=true');
+      const reply = await sm().call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.autoscale.min=12' } });
+      expect(reply.status).to.equal(400);
+      expect(reply.body).to.match(/mesos.autoscale.min/);
     });
 
     it('takes the update as an application/occi+json resource too', async () => {

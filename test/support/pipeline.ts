@@ -121,7 +121,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
       'poll_min_ms = 20',
       'poll_max_ms = 250',
       '[reconciler]',
-      ...['resync', 'retries', 'orphans', 'vm_sweep'].map((job) => `${job} = ${NEVER}`),
+      ...['resync', 'retries', 'orphans', 'vm_sweep', 'autoscale'].map((job) => `${job} = ${NEVER}`),
       options.extra ?? '',
     ].join('\n');
   const vms = async (): Promise<SimVm[]> => (await sim.control('GET', '/vms')).json<SimVm[]>();

@@ -111,6 +111,12 @@ describe('Instance attributes', () => {
       'mesos.agents': 2,
       'mesos.marathon': true,
       'mesos.readiness.smoke': true,
+      'mesos.autoscale': false,
+      'mesos.autoscale.min': 1,
+      'mesos.autoscale.max': 10,
+      'mesos.autoscale.cpu_high': 0.8,
+      'mesos.autoscale.cpu_low': 0.3,
+      'mesos.autoscale.cooldown_s': 300,
       'cloudstack.zone': 'zone-1',
       'cloudstack.template': 'mesos-tpl',
       'cloudstack.offering.master': 'medium',
@@ -125,6 +131,13 @@ describe('Instance attributes', () => {
     const { next, changes } = updateInputs(mesos, stored, parseAttributes('mesos.agents=7'));
     expect(changes).to.deep.equal({ 'mesos.agents': { from: 3, to: 7 } });
     expect(effectiveInputs(mesos, next)['mesos.agents.min_ready']).to.equal(7);
+  });
+
+  it('keeps the autoscaler\'s bounds in order: min up to max, cpu_low up to cpu_high', () => {
+    expect(() => createInputs(mesos, parseAttributes('mesos.autoscale.min=5, mesos.autoscale.max=3'))).to.throw(/mesos.autoscale.min/);
+    expect(() => createInputs(mesos, parseAttributes('mesos.autoscale.cpu_low=0.9'))).to.throw(/mesos.autoscale.cpu_low/);
+    expect(() => createInputs(mesos, parseAttributes('mesos.autoscale.cpu_high=1.5'))).to.throw(/mesos.autoscale.cpu_high/);
+    expect(createInputs(mesos, parseAttributes('mesos.autoscale=true, mesos.autoscale.max=4, mesos.autoscale.cpu_low=0.1'))).to.include({ 'mesos.autoscale': true, 'mesos.autoscale.max': 4, 'mesos.autoscale.cpu_low': 0.1 });
   });
 
   it('accepts quoted numerals and booleans from OCCI 1.1 clients', () => {
