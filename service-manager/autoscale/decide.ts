@@ -74,7 +74,7 @@ export function decideScale(o: AutoscaleObservation, now: number, policy: Autosc
     const fits = left > 0 && o.cpusUsed <= policy.cpuHigh * left * perAgent.cpus && o.memUsed <= left * perAgent.mem;
     if (!fits) return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} is low, but ${plural(left, 'agent')} could not hold what runs`, lowSince: since, note: 'cannot-shrink' };
     if (now - since < policy.sustainMs) return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} below ${pct(policy.cpuLow)} for ${Math.round((now - since) / 1000)} s`, lowSince: since };
-    return { kind: 'scale', agents: o.agents - 1, reason: `autoscale: cpu utilisation ${pct(utilisation)} below ${pct(policy.cpuLow)} for ${Math.round((now - since) / 1000)} s and ${plural(left, 'agent')} hold what runs, removing 1 agent` };
+    return { kind: 'scale', agents: o.agents - 1, reason: `autoscale: cpu utilisation ${pct(utilisation)} below ${pct(policy.cpuLow)} for ${Math.round((now - since) / 1000)} s and ${plural(left, 'agent')} ${left === 1 ? 'holds' : 'hold'} what runs, removing 1 agent` };
   }
   return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} is within ${pct(policy.cpuLow)}–${pct(policy.cpuHigh)}` };
 }

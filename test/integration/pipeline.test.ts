@@ -5,6 +5,8 @@ import { ProcessRuntime } from '../../service-manager/runtime/process.js';
 import { SLOW_PROVISIONING, uidOf, useWorld } from '../support/pipeline.js';
 import {
   agentLost,
+  AUTOSCALING,
+  autoscalesWithDemand,
   cloudstackFailure,
   CROWD,
   DAY2,
@@ -79,6 +81,10 @@ describe('Work on a cluster through the SM, on the process runtime', function ()
 
   it('runs an app, counts its tasks in the outputs, and moves the task of an agent a scale-in removes', async () => {
     await workMovesOnScaleIn(world(), await world().startSm('process', DAY2));
+  });
+
+  it('grows an autoscaled cluster for the tasks that wait for room and shrinks it, drained, once they are gone', async () => {
+    await autoscalesWithDemand(world(), await world().startSm('process', AUTOSCALING));
   });
 });
 

@@ -444,3 +444,44 @@ export async function workMovesOnScaleIn(world: PipelineWorld, sm: InProcessSm):
   expect(states.filter((s) => s === 'TASK_LOST' || s === 'TASK_UNREACHABLE')).to.deep.equal([]);
   await deleteAndConfirm(world, sm, id, uid);
 }
+
+/** DAY2's pacing, with utilisation counting at once so the autoscaler acts at its first look. */
+export const AUTOSCALING: SmOptions = { ...DAY2, extra: `${DAY2.extra}\n[reconciler]\nautoscale_sustain_s = 0` };
+
+/**
+ * An autoscaled cluster of one agent (4 cpus) gets an app of ten 1-cpu
+ * tasks: the autoscaler adds just the agents the six waiting tasks need, and
+ * all ten run; once the app is gone it removes agents one at a time, drained,
+ * back to its minimum. Each resize is an update with the autoscaler's reason.
+ */
+export async function autoscalesWithDemand(world: PipelineWorld, sm: InProcessSm): Promise<void> {
+  const id = await sm.create(DEMO, 'mesos.agents=1, mesos.autoscale=true, mesos.autoscale.max=4, mesos.autoscale.cpu_high=1, mesos.autoscale.cooldown_s=0');
+  const uid = uidOf(sm.sm, DEMO, id);
+  const ready = await sm.untilState(DEMO, id, 'ready');
+  const autoscaler = sm.sm.pipeline!.autoscaler;
+  expect(await autoscaler.run(), 'an idle cluster at its minimum').to.equal(0);
+  const marathon = String(ready['mesos.marathon.url']);
+  const app = { id: '/load', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: 10 };
+  expect((await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app) })).status).to.equal(201);
+  const seen: string[] = [];
+  await watchUntil(sm, id, (a) => a['mesos.tasks.waiting'] === 6, seen);
+  expect(await autoscaler.run()).to.equal(1);
+  const busy = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.tasks.running'] === 10, seen);
+  expect(busy).to.include({ 'mesos.agents': 3, 'mesos.agents.active': 3, 'mesos.tasks.waiting': 0 });
+  expect(await autoscaler.run(), '10 of 12 cpus is within the thresholds').to.equal(0);
+  expect((await fetch(`${marathon}/v2/apps/load`, { method: 'DELETE' })).status).to.equal(200);
+  await watchUntil(sm, id, (a) => a['mesos.tasks.running'] === 0 && a['mesos.cpus.used'] === 0, seen);
+  for (const agents of [2, 1]) {
+    await until(async () => (await autoscaler.run()) === 1, 60_000, () => `never scaled in to ${agents}; seen: ${seen.slice(-3).join(' | ')}`);
+    await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === agents, seen);
+  }
+  expect(await autoscaler.run(), 'at the minimum').to.equal(0);
+  const resizes = (await history(sm, id)).filter((e) => e.type === 'updated').map((e) => e.message);
+  expect(resizes).to.deep.equal([
+    'autoscale: 6 tasks waiting for 6 cpus and 384 MB, adding 2 agents',
+    'autoscale: cpu utilisation 0 % below 30 % for 0 s and 2 agents hold what runs, removing 1 agent',
+    'autoscale: cpu utilisation 0 % below 30 % for 0 s and 1 agent holds what runs, removing 1 agent',
+  ]);
+  expect(await world.liveVms(uid)).to.have.length(2);
+  await deleteAndConfirm(world, sm, id, uid);
+}
