@@ -127,6 +127,7 @@ function expectSessionWorked(result: { code: number | null; output: string }): v
   expect(result.output).to.not.match(/"state":"(Running|Stopped|Destroyed|Error)"/);
   expect(result.output).to.match(/mcn\.service\.state\.message="degraded: agent 2 of 2 \(127\.[\d.]+\) not active for \d+ s/);
   expect(result.output).to.match(/"message": "agent 2 of 2 \([\d.]+\) replaced: it runs again on a new VM, mesos-[a-z2-7]+-a2-g2"/);
+  expect(result.output).to.contain('"message": "autoscale: 6 tasks waiting for 6 cpus and 384 MB, adding 2 agents"');
 }
 
 describe('Quick start: npm start and the README curl session', function () {
