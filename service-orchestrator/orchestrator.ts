@@ -227,18 +227,18 @@ export class Orchestrator {
     };
   }
 
-  private slots(): Slot[] {
-    return slotsFor(this.params!.masters, this.params!.agents);
-  }
-
   private userData = (slot: Slot, name: string, address: string, masters: readonly string[]): string =>
     renderUserData({ slot, address, masterAddresses: masters, cluster: this.prefix, marathon: this.params!.marathon, nodeName: name });
 
   private async deployPhase(signal: AbortSignal): Promise<void> {
-    const slots = this.slots();
-    this.set('CREATE_IN_PROGRESS', `deploy: creating ${slots.length} VMs (${this.params!.masters} masters, ${this.params!.agents} agents)`);
+    const { masters, agents } = this.params!;
+    this.set('CREATE_IN_PROGRESS', `deploy: creating ${masters + agents} VMs (${masters} masters, ${agents} agents)`);
     try {
-      this.nodes = await this.builder().build(slots, this.userData, this.phase(this.deps.settings.deployDeadlineMs, signal, 'CREATE'));
+      const builder = this.builder();
+      // A cluster scaled in has gaps among its agent slots: a restarted orchestrator keeps the agents it finds.
+      const found = [...(await builder.inventory(signal)).nodes.values()].filter((n) => n.slot.role === 'agent').map((n) => n.slot.index);
+      const slots = slotsFor(masters, agents, found);
+      this.nodes = await builder.build(slots, this.userData, this.phase(this.deps.settings.deployDeadlineMs, signal, 'CREATE'));
       this.outputs = { ...this.outputs, 'mesos.zk': zkUrl(this.masters(), 'mesos'), 'mesos.masters.addresses': this.masters().join(',') };
       this.set('CREATE_COMPLETE', `deploy: all ${slots.length} VMs running`);
     } catch (error) {
@@ -299,13 +299,20 @@ export class Orchestrator {
     this.set(state, report.message);
   }
 
-  /** Scale out: new agent slots, built and checked as before. Scale in: the highest slots are destroyed. */
+  /**
+   * Scale out: agents in the lowest free slots, built and checked as before.
+   * Scale in: the agents running the fewest tasks are drained and destroyed.
+   */
   private async updatePhase(signal: AbortSignal): Promise<void> {
-    const slots = this.slots();
-    const keep = new Set(slots.map(slotKey));
-    const surplus = [...this.nodes.values()].filter((n) => !keep.has(slotKey(n.slot)));
-    this.set('UPDATE_IN_PROGRESS', `update: ${surplus.length > 0 ? `removing ${surplus.length}` : 'adding'} agents to reach ${this.params!.agents}`);
+    const { masters, agents } = this.params!;
     try {
+      const current = [...this.nodes.values()].filter((n) => n.slot.role === 'agent');
+      const tasks = current.length > agents ? await this.tasksOn(current) : new Map<string, number>();
+      const address = new Map(current.map((n) => [n.slot.index, n.address]));
+      const slots = slotsFor(masters, agents, [...address.keys()], (index) => tasks.get(address.get(index)!) ?? 0);
+      const keep = new Set(slots.map(slotKey));
+      const surplus = [...this.nodes.values()].filter((n) => !keep.has(slotKey(n.slot)));
+      this.set('UPDATE_IN_PROGRESS', `update: ${surplus.length > 0 ? `removing ${surplus.length}` : 'adding'} agents to reach ${agents}`);
       const options = this.phase(this.deps.settings.updateDeadlineMs, signal, 'UPDATE');
       if (surplus.length > 0) {
         const drained = await this.drain(surplus, signal);
@@ -322,13 +329,25 @@ export class Orchestrator {
     }
   }
 
+  /** The leading master as the watch last saw it, host:port. */
+  private leader(): string | undefined {
+    const master = this.outputs['mesos.master.url'];
+    return typeof master === 'string' ? master.replace(/^http:\/\//, '') : undefined;
+  }
+
+  /** The tasks on each agent (by address), as the leader says; none known without a leader. */
+  private async tasksOn(agents: readonly NodeVm[]): Promise<Map<string, number>> {
+    const master = this.leader();
+    return master === undefined ? new Map() : this.deps.drainer.tasksOn(master, agents);
+  }
+
   /** Moves the work off agents about to be removed; without a known leader there is nothing to ask. */
   private async drain(surplus: readonly NodeVm[], signal: AbortSignal): Promise<DrainTarget | undefined> {
-    const master = this.outputs['mesos.master.url'];
-    if (typeof master !== 'string') return undefined;
+    const master = this.leader();
+    if (master === undefined) return undefined;
     const marathon = this.outputs['mesos.marathon.url'];
     const target: DrainTarget = {
-      master: master.replace(/^http:\/\//, ''),
+      master,
       ...(typeof marathon === 'string' ? { marathon } : {}),
       agents: surplus,
       of: [...this.nodes.values()].filter((n) => n.slot.role === 'agent').length,

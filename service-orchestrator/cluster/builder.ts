@@ -97,7 +97,7 @@ export class ClusterBuilder {
    * what exists, creates the rest stopped, sets each node's user data once
    * all master addresses are known, then starts them. A VM that fails to
    * start is destroyed and replaced (masters keep their address) up to the
-   * replacement limit.
+   * replacement limit. VMs of the instance in no slot asked for are removed.
    */
   async build(slots: readonly Slot[], userData: UserDataFor, options: PhaseOptions): Promise<Map<string, NodeVm>> {
     const inventory = await this.inventory(options.signal);
@@ -115,7 +115,10 @@ export class ClusterBuilder {
       result.set(slotKey(slot), node);
       options.progress(`deploy: ${++running} of ${slots.length} VMs running`);
     });
-    await this.removeVms(inventory.extras, options);
+    // VMs of slots the cluster no longer has (a scale-in cut short by a restart) go with the older generations.
+    const wanted = new Set(slots.map(slotKey));
+    const unwanted = [...inventory.nodes.values()].filter((n) => !wanted.has(slotKey(n.slot))).map((n) => n.vm);
+    await this.removeVms([...inventory.extras, ...unwanted], options);
     return result;
   }
 

@@ -23,11 +23,29 @@ export const MASTER_PORT = 5050;
 export const AGENT_PORT = 5051;
 export const MARATHON_PORT = 8080;
 
-export function slotsFor(masters: number, agents: number): Slot[] {
-  return [
-    ...Array.from({ length: masters }, (_, i) => ({ role: 'master' as const, index: i + 1 })),
-    ...Array.from({ length: agents }, (_, i) => ({ role: 'agent' as const, index: i + 1 })),
-  ];
+/**
+ * The cluster's slots: masters 1 to `masters`, and the agents `agentSlots`
+ * keeps of the ones there are (`existing`, their indices).
+ */
+export function slotsFor(masters: number, agents: number, existing: readonly number[] = [], work?: (index: number) => number): Slot[] {
+  return [...Array.from({ length: masters }, (_, i) => ({ role: 'master' as const, index: i + 1 })), ...agentSlots(existing, agents, work)];
+}
+
+/**
+ * The agent slots of a cluster of `wanted` agents that has the agents
+ * `existing`: growing keeps them all and takes the lowest free indices;
+ * shrinking removes the agents with the least work (the highest index of
+ * equals), so that as little as possible has to move.
+ */
+function agentSlots(existing: readonly number[], wanted: number, work: (index: number) => number = () => 0): Slot[] {
+  const have = [...new Set(existing)];
+  const keep = new Set(have);
+  if (have.length > wanted) {
+    const leaving = [...have].sort((a, b) => work(a) - work(b) || b - a).slice(0, have.length - wanted);
+    for (const index of leaving) keep.delete(index);
+  }
+  for (let index = 1; keep.size < wanted; index++) keep.add(index);
+  return [...keep].sort((a, b) => a - b).map((index) => ({ role: 'agent' as const, index }));
 }
 
 export function slotKey(slot: Slot): string {

@@ -80,22 +80,35 @@ export class Drainer {
     if (ids.length > 0) await this.call('POST', `${target.marathon}/v2/tasks/delete?scale=false`, { ids });
   }
 
+  /** How many tasks each agent runs, by address, as the leading master (host:port) says; empty when it cannot be asked. */
+  async tasksOn(master: string, agents: readonly NodeVm[]): Promise<Map<string, number>> {
+    const state = await this.masterState(master);
+    if (!state) return new Map();
+    return new Map(agents.map((agent) => [agent.address, tasksOf(state, agent.address)]));
+  }
+
   private async look(target: DrainTarget): Promise<DrainingAgent[]> {
-    const state = jsonOf(await this.http.get(`http://${target.master}/master/state`)) as MasterState | undefined;
-    const ids = new Map((state?.slaves ?? []).map((s) => [s.hostname, s.id]));
-    const tasks = (state?.frameworks ?? []).flatMap((f) => f.tasks ?? []);
+    const state = await this.masterState(target.master);
     return target.agents.map((agent) => {
       const label = `${describeSlot(agent.slot, target.of)} (${agent.address})`;
-      if (!state) return { label };
-      const id = ids.get(agent.address);
-      return { label, tasks: id === undefined ? 0 : tasks.filter((t) => t.slave_id === id).length };
+      return state ? { label, tasks: tasksOf(state, agent.address) } : { label };
     });
+  }
+
+  private async masterState(master: string): Promise<MasterState | undefined> {
+    return jsonOf(await this.http.get(`http://${master}/master/state`)) as MasterState | undefined;
   }
 
   private async call(method: 'POST', url: string, body: unknown): Promise<void> {
     const answer = await this.http.request(method, url, body);
     if (!isAnswer(answer) || answer.status !== 200) this.logger.warn('drain: a maintenance call failed', { url, answer: describeAnswer(answer) });
   }
+}
+
+function tasksOf(state: MasterState, address: string): number {
+  const id = state.slaves?.find((s) => s.hostname === address)?.id;
+  if (id === undefined) return 0;
+  return (state.frameworks ?? []).flatMap((f) => f.tasks ?? []).filter((t) => t.slave_id === id).length;
 }
 
 function machines(agents: readonly NodeVm[]): Array<{ hostname: string; ip: string }> {

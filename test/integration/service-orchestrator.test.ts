@@ -338,6 +338,32 @@ describe('SO against the simulated cloud and Mesos', function () {
       await teardown(so);
     });
 
+    it('removes the agent with the least work on a scale-in, so that nothing has to move', async () => {
+      const so = await world.start({}, { 'mesos.agents': 3 });
+      const { provisioned } = await build(so);
+      const marathon = String(provisioned['mesos.marathon.url']);
+      const master = String(provisioned['mesos.master.url']);
+      // Kept off the first agent, so that the least busy agent is not the one a count from the top would pick.
+      const app = { id: '/pair', cmd: 'sleep 100000', cpus: 0.5, mem: 32, instances: 2, constraints: [['hostname', 'UNIQUE'], ['hostname', 'UNLIKE', ip(3).replaceAll('.', '\\.')]] };
+      expect((await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app) })).status).to.equal(201);
+      const hosts = async (): Promise<string[]> => ((await (await fetch(`${marathon}/v2/apps/pair/tasks`)).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
+      await until(async () => (await hosts()).length === 2);
+      const busy = await hosts();
+      expect(busy).to.deep.equal([ip(4), ip(5)]);
+      const idle = ip(3);
+      expect((await so.call('POST', '/orchestrator/default', { 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.agents=2' })).status).to.equal(200);
+      const out = await so.settle();
+      expect(out[STATE], String(out[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      const live = (await world.liveVms()).filter((vm) => vm.state === 'Running').map((vm) => String(vm.address));
+      expect(live, 'the idle agent is gone').to.not.include(idle);
+      expect(live, 'the busy agents stay').to.include.members(busy);
+      expect(await hosts(), 'the tasks stayed where they ran').to.deep.equal(busy);
+      const states = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks.filter((t) => t.name === 'pair').map((t) => t.state);
+      expect(states).to.deep.equal(['TASK_RUNNING', 'TASK_RUNNING']);
+      expect(so.output()).to.match(new RegExp(`update: drained agent \\d of 3 \\(${idle.replaceAll('.', '\\.')}\\) in \\d+ s`));
+      await teardown(so);
+    });
+
     it('cancels provisioning when deleted and leaves no VM', async () => {
       await world.mesosFault({ kind: 'agent-late', count: 3, ms: 600_000 });
       const so = await world.start({}, { 'mesos.agents': 3 });
@@ -359,6 +385,17 @@ describe('SO against the simulated cloud and Mesos', function () {
       const names = (await world.liveVms()).map((vm) => vm.name);
       expect(names).to.have.length(4);
       expect(new Set(names).size).to.equal(4);
+      await teardown(second);
+    });
+
+    it('removes on redeploy the agents a restart left beyond the count asked for', async () => {
+      const first = await world.start({}, { 'mesos.agents': 3 });
+      await build(first);
+      await first.stop();
+      const second = await world.start({}, { 'mesos.agents': 2 });
+      const { provisioned } = await build(second);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect((await world.liveVms()).filter((vm) => vm.state !== 'Destroyed').map((vm) => vm.name.replace(/^mesos-[a-z2-7]+-/, '')).sort()).to.deep.equal(['a1', 'a2', 'm1']);
       await teardown(second);
     });
 

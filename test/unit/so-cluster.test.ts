@@ -45,6 +45,31 @@ describe('SO cluster plan', () => {
     expect(zkUrl(THREE, 'mesos')).to.equal('zk://127.10.0.2:2181,127.10.0.3:2181,127.10.0.4:2181/mesos');
     expect(slotsFor(1, 2).map((s) => `${s.role}${s.index}`)).to.deep.equal(['master1', 'agent1', 'agent2']);
   });
+
+  describe('agent slots', () => {
+    const agents = (masters: number, wanted: number, existing: number[], work?: Record<number, number>): string =>
+      slotsFor(masters, wanted, existing, work && ((index) => work[index] ?? 0)).map((s) => `${s.role[0]}${s.index}`).join(' ');
+
+    it('keeps every agent there is and fills the lowest free slots when growing', () => {
+      expect(agents(1, 4, [1, 3])).to.equal('m1 a1 a2 a3 a4');
+      expect(agents(3, 2, [])).to.equal('m1 m2 m3 a1 a2');
+    });
+
+    it('removes the agents with the least work when shrinking', () => {
+      expect(agents(1, 2, [1, 2, 3], { 1: 0, 2: 4, 3: 1 })).to.equal('m1 a2 a3');
+      expect(agents(1, 1, [1, 2, 3], { 1: 2, 2: 0, 3: 0 })).to.equal('m1 a1');
+    });
+
+    it('removes the highest of agents with equal work', () => {
+      expect(agents(1, 2, [1, 2, 3])).to.equal('m1 a1 a2');
+      expect(agents(1, 1, [2, 5, 7], { 2: 1, 5: 1, 7: 1 })).to.equal('m1 a2');
+    });
+
+    it('keeps the gaps a scale-in left', () => {
+      expect(agents(1, 2, [1, 3], { 1: 0, 3: 0 })).to.equal('m1 a1 a3');
+      expect(agents(1, 3, [1, 3, 3])).to.equal('m1 a1 a2 a3');
+    });
+  });
 });
 
 describe('SO cluster parameters', () => {
