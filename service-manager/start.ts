@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
 import { SystemTimers, systemClock, type Clock, type Timers } from '../lib/clock.js';
 import { connectCloudStack } from '../lib/cloudstack/index.js';
 import { listen } from '../lib/http/server.js';
 import type { Logger } from '../lib/logger.js';
+import { checkSecretFiles, exposure } from '../lib/private-files.js';
 import { serverName } from '../lib/version.js';
 import { loadFixtures } from '../simulator/fixtures.js';
 import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
+import { loadManagerKey, orchestratorKeys } from './auth/manager-key.js';
 import { TenantsFile } from './auth/tenants-file.js';
 import { Autoscaler } from './autoscale/autoscaler.js';
 import type { SmConfig } from './config/load.js';
@@ -60,6 +63,11 @@ export async function startServiceManager(config: SmConfig, options: StartOption
   const { logger } = options;
   const type = loadManifest(config.serviceManager.manifest, (key) => config.values.get(key));
   const tenants = TenantsFile.load(config.authentication.tenantsFile);
+  const { keyFile, secretFiles, registry: registryFile } = config.serviceManager;
+  const key = loadManagerKey(keyFile);
+  checkSecretFiles([config.authentication.tenantsFile, keyFile], secretFiles, (message) => logger.warn(message));
+  const folder = registryFile === ':memory:' ? undefined : exposure(dirname(registryFile));
+  if (folder) logger.warn(`the registry's folder ${folder}; chmod 700 it`);
   const cloudClock = new SystemTimers(config.cloudstack.clock.scale, config.cloudstack.clock.origin);
   const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, cloudClock, logger) : undefined;
   const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock);
@@ -73,7 +81,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       orchestration = options.orchestration(registry, logger);
     } else {
       const timers = options.timers ?? new SystemTimers();
-      pipeline = await startPipeline({ config, type, registry, tenants, managerId, cloudstackUrl, cloudClock, timers, logger });
+      pipeline = await startPipeline({ config, type, registry, tenants, managerId, keyFor: orchestratorKeys(key), cloudstackUrl, cloudClock, timers, logger });
       orchestration = pipeline.driver;
       const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger);
       const { driver, runtime } = pipeline;
@@ -135,6 +143,7 @@ interface PipelineContext {
   readonly registry: InstanceRegistry;
   readonly tenants: TenantsFile;
   readonly managerId: string;
+  readonly keyFor: (uid: string, generation: number) => string;
   readonly cloudstackUrl: string;
   /** The cloud's clock: the SM's own CloudStack calls and its orchestrators run on it. */
   readonly cloudClock: SystemTimers;
@@ -163,6 +172,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
       cloudstackUrl: context.cloudstackUrl,
       managerId,
       credentials: (tenant) => tenants.tenant(tenant)?.cloudstack,
+      keyFor: context.keyFor,
       environment: { ...settings.environment, ...sharedClock(context.cloudClock) },
       logLevel: config.general.logLevel,
     },

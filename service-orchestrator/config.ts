@@ -10,8 +10,8 @@ import type { OrchestratorSettings } from './orchestrator.js';
 export interface SoConfig {
   readonly instanceId: string;
   readonly tenant: string;
-  /** The token callers must present; any token is accepted when unset, as in hurtle. */
-  readonly authToken?: string;
+  /** The key the service manager signs its requests with; unset, any caller is served, as in hurtle. */
+  readonly authKey?: string;
   /** The service manager driving this orchestrator, recorded in the VMs' tags. */
   readonly managerId?: string;
   readonly listen: ListenAddress & { readonly port: number };
@@ -34,7 +34,7 @@ type Spec =
 const SPECS: Record<string, Spec> = {
   SO_INSTANCE_ID: { kind: 'text', required: true },
   SO_TENANT: { kind: 'text', required: true },
-  SO_AUTH_TOKEN: { kind: 'text', required: false },
+  SO_AUTH_KEY: { kind: 'text', required: false },
   SO_MANAGER_ID: { kind: 'text', required: false },
   SO_LISTEN: { kind: 'text', required: false, fallback: '127.0.0.1:8051' },
   SO_CLOUDSTACK_ENDPOINT: { kind: 'text', required: true },
@@ -70,7 +70,7 @@ const SPECS: Record<string, Spec> = {
 };
 
 /** Secrets may instead come from a file named by <NAME>_FILE, as with Docker and Swarm secrets. */
-const SECRETS = ['SO_CLOUDSTACK_SECRET_KEY', 'SO_AUTH_TOKEN'];
+const SECRETS = ['SO_CLOUDSTACK_SECRET_KEY', 'SO_AUTH_KEY'];
 
 /** Reads SO_* variables; an unknown one, a missing required one or a bad value is an error naming it. */
 export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
@@ -90,12 +90,12 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${text('SO_LISTEN')}" must be host:port`);
   const origin = values.get('SO_TIME_ORIGIN');
   if (origin !== undefined && !/^\d+$/.test(String(origin))) throw new ConfigError(`SO_TIME_ORIGIN = "${origin}" must be epoch milliseconds`);
-  const optional = (name: string, key: 'authToken' | 'managerId'): Partial<SoConfig> =>
+  const optional = (name: string, key: 'authKey' | 'managerId'): Partial<SoConfig> =>
     values.has(name) ? { [key]: text(name) } : {};
   return {
     instanceId: text('SO_INSTANCE_ID'),
     tenant: text('SO_TENANT'),
-    ...optional('SO_AUTH_TOKEN', 'authToken'),
+    ...optional('SO_AUTH_KEY', 'authKey'),
     ...optional('SO_MANAGER_ID', 'managerId'),
     listen: { host: listen.host, port: listen.port },
     cloudstack: { endpoint: text('SO_CLOUDSTACK_ENDPOINT'), apiKey: text('SO_CLOUDSTACK_API_KEY'), secretKey: text('SO_CLOUDSTACK_SECRET_KEY') },

@@ -35,7 +35,8 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
   const app = createSoApp({
     orchestrator,
     tenant: config.tenant,
-    ...(config.authToken === undefined ? {} : { authToken: config.authToken }),
+    ...(config.authKey === undefined ? {} : { authKey: config.authKey }),
+    wallClock: Date.now,
     defaults: config.parameters,
     logger,
     serverName: serverName('mesos-service-orchestrator'),

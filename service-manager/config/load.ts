@@ -16,6 +16,8 @@ export interface SmConfig {
     readonly manifest: string;
     readonly listen: ListenAddress;
     readonly registry: string;
+    readonly keyFile: string;
+    readonly secretFiles: 'refuse' | 'warn';
     readonly publicUrl?: string;
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
@@ -187,7 +189,7 @@ function portRange(text: string): PortRange | undefined {
 const MANAGED_SO_VARIABLES = new Set([
   'SO_INSTANCE_ID',
   'SO_TENANT',
-  'SO_AUTH_TOKEN',
+  'SO_AUTH_KEY',
   'SO_MANAGER_ID',
   'SO_LISTEN',
   'SO_CLOUDSTACK_ENDPOINT',
@@ -237,6 +239,8 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       manifest: str('service_manager.manifest'),
       listen: values.get('service_manager.listen') as ListenAddress,
       registry: str('service_manager.registry'),
+      keyFile: str('service_manager.key_file'),
+      secretFiles: str('service_manager.secret_files') as SmConfig['serviceManager']['secretFiles'],
       ...(publicUrl === '' ? {} : { publicUrl }),
       maxBodyBytes: num('service_manager.max_body_bytes'),
       maxHeaderBytes: num('service_manager.max_header_bytes'),

@@ -33,6 +33,17 @@ export const SCHEMA = {
       doc: 'host[:port] to listen on; the port defaults to the manifest service_endpoint port',
     },
     registry: { type: 'path', default: '../var/registry.db', doc: 'the SQLite registry file' },
+    key_file: {
+      type: 'path',
+      default: '../var/manager.key',
+      doc: 'the key every orchestrator key is derived from; made at the first start, readable by the service manager only',
+    },
+    secret_files: {
+      type: 'enum',
+      values: ['refuse', 'warn'],
+      default: 'refuse',
+      doc: 'start-up when the tenants file or the key file is readable by group or others: refuse, or warn and go on',
+    },
     public_url: {
       type: 'url',
       default: '',

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Timers } from '../../lib/clock.js';
 import { EVENTS_ATTRIBUTE, parseHealthEvents } from '../../lib/cluster/health.js';
 import { messageOf } from '../../lib/errors.js';
@@ -79,18 +78,18 @@ export class Actuator {
 
   private async start(instance: InstanceRecord, decision: Extract<Decision, { kind: 'start' }>): Promise<StepOutcome> {
     const { memo } = instance;
-    const token = memo.token ?? randomBytes(24).toString('base64url');
+    const generation = memo.generation ?? 1;
     let port: number;
     let launch;
     try {
       port = !decision.newPort && memo.port !== undefined ? memo.port : await this.deps.ports.allocate(this.heldPorts());
-      launch = launchFor(this.deps.launch, instance, this.parameters(instance), { port, token });
+      launch = launchFor(this.deps.launch, instance, this.parameters(instance), { port, generation });
     } catch (error) {
       return this.startFailed(this.current(instance), error instanceof SoStartFailed ? error : new SoStartFailed(messageOf(error), true));
     }
     // Recorded before the start, so a crash in between still knows an orchestrator of this generation may run.
     const before = this.current(instance);
-    const recorded = this.deps.registry.setMemo(instance.uid, { ...before.memo, port, token, started: true, running: before.memo.generation ?? 1 });
+    const recorded = this.deps.registry.setMemo(instance.uid, { ...before.memo, port, started: true, running: generation });
     this.note(recorded, decision.message);
     try {
       await this.deps.runtime.start(launch);

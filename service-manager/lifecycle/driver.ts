@@ -43,7 +43,7 @@ export class PipelineDriver implements Orchestration {
   private readonly loop: KeyedLoop;
 
   constructor(private readonly deps: DriverDeps) {
-    this.observer = new SoObserver({ client: deps.client, runtime: deps.runtime, timers: deps.timers, host: deps.launch.host });
+    this.observer = new SoObserver({ client: deps.client, runtime: deps.runtime, timers: deps.timers, host: deps.launch.host, keyFor: deps.launch.keyFor });
     this.actuator = new Actuator({ ...deps, observer: this.observer });
     this.loop = new KeyedLoop((uid) => this.step(uid), {
       timers: deps.timers,

@@ -8,8 +8,6 @@ import type { ServiceState } from './states.js';
 export interface PipelineMemo {
   /** The port the orchestrator listens on, kept for the instance's life so a restarted SM reaches it. */
   readonly port?: number;
-  /** The token the orchestrator accepts (a secret: never logged or rendered). */
-  readonly token?: string;
   /** An orchestrator was started at least once, so VMs may exist. */
   readonly started?: boolean;
   /** When the current orchestrator was started, for its start-up timeout. */

@@ -3,7 +3,7 @@ import { messageOf } from '../../lib/errors.js';
 import type { InstanceRecord } from '../registry/registry.js';
 import { soUrl } from '../runtime/launch.js';
 import type { SoRuntime, SoStatus } from '../runtime/runtime.js';
-import { SoRejected, SoUnavailable, type SoClient, type SoEndpoint, type SoEntity } from '../so/client.js';
+import { SoRejected, SoUnavailable, SoUnproven, type SoClient, type SoEndpoint, type SoEntity } from '../so/client.js';
 import type { SoObservation } from './pipeline.js';
 
 /** What one look at an instance's orchestrator found. */
@@ -19,6 +19,7 @@ export interface ObserverDeps {
   readonly timers: Timers;
   /** Where orchestrators listen. */
   readonly host: string;
+  readonly keyFor: (uid: string, generation: number) => string;
 }
 
 /**
@@ -50,9 +51,9 @@ export class SoObserver {
   }
 
   endpoint(instance: InstanceRecord): SoEndpoint | undefined {
-    const { port, token } = instance.memo;
-    if (port === undefined || token === undefined) return undefined;
-    return { url: soUrl(this.deps.host, port), tenant: instance.tenant, token };
+    const { port, running } = instance.memo;
+    if (port === undefined) return undefined;
+    return { url: soUrl(this.deps.host, port), tenant: instance.tenant, key: this.deps.keyFor(instance.uid, running ?? 1) };
   }
 
   private async look(instance: InstanceRecord): Promise<Seen> {
@@ -65,22 +66,25 @@ export class SoObserver {
     } catch (error) {
       if (!(error instanceof SoUnavailable || error instanceof SoRejected)) throw error;
       const reason = error instanceof SoRejected ? `it refused the service manager: ${error.message}` : error.message;
+      const unproven = error instanceof SoUnproven;
       let status: SoStatus;
       try {
         status = await this.deps.runtime.status(instance.uid);
       } catch (failure) {
-        return { so: this.silent(instance.uid, `${reason}; its runtime does not say why: ${messageOf(failure)}`) };
+        return { so: this.silent(instance.uid, `${reason}; its runtime does not say why: ${messageOf(failure)}`, unproven) };
       }
       if (status.state !== 'running') this.silentSince.delete(instance.uid);
-      if (status.state === 'missing') return { so: { kind: 'absent' } };
-      if (status.state === 'stopped') return { so: { kind: 'absent', exit: status.exit } };
-      return { so: this.silent(instance.uid, reason) };
+      // Whatever answers on the port of an orchestrator that does not run is someone else.
+      const taken = unproven ? { taken: reason } : {};
+      if (status.state === 'missing') return { so: { kind: 'absent', ...taken } };
+      if (status.state === 'stopped') return { so: { kind: 'absent', exit: status.exit, ...taken } };
+      return { so: this.silent(instance.uid, reason, unproven) };
     }
   }
 
-  private silent(uid: string, reason: string): SoObservation {
+  private silent(uid: string, reason: string, unproven = false): SoObservation {
     const since = this.silentSince.get(uid) ?? this.deps.timers.now();
     this.silentSince.set(uid, since);
-    return { kind: 'silent', reason, since };
+    return { kind: 'silent', reason, since, ...(unproven ? { unproven } : {}) };
   }
 }

@@ -12,10 +12,16 @@ import { isServing, type ServiceState } from './states.js';
 
 /** What the service manager sees of an instance's orchestrator at one moment. */
 export type SoObservation =
-  /** None runs: never started, stopped, or removed. */
-  | { readonly kind: 'absent'; readonly exit?: string }
-  /** It runs but does not answer; `since` is when that was first seen. */
-  | { readonly kind: 'silent'; readonly reason: string; readonly since: number }
+  /**
+   * None runs: never started, stopped, or removed. `taken` says why its
+   * port is no longer its own (something else answers there).
+   */
+  | { readonly kind: 'absent'; readonly exit?: string; readonly taken?: string }
+  /**
+   * It runs but gives no answer it can prove is its own; `since` is when
+   * that was first seen, `unproven` when something did answer.
+   */
+  | { readonly kind: 'silent'; readonly reason: string; readonly since: number; readonly unproven?: boolean }
   /** It answers but was not initialised (no PUT yet, or it restarted). */
   | { readonly kind: 'fresh' }
   | { readonly kind: 'stack'; readonly stack: StackView };
@@ -204,9 +210,10 @@ function failing(s: Situation, cause: string): Extract<Decision, { kind: 'fail' 
   return { kind: 'fail', cause, vms: !s.memo.started ? 'none' : s.onFailure === 'keep' ? 'kept' : 'removing' };
 }
 
-/** A lost port (someone else took it while the orchestrator was down) is given up for a new one. */
+/** A lost port (someone else took it while the orchestrator was down, or before it started) is given up for a new one. */
 function newPort(s: Situation): boolean {
-  return s.memo.port === undefined || (s.so.kind === 'absent' && s.so.exit?.includes('EADDRINUSE') === true);
+  if (s.memo.port === undefined) return true;
+  return s.so.kind === 'absent' && (s.so.taken !== undefined || s.so.exit?.includes('EADDRINUSE') === true);
 }
 
 /** Is the orchestrator there and answering? If not, what to do about it. */
@@ -221,13 +228,14 @@ function presence(s: Situation, policy: PipelinePolicy): Presence | undefined {
       return failing(s, `the service orchestrator stopped ${starts} times${s.so.exit ? `; last: ${s.so.exit}` : ''}`);
     }
     const start = (message: string): Presence => ({ kind: 'start', message, newPort: newPort(s) });
+    if (s.so.taken) return start(`${s.so.taken}; starting the service orchestrator on another port`);
     if (startError) return start(`cannot start the service orchestrator (${startError.reason}); trying again`);
     if (starts === 0 && !s.so.exit) return start('starting the service orchestrator');
     return start(`restarting the service orchestrator${s.so.exit ? ` (it stopped: ${s.so.exit})` : ''}`);
   }
   if (s.so.kind === 'silent') {
     const silentFor = s.now - Math.max(s.so.since, s.memo.startedAt ?? 0);
-    if (silentFor <= policy.startTimeoutMs) return { kind: 'wait', message: 'waiting for the service orchestrator to answer' };
+    if (silentFor <= policy.startTimeoutMs) return { kind: 'wait', message: s.so.unproven ? `waiting for the service orchestrator: ${s.so.reason}` : 'waiting for the service orchestrator to answer' };
     const why = `the service orchestrator did not answer for ${seconds(silentFor)} s (${s.so.reason})`;
     if (starts >= policy.maxStarts) return failing(s, why);
     return { kind: 'replace', message: `replacing the service orchestrator: ${why}` };

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../lib/clock.js';
+import { privateFile } from '../../lib/private-files.js';
 import { Conflict } from '../../lib/errors.js';
 import type { Attributes, Changes } from '../service-type/attributes.js';
 import type { PipelineMemo } from '../lifecycle/memo.js';
@@ -89,7 +89,7 @@ export class DuplicateInstance extends Conflict {
 
 export const SERVICE_MANAGER_ACTOR = 'service-manager';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE instances (
@@ -125,6 +125,8 @@ const MIGRATIONS: readonly string[] = [
    UPDATE instances SET state_since = updated_at;
    ALTER TABLE instances ADD COLUMN memo TEXT NOT NULL DEFAULT '{}';
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // Orchestrators' bearer tokens were kept in the memo; their keys are derived from the manager key now.
+  `UPDATE instances SET memo = json_remove(memo, '$.token') WHERE json_extract(memo, '$.token') IS NOT NULL;`,
 ];
 
 interface InstanceRow {
@@ -167,7 +169,8 @@ export class InstanceRegistry {
   private readonly sql: ReturnType<typeof prepareStatements>;
 
   constructor(path: string, clock: Clock) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    // Only the service manager's user may read it: the WAL and shared-memory files take the database file's mode.
+    if (path !== ':memory:') privateFiles(path);
     this.db = new Database(path);
     this.clock = clock;
     this.db.pragma('journal_mode = WAL');
@@ -325,6 +328,11 @@ export class InstanceRegistry {
         event.changes === undefined ? null : JSON.stringify(event.changes),
       );
   }
+}
+
+function privateFiles(path: string): void {
+  privateFile(path);
+  for (const companion of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(companion)) privateFile(companion);
 }
 
 function prepareStatements(db: Database.Database) {

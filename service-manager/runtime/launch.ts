@@ -11,6 +11,8 @@ export interface LaunchSettings {
   readonly managerId: string;
   /** The CloudStack account an instance's VMs are made in: its tenant's. */
   readonly credentials: (tenant: string) => CloudStackCredentials | undefined;
+  /** The key one orchestrator (an instance's uid, a generation) shares with this service manager. */
+  readonly keyFor: (uid: string, generation: number) => string;
   /** Extra SO_* variables: the operator's tuning, and the embedded simulator's clock. */
   readonly environment: Readonly<Record<string, string>>;
   readonly logLevel: LogLevel;
@@ -21,7 +23,7 @@ export function launchFor(
   settings: LaunchSettings,
   instance: InstanceRecord,
   parameters: Readonly<Record<string, AttributeValue>>,
-  at: { readonly port: number; readonly token: string },
+  at: { readonly port: number; readonly generation: number },
 ): SoLaunch {
   const account = settings.credentials(instance.tenant);
   if (!account) {
@@ -44,7 +46,7 @@ export function launchFor(
       SO_CLOUDSTACK_API_KEY: account.apiKey,
       SO_PARAMETERS: JSON.stringify(parameters),
     },
-    secrets: { SO_CLOUDSTACK_SECRET_KEY: account.secretKey, SO_AUTH_TOKEN: at.token },
+    secrets: { SO_CLOUDSTACK_SECRET_KEY: account.secretKey, SO_AUTH_KEY: settings.keyFor(instance.uid, at.generation) },
   };
 }
 

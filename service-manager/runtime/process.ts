@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { ownedPrivateDir, privateFile } from '../../lib/private-files.js';
 import { lastWords, SoStartFailed, soName, type SoLaunch, type SoListing, type SoRuntime, type SoStatus } from './runtime.js';
 
 const SO_MAIN = fileURLToPath(new URL('../../service-orchestrator/main.js', import.meta.url));
@@ -20,12 +21,14 @@ export class ProcessRuntime implements SoRuntime {
   private readonly exits = new Map<string, string>();
 
   constructor(private readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
+    // Other local users must not read the orchestrators' logs or learn their pids.
+    ownedPrivateDir(dir);
   }
 
   async start(launch: SoLaunch): Promise<void> {
     if ((await this.status(launch.uid)).state === 'running') return;
-    const log = openSync(this.file(launch.uid, 'log'), 'a', 0o600);
+    privateFile(this.file(launch.uid, 'log'));
+    const log = openSync(this.file(launch.uid, 'log'), 'a');
     try {
       const child = spawn(process.execPath, [SO_MAIN], {
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...launch.env, ...launch.secrets },

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { HEALTH_ATTRIBUTE, isClusterHealth } from '../../lib/cluster/health.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
-import { formatValue } from '../../lib/occi/render-text.js';
+import { SIGNATURE_HEADER, signRequest, verifyResponse } from '../../lib/orchestrator-auth.js';
 import { isObject } from '../../lib/objects.js';
 import type { StackView } from '../lifecycle/pipeline.js';
 
@@ -11,11 +11,11 @@ import type { StackView } from '../lifecycle/pipeline.js';
 const SO_SCHEME = 'http://schemas.mobile-cloud-networking.eu/occi/service#';
 const PATH = '/orchestrator/default';
 
-/** Where one orchestrator answers, and the credentials it accepts. */
+/** Where one orchestrator answers, and the key it shares with this service manager. */
 export interface SoEndpoint {
   readonly url: string;
   readonly tenant: string;
-  readonly token: string;
+  readonly key: string;
 }
 
 /** The orchestrator's resource: its stack state and every attribute it renders. */
@@ -43,6 +43,14 @@ export class SoUnavailable extends Error {
   }
 }
 
+/** Something answered where the orchestrator should, without proving it is the one this service manager started. */
+export class SoUnproven extends SoUnavailable {
+  constructor(readonly url: string) {
+    super(`the service orchestrator at ${url.replace(/^http:\/\//, '')} could not prove its identity`);
+    this.name = 'SoUnproven';
+  }
+}
+
 export interface SoClientTimeouts {
   /** Reads and actions. */
   readonly requestMs: number;
@@ -66,70 +74,66 @@ export class SoClient {
 
   /** The orchestrator's entity, or undefined while it is not initialised (404). */
   async read(endpoint: SoEndpoint): Promise<SoEntity | undefined> {
-    const reply = await this.send(endpoint, 'GET', PATH, {}, this.timeouts.requestMs, true);
+    const reply = await this.send(endpoint, 'GET', PATH, '', this.timeouts.requestMs, true);
     return reply === undefined ? undefined : entityOf(reply);
   }
 
   /** PUT: initialise with the instance's parameters (201 the first time, 200 after). */
   async init(endpoint: SoEndpoint, parameters: Readonly<Record<string, AttributeValue>>): Promise<void> {
-    await this.send(endpoint, 'PUT', PATH, { Category: category('orchestrator', 'kind'), ...attributeHeader(parameters) }, this.timeouts.initMs);
+    await this.send(endpoint, 'PUT', PATH, JSON.stringify({ kind: SO_SCHEME + 'orchestrator', attributes: parameters }), this.timeouts.initMs);
   }
 
   async act(endpoint: SoEndpoint, action: 'deploy' | 'provision'): Promise<void> {
-    await this.send(endpoint, 'POST', `${PATH}?action=${action}`, { Category: category(action, 'action') }, this.timeouts.requestMs);
+    await this.send(endpoint, 'POST', `${PATH}?action=${action}`, JSON.stringify({ action: SO_SCHEME + action }), this.timeouts.requestMs);
   }
 
   /** POST with attributes: the orchestrator applies the changed parameters. */
   async update(endpoint: SoEndpoint, parameters: Readonly<Record<string, AttributeValue>>): Promise<void> {
-    await this.send(endpoint, 'POST', PATH, attributeHeader(parameters), this.timeouts.requestMs);
+    await this.send(endpoint, 'POST', PATH, JSON.stringify({ attributes: parameters }), this.timeouts.requestMs);
   }
 
   /** DELETE: the orchestrator removes every VM of the instance. */
   async dispose(endpoint: SoEndpoint): Promise<void> {
-    await this.send(endpoint, 'DELETE', PATH, {}, this.timeouts.requestMs);
+    await this.send(endpoint, 'DELETE', PATH, '', this.timeouts.requestMs);
   }
 
-  private async send(
-    endpoint: SoEndpoint,
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    timeoutMs: number,
-    missingIsUndefined = false,
-  ): Promise<string | undefined> {
+  /**
+   * Sends one signed request and takes its answer only when it is signed
+   * back by the orchestrator's key: whatever else answers there is refused.
+   */
+  private async send(endpoint: SoEndpoint, method: string, path: string, body: string, timeoutMs: number, missingIsUndefined = false): Promise<string | undefined> {
+    // Attributes travel as a JSON body: typed, and any Unicode arrives byte-exact, which header values do not.
+    const headers: Record<string, string> = {
+      Host: new URL(endpoint.url).host,
+      'X-Tenant-Name': endpoint.tenant,
+      Accept: 'application/occi+json',
+      ...(body === '' ? {} : { 'Content-Type': 'application/occi+json' }),
+    };
+    const { authorization, nonce } = signRequest(endpoint.key, { method, path, header: (name) => lookup(headers, name), body }, Date.now());
     let reply;
     try {
       reply = await this.http.request<string>({
         method,
         url: endpoint.url + path,
         timeout: timeoutMs,
-        headers: {
-          'X-Auth-Token': endpoint.token,
-          'X-Tenant-Name': endpoint.tenant,
-          'Content-Type': 'text/occi',
-          Accept: 'application/occi+json',
-          ...headers,
-        },
+        headers: { ...headers, Authorization: authorization },
+        ...(body === '' ? {} : { data: body }),
       });
     } catch (error) {
       throw new SoUnavailable(transportReason(error));
     }
-    const body = typeof reply.data === 'string' ? reply.data : '';
+    const text = typeof reply.data === 'string' ? reply.data : '';
+    const signature = reply.headers[SIGNATURE_HEADER];
+    if (!verifyResponse(endpoint.key, nonce, reply.status, text, typeof signature === 'string' ? signature : undefined)) throw new SoUnproven(endpoint.url);
     if (reply.status === 404 && missingIsUndefined) return undefined;
-    if (reply.status >= 500) throw new SoUnavailable(`HTTP ${reply.status}: ${firstLine(body)}`);
-    if (reply.status >= 400) throw new SoRejected(reply.status, firstLine(body) || `HTTP ${reply.status}`);
-    return body;
+    if (reply.status >= 500) throw new SoUnavailable(`HTTP ${reply.status}: ${firstLine(text)}`);
+    if (reply.status >= 400) throw new SoRejected(reply.status, firstLine(text) || `HTTP ${reply.status}`);
+    return text;
   }
 }
 
-function category(term: string, cls: 'kind' | 'action'): string {
-  return `${term}; scheme="${SO_SCHEME}"; class="${cls}"`;
-}
-
-function attributeHeader(parameters: Readonly<Record<string, AttributeValue>>): Record<string, string> {
-  const entries = Object.entries(parameters);
-  if (entries.length === 0) return {};
-  return { 'X-OCCI-Attribute': entries.map(([name, value]) => `${name}=${formatValue(value)}`).join(', ') };
+function lookup(headers: Record<string, string>, name: string): string | undefined {
+  return Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
 }
 
 function entityOf(body: string): SoEntity {

@@ -3,7 +3,7 @@ import { BadRequest, NotFound } from '../../lib/errors.js';
 import { baseUrlOf, send, sendText } from '../../lib/http/context.js';
 import { byMethod, errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
 import type { Logger } from '../../lib/logger.js';
-import { matchesDigest, sha256 } from '../../lib/secrets.js';
+import { NonceBook, SIGNATURE_HEADER, signResponse, verifyRequest } from '../../lib/orchestrator-auth.js';
 import { LINK_KIND, RESOURCE_TYPE, typeId, type Action, type AttributeValue, type Entity, type Kind } from '../../lib/occi/model.js';
 import { negotiate } from '../../lib/occi/negotiate.js';
 import type { CategoryRef } from '../../lib/occi/parse.js';
@@ -41,8 +41,15 @@ const PATH = '/orchestrator/default';
 export interface SoAppDeps {
   readonly orchestrator: Orchestrator;
   readonly tenant: string;
-  /** When set, the only X-Auth-Token accepted. */
-  readonly authToken?: string;
+  /**
+   * The key shared with the service manager that started this orchestrator:
+   * when set, only requests it signed are served, and every answer to them
+   * is signed back. Without it, hurtle's X-Auth-Token is required but any
+   * token is accepted, as in hurtle.
+   */
+  readonly authKey?: string;
+  /** The host's wall clock, which signed requests are timed by. */
+  readonly wallClock: () => number;
   readonly defaults: ReadonlyMap<string, RawValue>;
   readonly logger: Logger;
   readonly serverName: string;
@@ -62,8 +69,9 @@ export function createSoApp(deps: SoAppDeps): Express {
   // The service manager polls; its reads are logged at debug.
   app.use(requestContext(deps.logger, deps.serverName, true));
   app.use(occiVersion());
-  app.use(gate(deps.tenant, deps.authToken));
   app.use(express.raw({ type: () => true, limit: 65_536 }));
+  app.use(deps.authKey === undefined ? hurtleGate : signedOnly(deps.authKey, deps.wallClock));
+  app.use(tenantGate(deps.tenant));
 
   const exists = (): boolean => orchestrator.initialised || orchestrator.disposing;
   const baseUrl = (req: Request): string => baseUrlOf(req, undefined, deps.fallbackHost);
@@ -121,16 +129,53 @@ export function createSoApp(deps: SoAppDeps): Express {
   return app;
 }
 
+/** hurtle's gate: an X-Auth-Token must be present, whatever it is. */
+const hurtleGate: RequestHandler = (req, res, next) => {
+  if (!req.get('x-auth-token')) return forbid(res, 'X-Auth-Token required...');
+  next();
+};
+
 /**
- * hurtle's gate: both headers present (403 otherwise); the tenant must be the
- * instance's, and the token the one this orchestrator was given, if any.
+ * Serves only requests the service manager signed with this orchestrator's
+ * key, and signs every answer to them, so the manager knows it talks to the
+ * orchestrator it started.
  */
-function gate(tenant: string, authToken: string | undefined): RequestHandler {
-  const expected = authToken === undefined ? undefined : sha256(authToken);
+function signedOnly(key: string, wallClock: () => number): RequestHandler {
+  const nonces = new NonceBook(wallClock);
   return (req, res, next) => {
-    const token = req.get('x-auth-token');
-    if (!token) return forbid(res, 'X-Auth-Token required...');
-    if (expected && !matchesDigest(token, expected)) return forbid(res, 'This token is not valid for this orchestrator.');
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const request = { method: req.method, path: req.originalUrl, header: (name: string) => req.get(name), body };
+    const verdict = verifyRequest(key, request, authority(req.socket.localAddress, req.socket.localPort), wallClock(), nonces.fresh);
+    if (!verdict.ok) {
+      sendText(res, 401, `This orchestrator serves only the service manager that started it: ${verdict.reason}.`, { 'WWW-Authenticate': 'SO-HMAC-SHA256' });
+      return;
+    }
+    signAnswer(res, key, verdict.nonce);
+    next();
+  };
+}
+
+/** The address a request reached, as a Host header names it. */
+function authority(address: string | undefined, port: number | undefined): string {
+  const host = address?.startsWith('::ffff:') ? address.slice('::ffff:'.length) : (address ?? '');
+  return `${host.includes(':') ? `[${host}]` : host}:${port ?? ''}`;
+}
+
+/** Adds the answer's signature just before it is sent; every answer here is sent whole by one end(). */
+function signAnswer(res: Response, key: string, nonce: string): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    const [chunk, encoding] = args;
+    const body = chunk === undefined || typeof chunk === 'function' ? '' : Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    const sent = res.req.method === 'HEAD' ? '' : body;
+    if (!res.headersSent) res.setHeader(SIGNATURE_HEADER, signResponse(key, nonce, res.statusCode, sent));
+    return end(...args);
+  }) as Response['end'];
+}
+
+/** hurtle's tenant check: the orchestrator serves its instance's tenant only. */
+function tenantGate(tenant: string): RequestHandler {
+  return (req, res, next) => {
     const given = req.get('x-tenant-name');
     if (!given) return forbid(res, 'X-Tenant-Name required...');
     if (given !== tenant) return forbid(res, 'This orchestrator serves another tenant.');

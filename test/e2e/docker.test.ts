@@ -43,7 +43,10 @@ describe('SM on the Docker engine, end to end', function () {
     expect(logs).to.not.contain('demo-secret-key');
     const smLog = sm.logLines.join('\n');
     expect(smLog).to.not.contain('demo-secret-key');
-    expect(smLog).to.not.contain(sm.sm.registry.byUid(uid)!.memo.token!);
+    const key = (info.Config.Env as string[]).find((e) => e.startsWith('SO_AUTH_KEY='))!.slice('SO_AUTH_KEY='.length);
+    expect(key).to.have.length(43);
+    expect(smLog).to.not.contain(key);
+    expect(logs).to.not.contain(key);
     expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
     await sm.untilGone(DEMO, id);
   });
@@ -120,7 +123,7 @@ describe('SM on Docker Swarm, end to end', function () {
     const env: string[] = service.Spec.TaskTemplate.ContainerSpec.Env;
     expect(env.join('\n')).to.not.contain('demo-secret-key');
     expect(env).to.include(`SO_CLOUDSTACK_SECRET_KEY_FILE=/run/secrets/mesos-so-${uid}-cs-key`);
-    expect(env).to.include(`SO_AUTH_TOKEN_FILE=/run/secrets/mesos-so-${uid}-token`);
+    expect(env).to.include(`SO_AUTH_KEY_FILE=/run/secrets/mesos-so-${uid}-key`);
     expect(service.Spec.TaskTemplate.ContainerSpec.Secrets).to.have.length(2);
     expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
     await sm.untilGone(DEMO, id);

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, dispose, SERVICE, startSoWorld, type SoWorld, type TestSo } from '../support/orchestrator.js';
+import { signRequest, verifyResponse } from '../../lib/orchestrator-auth.js';
+import { SoClient, SoUnproven } from '../../service-manager/so/client.js';
+import { call } from '../support/http.js';
 import { until } from '../support/wait.js';
 
 const STATE = 'occi.mcn.stack.state';
@@ -52,20 +55,43 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect((await so.call('GET', '/')).status).to.equal(200);
     });
 
-    it('accepts only the token it was given, read from a file as Docker and Swarm secrets are', async () => {
+    it('serves only requests signed with the key it was given, read from a file as Docker and Swarm secrets are, and signs its answers', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'so-secret-'));
       try {
-        writeFileSync(join(dir, 'token'), 'so-token\n');
-        const so = await world.start({ SO_AUTH_TOKEN_FILE: join(dir, 'token') });
-        const wrong = await so.call('GET', '/', { 'X-Auth-Token': 'any-token' });
-        expect([wrong.status, wrong.body]).to.deep.equal([403, 'This token is not valid for this orchestrator.\n']);
-        expect((await so.call('GET', '/', { 'X-Auth-Token': 'so-token' })).status).to.equal(200);
-        const requests = so
-          .output()
-          .split('\n')
-          .filter((line) => line.includes('"message":"request"'))
-          .map((line) => JSON.parse(line) as { status: number });
-        expect(requests.map((r) => r.status), 'successful reads are logged at debug only').to.deep.equal([403]);
+        writeFileSync(join(dir, 'key'), 'so-key\n');
+        const so = await world.start({ SO_AUTH_KEY_FILE: join(dir, 'key') });
+        const unsigned = await so.call('GET', '/');
+        expect([unsigned.status, unsigned.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: requests must be signed (SO-HMAC-SHA256).\n']);
+        const signed = (key: string, host = new URL(so.url).host): Record<string, string> => {
+          const headers: Record<string, string> = { host, 'x-tenant-name': 'demo' };
+          return { ...headers, Authorization: signRequest(key, { method: 'GET', path: '/', header: (name) => headers[name], body: '' }, Date.now()).authorization };
+        };
+        const elsewhere = await call('GET', `${so.url}/`, { headers: signed('so-key', '127.0.0.1:1') });
+        expect([elsewhere.status, elsewhere.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: the request was meant for another address.\n']);
+        const forged = await call('GET', `${so.url}/`, { headers: signed('guessed-key') });
+        expect([forged.status, forged.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: the request\'s signature does not match.\n']);
+        const headers = signed('so-key');
+        const answered = await call('GET', `${so.url}/`, { headers });
+        expect(answered.status).to.equal(200);
+        const nonce = /nonce=([0-9a-f]+)/.exec(headers['Authorization']!)![1]!;
+        expect(verifyResponse('so-key', nonce, 200, answered.body, answered.header('x-orchestrator-signature')), 'the answer is signed').to.equal(true);
+        const replayed = await call('GET', `${so.url}/`, { headers });
+        expect([replayed.status, replayed.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: the request was replayed.\n']);
+        const client = new SoClient();
+        const endpoint = { url: so.url, tenant: 'demo', key: 'so-key' };
+        expect(await client.read(endpoint), 'not initialised yet').to.equal(undefined);
+        await client.init(endpoint, { 'mesos.agents': 1, 'mesos.cluster.label': 'Zürich — 東京 — 🚀' });
+        expect((await client.read(endpoint))!.attributes['mesos.cluster.label'], 'any Unicode arrives byte-exact').to.equal('Zürich — 東京 — 🚀');
+        const impostor = await client.read({ ...endpoint, key: 'another-key' }).catch((error: Error) => error);
+        expect(impostor).to.be.instanceOf(SoUnproven);
+        const requests = (): number[] =>
+          so
+            .output()
+            .split('\n')
+            .filter((line) => line.includes('"message":"request"'))
+            .map((line) => (JSON.parse(line) as { status: number }).status);
+        await until(async () => requests().length === 7);
+        expect(requests(), 'successful reads are logged at debug only').to.deep.equal([401, 401, 401, 401, 404, 201, 401]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { statSync } from 'node:fs';
 import { HttpError } from '../../lib/errors.js';
 
 /** Runs fn, which must throw an error of the given class; returns that error. */
@@ -17,4 +18,9 @@ export function rejectedWith(status: number, fn: () => unknown): string {
   const error = thrownBy(fn, HttpError);
   expect(error.status, error.message).to.equal(status);
   return error.message;
+}
+
+/** A file's permission bits in octal, as `ls -l` and chmod speak of them (`600`). */
+export function modeOf(path: string): string {
+  return (statSync(path).mode & 0o777).toString(8);
 }

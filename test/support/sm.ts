@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../lib/clock.js';
 import { createMemoryLogger } from '../../lib/logger.js';
@@ -49,6 +49,9 @@ export function baseConfig(registry: string, endpoint = 'embedded'): string[] {
     `manifest = ${join(ETC, 'service_manifest.json')}`,
     'listen = 127.0.0.1:0',
     `registry = ${registry}`,
+    `key_file = ${join(dirname(registry), 'manager.key')}`,
+    // The checkout's tenants file is world-readable; the check itself has its own tests.
+    'secret_files = warn',
     '[authentication]',
     `tenants_file = ${join(ETC, 'tenants.json')}`,
     '[cloudstack]',

@@ -11,7 +11,7 @@ const POLICY: PipelinePolicy = {
   teardownRetryMs: 60_000,
 };
 
-const STARTED: PipelineMemo = { port: 18000, token: 't', started: true, startedAt: NOW - 5000, phase: 'initialise', starts: 1, applied: 'current' };
+const STARTED: PipelineMemo = { port: 18000, started: true, startedAt: NOW - 5000, phase: 'initialise', starts: 1, applied: 'current' };
 
 function stack(state: string, actions: string[] = [], message = ''): SoObservation {
   return { kind: 'stack', stack: { state, actions, message } };
@@ -258,6 +258,26 @@ describe('SM pipeline decisions', () => {
     it('keeps the instance\'s port, and takes a new one when another process took it', () => {
       expect(next(situation('deploy', { kind: 'absent', exit: 'exit code 1: listen EADDRINUSE 127.0.0.1:18000' }))).to.include({ kind: 'start', newPort: true });
       expect(next(situation('deploy', { kind: 'absent', exit: 'exit code 1: killed' }))).to.include({ kind: 'start', newPort: false });
+    });
+
+    it('moves to another port when something that cannot prove it is the orchestrator answers on the port of one that does not run', () => {
+      const taken = 'the service orchestrator at 127.0.0.1:18000 could not prove its identity';
+      expect(next(situation('ready', { kind: 'absent', exit: 'exit code 137', taken }))).to.deep.equal({
+        kind: 'start',
+        message: `${taken}; starting the service orchestrator on another port`,
+        newPort: true,
+      });
+      expect(next(situation('initialise', { kind: 'absent', taken }))).to.include({ kind: 'start', newPort: true });
+    });
+
+    it('waits, saying so, while a starting orchestrator cannot prove its identity, and replaces it after the start timeout', () => {
+      const reason = 'the service orchestrator at 127.0.0.1:18000 could not prove its identity';
+      const unproven = (since: number): SoObservation => ({ kind: 'silent', reason, since, unproven: true });
+      expect(next(situation('activate', unproven(NOW - 1000)))).to.deep.equal({ kind: 'wait', message: `waiting for the service orchestrator: ${reason}` });
+      expect(next(situation('activate', unproven(NOW - 60_000), { memo: { ...STARTED, startedAt: NOW - 60_000 } }))).to.deep.equal({
+        kind: 'replace',
+        message: `replacing the service orchestrator: the service orchestrator did not answer for 60 s (${reason})`,
+      });
     });
 
     it('says what becomes of the VMs when an instance fails: none made, kept, or removed', () => {

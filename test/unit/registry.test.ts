@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,6 +11,7 @@ import {
   StaleInstance,
   type NewInstance,
 } from '../../service-manager/registry/registry.js';
+import { modeOf } from '../support/expect.js';
 import { removeDir } from '../support/sm.js';
 
 function instance(overrides: Partial<NewInstance> = {}): NewInstance {
@@ -187,6 +188,28 @@ describe('SM registry', () => {
     registry = new InstanceRegistry(path, clock);
     expect(registry.find('demo', 'old')).to.include({ state: 'ready', stateSince: 7, version: 3 });
     expect(registry.find('demo', 'old')!.memo).to.deep.equal({});
+  });
+
+  it('drops the orchestrator tokens older versions kept in the memo', () => {
+    registry.insert(instance(), created);
+    registry.setMemo('u1', { port: 18001, token: 'bearer-secret' } as never);
+    registry.close();
+    const db = new Database(join(dir, 'sub', 'registry.db'));
+    db.pragma('user_version = 2');
+    db.close();
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
+    expect(registry.byUid('u1')!.memo).to.deep.equal({ port: 18001 });
+  });
+
+  it('keeps its folder and files (database, WAL, shared memory) to the service manager\'s user', () => {
+    registry.insert(instance(), created);
+    registry.setMemo('u1', { port: 18001 });
+    const path = join(dir, 'sub', 'registry.db');
+    expect([modeOf(join(dir, 'sub')), modeOf(path), modeOf(`${path}-wal`), modeOf(`${path}-shm`)]).to.deep.equal(['700', '600', '600', '600']);
+    registry.close();
+    chmodSync(path, 0o644);
+    registry = new InstanceRegistry(path, clock);
+    expect(modeOf(path), 'an older, readable registry is narrowed').to.equal('600');
   });
 
   it('refuses a registry written by a newer schema', () => {

@@ -24,6 +24,7 @@ const SETTINGS: LaunchSettings = {
   cloudstackUrl: 'http://127.0.0.1:8080',
   managerId: 'sm1',
   credentials: (tenant) => (tenant === 'demo' ? { apiKey: 'demo-api-key', secretKey: 'demo-secret-key' } : undefined),
+  keyFor: (uid, generation) => `key-${uid}-${generation}`,
   environment: { SO_DEADLINE_DEPLOY_S: '1800', SO_LOG_LEVEL: 'debug' },
   logLevel: 'info',
 };
@@ -42,7 +43,7 @@ describe('SO runtimes', () => {
   });
 
   it('gives an orchestrator its identity, its tenant\'s account and parameters, keeping secrets apart', () => {
-    const launch = launchFor(SETTINGS, INSTANCE, { 'mesos.agents': 3 }, { port: 18001, token: 'tok' });
+    const launch = launchFor(SETTINGS, INSTANCE, { 'mesos.agents': 3 }, { port: 18001, generation: 2 });
     expect(launch.env).to.deep.equal({
       SO_LOG_LEVEL: 'debug',
       SO_LOG_FORMAT: 'json',
@@ -55,12 +56,12 @@ describe('SO runtimes', () => {
       SO_CLOUDSTACK_API_KEY: 'demo-api-key',
       SO_PARAMETERS: '{"mesos.agents":3}',
     });
-    expect(launch.secrets).to.deep.equal({ SO_CLOUDSTACK_SECRET_KEY: 'demo-secret-key', SO_AUTH_TOKEN: 'tok' });
+    expect(launch.secrets).to.deep.equal({ SO_CLOUDSTACK_SECRET_KEY: 'demo-secret-key', SO_AUTH_KEY: 'key-u-1-2' });
     expect(soUrl('::1', 18001)).to.equal('http://[::1]:18001');
   });
 
   it('refuses for good to start an orchestrator for a tenant without a CloudStack account', () => {
-    const error = thrownBy(() => launchFor(SETTINGS, { ...INSTANCE, tenant: 'nobody' }, {}, { port: 1, token: 't' }), SoStartFailed);
+    const error = thrownBy(() => launchFor(SETTINGS, { ...INSTANCE, tenant: 'nobody' }, {}, { port: 1, generation: 1 }), SoStartFailed);
     expect(error.retryable).to.equal(false);
     expect(error.message).to.equal('tenant nobody has no CloudStack account in the service manager\'s tenants file');
   });

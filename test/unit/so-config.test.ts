@@ -23,26 +23,26 @@ describe('SO configuration (environment)', () => {
 
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('takes the token and the service manager id when given; any token otherwise, as hurtle', () => {
-    expect(readSoConfig(BASE)).to.not.have.property('authToken');
-    expect(readSoConfig({ ...BASE, SO_AUTH_TOKEN: 't', SO_MANAGER_ID: 'sm1' })).to.include({ authToken: 't', managerId: 'sm1' });
+  it('takes the service manager\'s key and id when given; serves anyone otherwise, as hurtle', () => {
+    expect(readSoConfig(BASE)).to.not.have.property('authKey');
+    expect(readSoConfig({ ...BASE, SO_AUTH_KEY: 'k', SO_MANAGER_ID: 'sm1' })).to.include({ authKey: 'k', managerId: 'sm1' });
   });
 
   it('reads secrets from files named by <NAME>_FILE, without the trailing newline', () => {
     writeFileSync(join(dir, 'key'), 'from-file\n');
-    writeFileSync(join(dir, 'token'), 'token-from-file');
+    writeFileSync(join(dir, 'auth-key'), 'key-from-file');
     const { SO_CLOUDSTACK_SECRET_KEY: _secret, ...rest } = BASE;
-    const config = readSoConfig({ ...rest, SO_CLOUDSTACK_SECRET_KEY_FILE: join(dir, 'key'), SO_AUTH_TOKEN_FILE: join(dir, 'token') });
+    const config = readSoConfig({ ...rest, SO_CLOUDSTACK_SECRET_KEY_FILE: join(dir, 'key'), SO_AUTH_KEY_FILE: join(dir, 'auth-key') });
     expect(config.cloudstack.secretKey).to.equal('from-file');
-    expect(config.authToken).to.equal('token-from-file');
+    expect(config.authKey).to.equal('key-from-file');
   });
 
   it('refuses a secret given twice, an unreadable secret file, and _FILE for what is not a secret', () => {
     expect(thrownBy(() => readSoConfig({ ...BASE, SO_CLOUDSTACK_SECRET_KEY_FILE: join(dir, 'key') }), ConfigError).message).to.equal(
       'set either SO_CLOUDSTACK_SECRET_KEY or SO_CLOUDSTACK_SECRET_KEY_FILE, not both',
     );
-    expect(thrownBy(() => readSoConfig({ ...BASE, SO_AUTH_TOKEN_FILE: join(dir, 'missing') }), ConfigError).message).to.equal(
-      `SO_AUTH_TOKEN_FILE: cannot read ${join(dir, 'missing')}: ENOENT`,
+    expect(thrownBy(() => readSoConfig({ ...BASE, SO_AUTH_KEY_FILE: join(dir, 'missing') }), ConfigError).message).to.equal(
+      `SO_AUTH_KEY_FILE: cannot read ${join(dir, 'missing')}: ENOENT`,
     );
     expect(thrownBy(() => readSoConfig({ ...BASE, SO_TENANT_FILE: 'x' }), ConfigError).message).to.equal('unknown environment variable SO_TENANT_FILE');
   });
