@@ -7,7 +7,7 @@
  *
  * Memory figures need --expose-gc, which the npm script passes.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +70,11 @@ function show(name: string, f: Figures): void {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sm-bench-'));
-  const text = `[service_manager]\nmanifest = ${join(ETC, 'service_manifest.json')}\nlisten = 127.0.0.1:0\nregistry = ${join(dir, 'registry.db')}\n[authentication]\ntenants_file = ${join(ETC, 'tenants.json')}\n[simulator]\nfixtures = ${join(ETC, 'simulator.json')}\nlisten = 127.0.0.1:0\n`;
+  // One tenant makes thousands of instances here: its quota, its write rate and its account's VM limit are lifted.
+  const fixtures = JSON.parse(readFileSync(join(ETC, 'simulator.json'), 'utf8')) as { accounts: Array<{ name: string; limits?: unknown }> };
+  for (const account of fixtures.accounts) delete account.limits;
+  writeFileSync(join(dir, 'simulator.json'), JSON.stringify(fixtures));
+  const text = `[service_manager]\nmanifest = ${join(ETC, 'service_manifest.json')}\nlisten = 127.0.0.1:0\nregistry = ${join(dir, 'registry.db')}\nkey_file = ${join(dir, 'manager.key')}\nsecret_files = warn\n[quota]\ninstances = 1000000\nvms = 10000000\nwrites_per_minute = 1000000\nwrite_burst = 1000000\n[authentication]\ntenants_file = ${join(ETC, 'tenants.json')}\n[simulator]\nfixtures = ${join(dir, 'simulator.json')}\nlisten = 127.0.0.1:0\n`;
   const config = parseConfig(text, join(dir, 'sm.cfg'), {}, dir);
   const silent = new Writable({ write: (_c, _e, done) => done() });
   const sm = await startServiceManager(config, { logger: createLogger({ level: 'error', format: 'json', stream: silent }) });

@@ -94,6 +94,7 @@ const config = loadConfig(
   {
     SM_SERVICE_MANAGER_LISTEN: '127.0.0.1:0',
     SM_SERVICE_MANAGER_REGISTRY: join(dir, 'registry.db'),
+    SM_SERVICE_MANAGER_KEY_FILE: join(dir, 'manager.key'),
     SM_SO_RUNTIME_TYPE: 'process',
     SM_SO_RUNTIME_PROCESS_DIR: join(dir, 'so'),
     SM_SIMULATOR_LISTEN: '127.0.0.1:0',

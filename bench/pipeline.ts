@@ -116,6 +116,7 @@ async function bench(runtime: RuntimeKind): Promise<void> {
     {
       SM_SERVICE_MANAGER_LISTEN: '127.0.0.1:0',
       SM_SERVICE_MANAGER_REGISTRY: join(dir, 'registry.db'),
+      SM_SERVICE_MANAGER_KEY_FILE: join(dir, 'manager.key'),
       SM_SO_RUNTIME_TYPE: runtime,
       SM_SO_RUNTIME_PROCESS_DIR: join(dir, 'so'),
       // Reads are logged at debug: the orchestrators' logs count the GETs that reach them.

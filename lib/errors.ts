@@ -27,6 +27,12 @@ export class Unauthorized extends HttpError {
   }
 }
 
+export class Forbidden extends HttpError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
 export class NotFound extends HttpError {
   constructor(message: string) {
     super(404, message);
@@ -62,6 +68,12 @@ export class PayloadTooLarge extends HttpError {
 export class UnsupportedMediaType extends HttpError {
   constructor(message: string) {
     super(415, message);
+  }
+}
+
+export class TooManyRequests extends HttpError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, message, { 'Retry-After': String(retryAfterSeconds) });
   }
 }
 

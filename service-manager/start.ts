@@ -8,6 +8,10 @@ import { checkSecretFiles, exposure } from '../lib/private-files.js';
 import { serverName } from '../lib/version.js';
 import { loadFixtures } from '../simulator/fixtures.js';
 import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
+import { AccountCapacities } from './admission/account-capacities.js';
+import { Admission } from './admission/admission.js';
+import type { Quota } from './admission/quota.js';
+import { WriteLimit } from './admission/write-limit.js';
 import { loadManagerKey, orchestratorKeys } from './auth/manager-key.js';
 import { TenantsFile } from './auth/tenants-file.js';
 import { Autoscaler } from './autoscale/autoscaler.js';
@@ -35,6 +39,10 @@ export interface StartOptions {
   /** Replaces the orchestrator pipeline, for tests of the API alone. */
   readonly orchestration?: (registry: InstanceRegistry, logger: Logger) => Orchestration;
 }
+
+/** How long one look at a CloudStack account's limits serves admission, and how long admission waits for one. */
+const CAPACITY_TTL_MS = 10_000;
+const CAPACITY_TIMEOUT_MS = 3_000;
 
 /** The running pipeline: where orchestrators run, and the checks that keep them honest. */
 export interface Pipeline {
@@ -91,13 +99,23 @@ export async function startServiceManager(config: SmConfig, options: StartOption
         stops.push(() => removeAll(runtime));
       }
     }
-    const service = new InstanceService({ registry, type, orchestration, newId: randomUUID, newUid: randomUUID });
+    const quotaOf = (tenant: string): Quota => tenants.quotaOf(tenant, config.quota);
+    const capacities = new AccountCapacities({
+      credentials: (tenant) => tenants.tenant(tenant)?.cloudstack,
+      connect: (account) => connectCloudStack({ endpoint: cloudstackUrl, ...account, timers: cloudClock, logger }),
+      clock: cloudClock,
+      ttlMs: CAPACITY_TTL_MS,
+      timeoutMs: CAPACITY_TIMEOUT_MS,
+    });
+    const admission = new Admission({ registry, type, quotaOf, capacity: capacities.of, logger });
+    const service = new InstanceService({ registry, type, orchestration, admission, newId: randomUUID, newUid: randomUUID });
     const { host, port } = config.serviceManager.listen;
     const listenPort = port ?? endpointPort(type.endpoint);
     const app = createApp({
       service,
       type,
       validator: tenants,
+      writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
       logger,
       serverName: serverName('mesos-service-manager'),
       maxBodyBytes: config.serviceManager.maxBodyBytes,

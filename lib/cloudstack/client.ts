@@ -5,7 +5,7 @@ import { backoffDelay, JOB_POLLING, READ_RETRY, type BackoffPolicy } from './bac
 import { isRead } from './commands.js';
 import { CloudStackError, CloudStackTimeout, CloudStackTransportError } from './errors.js';
 import { flattenParams, type CsParams } from './params.js';
-import { TokenBucket } from './rate-limit.js';
+import { TokenBucket } from '../token-bucket.js';
 import { encodeParams, formatExpires, sign } from './sign.js';
 import { AxiosTransport, TransportFailure, type Transport } from './transport.js';
 import type { AsyncJob } from './types.js';

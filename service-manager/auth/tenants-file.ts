@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../lib/errors.js';
+import type { Quota } from '../admission/quota.js';
 import type { TokenValidator } from './validator.js';
 import { isObject } from '../../lib/objects.js';
 import { matchesDigest } from '../../lib/secrets.js';
@@ -15,6 +16,8 @@ export interface Tenant {
   readonly description?: string;
   readonly tokenHashes: readonly Buffer[];
   readonly cloudstack?: CloudStackCredentials;
+  /** What differs from the service manager's default quota. */
+  readonly quota?: Partial<Quota>;
 }
 
 const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -51,6 +54,11 @@ export class TenantsFile implements TokenValidator {
     return this.tenants.get(name);
   }
 
+  /** A tenant's quota: the defaults with what its entry overrides. */
+  quotaOf(name: string, defaults: Quota): Quota {
+    return { ...defaults, ...this.tenants.get(name)?.quota };
+  }
+
   /** Every distinct CloudStack account the tenants use. */
   accounts(): CloudStackCredentials[] {
     const byKey = new Map<string, CloudStackCredentials>();
@@ -71,7 +79,7 @@ export function parseTenants(doc: unknown, source: string): Tenant[] {
     if (!TENANT_NAME.test(name)) fail(`${where}: tenant names are 1 to 64 letters, digits, ".", "_", "@" or "-"`);
     if (!isObject(raw)) return fail(`${where} must be an object`);
     for (const key of Object.keys(raw)) {
-      if (!['description', 'token_sha256', 'cloudstack'].includes(key)) fail(`${where}: unknown field "${key}"`);
+      if (!['description', 'token_sha256', 'cloudstack', 'quota'].includes(key)) fail(`${where}: unknown field "${key}"`);
     }
     const hashes = raw['token_sha256'];
     if (!Array.isArray(hashes) || hashes.length === 0 || !hashes.every((h) => typeof h === 'string' && SHA256_HEX.test(h))) {
@@ -84,8 +92,30 @@ export function parseTenants(doc: unknown, source: string): Tenant[] {
       ...(typeof description === 'string' ? { description } : {}),
       tokenHashes: hashes.map((h: string) => Buffer.from(h, 'hex')),
       ...credentials(raw['cloudstack'], `${where}.cloudstack`, fail),
+      ...quota(raw['quota'], `${where}.quota`, fail),
     };
   });
+}
+
+const QUOTA_KEYS: Readonly<Record<string, keyof Quota>> = {
+  instances: 'instances',
+  vms: 'vms',
+  agents_per_instance: 'agentsPerInstance',
+  writes_per_minute: 'writesPerMinute',
+  write_burst: 'writeBurst',
+};
+
+function quota(raw: unknown, where: string, fail: (why: string) => never): { quota?: Partial<Quota> } {
+  if (raw === undefined) return {};
+  if (!isObject(raw)) return fail(`${where} must be an object with any of ${Object.keys(QUOTA_KEYS).join(', ')}`);
+  const result: Partial<Record<keyof Quota, number>> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const field = QUOTA_KEYS[key];
+    if (field === undefined) fail(`${where}: unknown field "${key}"; known: ${Object.keys(QUOTA_KEYS).join(', ')}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail(`${where}.${key} must be a whole number of at least 1`);
+    result[field!] = value as number;
+  }
+  return { quota: result };
 }
 
 function credentials(raw: unknown, where: string, fail: (why: string) => never): { cloudstack?: CloudStackCredentials } {

@@ -6,6 +6,7 @@ import { ConfigError } from '../../lib/errors.js';
 import { parseListen, type ListenAddress } from '../../lib/listen.js';
 import type { LogLevel } from '../../lib/logger.js';
 import type { TimedState } from '../lifecycle/pipeline.js';
+import type { Quota } from '../admission/quota.js';
 import type { PortRange } from '../runtime/ports.js';
 import { SCHEMA, envName, type KeySpec } from './schema.js';
 
@@ -43,6 +44,8 @@ export interface SmConfig {
     readonly refreshMs: number;
     readonly maxRunning: number;
   };
+  /** Every tenant's quota unless its entry in the tenants file says otherwise. */
+  readonly quota: Quota;
   readonly reconciler: {
     readonly schedules: Readonly<Record<'resync' | 'retries' | 'orphans' | 'vmSweep' | 'autoscale', string>>;
     readonly retryAfterMs: number;
@@ -272,6 +275,13 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       pollMaxMs: Math.max(num('pipeline.poll_min_ms'), num('pipeline.poll_max_ms')),
       refreshMs: num('pipeline.refresh_ms'),
       maxRunning: num('pipeline.max_running'),
+    },
+    quota: {
+      instances: num('quota.instances'),
+      vms: num('quota.vms'),
+      agentsPerInstance: num('quota.agents_per_instance'),
+      writesPerMinute: num('quota.writes_per_minute'),
+      writeBurst: num('quota.write_burst'),
     },
     reconciler: {
       schedules: {

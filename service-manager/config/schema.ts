@@ -118,6 +118,13 @@ export const SCHEMA = {
       doc: 'a GET of an instance asks its orchestrator when what the SM knows is older than this',
     },
   },
+  quota: {
+    instances: { type: 'int', min: 1, max: 1_000_000, default: 20, doc: 'live instances per tenant, failed ones included' },
+    vms: { type: 'int', min: 1, max: 10_000_000, default: 200, doc: 'VMs per tenant: masters, agents and the agents autoscaling may add' },
+    agents_per_instance: { type: 'int', min: 1, max: 100_000, default: 100, doc: 'agents of one instance, its autoscaling maximum included' },
+    writes_per_minute: { type: 'int', min: 1, max: 1_000_000, default: 120, doc: 'creates, updates, actions and deletes per tenant and minute' },
+    write_burst: { type: 'int', min: 1, max: 1_000_000, default: 60, doc: 'writes a tenant may make at once before the per-minute rate applies' },
+  },
   reconciler: {
     resync: {
       type: 'cron',

@@ -5,10 +5,13 @@ import { LINK_KIND } from '../../lib/occi/model.js';
 import type { TokenValidator } from '../auth/validator.js';
 import { handlers, type HandlerDeps } from './handlers.js';
 import { errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
-import { authenticate } from './auth.js';
+import type { WriteLimit } from '../admission/write-limit.js';
+import { authenticate, limitWrites } from './auth.js';
 
 export interface AppDeps extends HandlerDeps {
   readonly validator: TokenValidator;
+  /** Each tenant's allowance of writes. */
+  readonly writes: WriteLimit;
   readonly logger: Logger;
   readonly serverName: string;
   readonly maxBodyBytes: number;
@@ -31,6 +34,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger, deps.serverName));
   app.use(occiVersion());
   app.use(authenticate(deps.validator));
+  app.use(limitWrites(deps.writes));
   app.use(express.raw({ type: () => true, limit: deps.maxBodyBytes }));
 
   app.all(['/-/', '/.well-known/org/ogf/occi/-/'], routes.queryInterface);

@@ -1,6 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import { BadRequest, Unauthorized } from '../../lib/errors.js';
 import { context } from '../../lib/http/context.js';
+import type { WriteLimit } from '../admission/write-limit.js';
 import type { TokenValidator } from '../auth/validator.js';
 
 const MAX_TENANT_NAME = 64;
@@ -17,6 +18,16 @@ export function authenticate(validator: TokenValidator): RequestHandler {
       throw new Unauthorized(`Token is not valid for tenant ${shown}.`);
     }
     context(res).tenant = tenant;
+    next();
+  };
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Spends one of the tenant's writes on every request that may change something (429 past its allowance). */
+export function limitWrites(writes: WriteLimit): RequestHandler {
+  return (req, res, next) => {
+    if (!READS.has(req.method)) writes.spend(tenantOf(res));
     next();
   };
 }

@@ -65,10 +65,10 @@ export function handlers(deps: HandlerDeps) {
     },
   });
 
-  const create = (req: Request, res: Response): void => {
+  const create = async (req: Request, res: Response): Promise<void> => {
     if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
     const negotiated = negotiate(req.get('accept'), true);
-    const { instance } = service.create(tenantOf(res), occiRequest(req));
+    const { instance } = await service.create(tenantOf(res), occiRequest(req));
     const entity = entityOf(instance);
     send(res, 201, createdRepresentation(negotiated, entity, baseUrl(req) + entity.location));
   };
@@ -83,6 +83,7 @@ export function handlers(deps: HandlerDeps) {
     GET: list,
     POST: create,
     DELETE: (req, res) => {
+      if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
       const negotiated = negotiate(req.get('accept'), true);
       const entities = service.deleteAll(tenantOf(res)).map(entityOf);
       send(res, 200, collectionRepresentation(negotiated, entities, baseUrl(req)));
@@ -100,21 +101,21 @@ export function handlers(deps: HandlerDeps) {
       const negotiated = negotiate(req.get('accept'), false);
       send(res, 200, entityRepresentation(negotiated, entityOf(await service.read(tenantOf(res), idOf(req)))));
     },
-    PUT: (req, res) => {
+    PUT: async (req, res) => {
       actionOf(req);
       const negotiated = negotiate(req.get('accept'), false);
-      const { instance, created } = service.create(tenantOf(res), occiRequest(req), idOf(req));
+      const { instance, created } = await service.create(tenantOf(res), occiRequest(req), idOf(req));
       const rendered = entityOf(instance);
       if (created) send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + rendered.location));
       else send(res, 200, entityRepresentation(negotiated, rendered));
     },
-    POST: (req, res) => {
+    POST: async (req, res) => {
       const action = actionOf(req);
       const negotiated = negotiate(req.get('accept'), false);
       const tenant = tenantOf(res);
       const request = occiRequest(req);
       const record =
-        action === undefined ? service.update(tenant, idOf(req), request) : service.act(tenant, idOf(req), action, request);
+        action === undefined ? await service.update(tenant, idOf(req), request) : await service.act(tenant, idOf(req), action, request);
       send(res, 200, entityRepresentation(negotiated, entityOf(record)));
     },
     DELETE: (req, res) => {

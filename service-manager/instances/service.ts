@@ -9,11 +9,14 @@ import { isServing, type ActionRule } from '../lifecycle/states.js';
 import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
 import { createInputs, effectiveInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
+import type { Admission } from '../admission/admission.js';
 
 export interface InstanceServiceDeps {
   readonly registry: InstanceRegistry;
   readonly type: ServiceType;
   readonly orchestration: Orchestration;
+  /** Quotas and the cloud's limits, checked before anything is recorded. */
+  readonly admission: Admission;
   /** Makes ids for instances created without a client-chosen one. */
   readonly newId: () => string;
   readonly newUid: () => string;
@@ -39,7 +42,7 @@ export const INITIAL_MESSAGE = 'Accepted; waiting for the service orchestrator t
 export class InstanceService {
   constructor(private readonly deps: InstanceServiceDeps) {}
 
-  create(tenant: string, request: OcciRequest, clientId?: string): CreateResult {
+  async create(tenant: string, request: OcciRequest, clientId?: string): Promise<CreateResult> {
     this.requireKind(request.categories, true);
     rejectLinks(request);
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
@@ -50,10 +53,17 @@ export class InstanceService {
     const given = withoutCoreId(request.attributes, clientId, 'create');
     const attributes = createInputs(this.deps.type, given);
     const fingerprint = fingerprintOf(this.deps.type.kind.term, attributes);
-    if (clientId !== undefined) {
-      const existing = this.deps.registry.find(tenant, clientId);
-      if (existing) return { instance: this.repeatedCreate(existing, fingerprint), created: false };
-    }
+    const repeated = (): CreateResult | undefined => {
+      const existing = clientId === undefined ? undefined : this.deps.registry.find(tenant, clientId);
+      return existing && { instance: this.repeatedCreate(existing, fingerprint), created: false };
+    };
+    const early = repeated();
+    if (early) return early;
+    const cloud = await this.deps.admission.cloud(tenant);
+    // From here to the insert nothing waits, so the registry the admission counts is the one written to.
+    const late = repeated();
+    if (late) return late;
+    this.deps.admission.create(tenant, attributes, cloud);
     const instance = this.deps.registry.insert(
       {
         uid: this.deps.newUid(),
@@ -99,24 +109,27 @@ export class InstanceService {
     return latest;
   }
 
-  update(tenant: string, id: string, request: OcciRequest): InstanceRecord {
+  async update(tenant: string, id: string, request: OcciRequest): Promise<InstanceRecord> {
     this.requireKind(request.categories, false);
     rejectLinks(request);
-    const instance = this.get(tenant, id);
     const given = withoutCoreId(request.attributes, id, 'update');
+    const cloud = await this.deps.admission.cloud(tenant);
+    const instance = this.get(tenant, id);
     if (isDeleting(instance)) throw new Conflict(`Instance ${id} is being deleted and can no longer be updated.`);
     const { next, changes } = updateInputs(this.deps.type, instance.attributes, given);
     if (Object.keys(changes).length === 0) return instance;
     if (changes[AGENTS] && autoscaled(this.deps.type, instance.attributes) && autoscaled(this.deps.type, next)) {
       throw new Conflict(`Instance ${id} is autoscaled, so the autoscaler sets ${AGENTS}; send ${AUTOSCALE}=false with it to take over.`);
     }
+    this.deps.admission.update(instance, next, cloud);
     return applyUpdate(this.deps, instance, next, changes, tenant, `Updating: ${describeChanges(changes)}.`);
   }
 
-  act(tenant: string, id: string, term: string, request: OcciRequest): InstanceRecord {
+  async act(tenant: string, id: string, term: string, request: OcciRequest): Promise<InstanceRecord> {
     const rule = this.actionRule(term);
     this.requireAction(request.categories, rule);
     rejectLinks(request);
+    const cloud = await this.deps.admission.cloud(tenant);
     const instance = this.get(tenant, id);
     if (request.attributes.length > 0) {
       throw new BadRequest(`Action ${term} takes no attributes; got ${request.attributes.map((a) => a.name).join(', ')}.`);
@@ -124,6 +137,7 @@ export class InstanceService {
     if (!rule.applies(instance.state)) {
       throw new BadRequest(`Action ${term} does not apply to an instance in state ${instance.state}; it applies ${rule.when}.`);
     }
+    this.deps.admission.retry(instance, cloud);
     return this.retry(tenant, instance);
   }
 

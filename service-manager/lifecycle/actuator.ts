@@ -208,12 +208,15 @@ export class Actuator {
     const latest = this.current(instance);
     const failure: Failure = { cause: latest.memo.failure?.cause ?? latest.stateMessage, vms: latest.memo.started ? 'removed' : 'none' };
     const message = failureMessage(failure);
+    // Its orchestrator is gone, so its port goes back to the pool at once; a retry takes a new one.
+    const { port, ...memo } = latest.memo;
     this.deps.registry.change(
       latest.uid,
       latest.version,
-      { stateMessage: message, memo: { ...latest.memo, failure } },
+      { stateMessage: message, memo: { ...memo, failure } },
       { actor: SERVICE_MANAGER_ACTOR, type: 'progress', message },
     );
+    if (port !== undefined) this.deps.ports.release(port);
     this.deps.logger.info('failed instance cleaned up', about(instance));
     return 'idle';
   }
@@ -269,8 +272,10 @@ export class Actuator {
     return orchestratorParameters(this.deps.type, instance.attributes);
   }
 
+  /** Ports of instances whose orchestrator may run; a failure cleaned up has none. */
   private heldPorts(): Set<number> {
-    return new Set(this.deps.registry.listAll().flatMap((i) => (i.memo.port === undefined ? [] : [i.memo.port])));
+    const gone = (i: InstanceRecord): boolean => i.state === 'failed' && (i.memo.failure?.vms === 'removed' || i.memo.failure?.vms === 'none');
+    return new Set(this.deps.registry.listAll().flatMap((i) => (i.memo.port === undefined || gone(i) ? [] : [i.memo.port])));
   }
 
   /** The instance as the registry has it now (the pipeline's own writes, or a request, may have moved it on). */

@@ -3,7 +3,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { backoffDelay, JOB_POLLING } from '../../lib/cloudstack/backoff.js';
 import { CloudStackClient, unwrap } from '../../lib/cloudstack/client.js';
 import { classify, CloudStackError, CloudStackTimeout, CloudStackTransportError } from '../../lib/cloudstack/errors.js';
-import { TokenBucket } from '../../lib/cloudstack/rate-limit.js';
+import { TokenBucket } from '../../lib/token-bucket.js';
 import { sign } from '../../lib/cloudstack/sign.js';
 import { TransportFailure } from '../../lib/cloudstack/transport.js';
 import { createMemoryLogger } from '../../lib/logger.js';

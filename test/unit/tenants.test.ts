@@ -30,4 +30,15 @@ describe('Tenants file authentication', () => {
     expect(bad({ tenants: { x: { token_sha256: ['a'.repeat(64)], cloudstack: { api_key: '' } } } })).to.throw(ConfigError, /api_key/);
     expect(bad([])).to.throw(ConfigError, /"tenants" object/);
   });
+
+  it('overrides the default quota with what a tenant\'s entry says, and refuses a bad quota', () => {
+    const defaults = { instances: 20, vms: 200, agentsPerInstance: 100, writesPerMinute: 120, writeBurst: 60 };
+    const file = new TenantsFile(parseTenants({ tenants: { small: { token_sha256: ['a'.repeat(64)], quota: { instances: 2, write_burst: 5 } } } }, 'tenants.json'));
+    expect(file.quotaOf('small', defaults)).to.deep.equal({ ...defaults, instances: 2, writeBurst: 5 });
+    expect(tenants.quotaOf('demo', defaults)).to.deep.equal(defaults);
+    const bad = (quota: unknown) => () => parseTenants({ tenants: { x: { token_sha256: ['a'.repeat(64)], quota } } }, 'tenants.json');
+    expect(bad({ vms: 0 })).to.throw(ConfigError, 'tenants.json: tenants["x"].quota.vms must be a whole number of at least 1');
+    expect(bad({ cpus: 4 })).to.throw(ConfigError, /tenants\["x"\].quota: unknown field "cpus"; known: instances, vms, agents_per_instance, writes_per_minute, write_burst/);
+    expect(bad([])).to.throw(ConfigError, /must be an object/);
+  });
 });

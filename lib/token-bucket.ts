@@ -1,9 +1,10 @@
-import type { Timers } from '../clock.js';
+import type { Timers } from './clock.js';
 
 /**
- * A client-side token bucket, so one account's calls stay under the
- * management server's per-account limit (25 calls/s by default, polls
- * included). A 429 from the server pauses the bucket for as long as it asks.
+ * A token bucket: `perSecond` tokens a second up to `burst`. The CloudStack
+ * client waits on one so an account's calls stay under the management
+ * server's limit (a 429 pauses it for as long as the server asks); the
+ * service manager refuses a tenant's writes past its own.
  */
 export class TokenBucket {
   private tokens: number;
@@ -23,13 +24,17 @@ export class TokenBucket {
   /** Waits until a call may be made, then spends a token. */
   async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      const wait = this.waitNeeded();
-      if (wait === 0) {
-        this.tokens -= 1;
-        return;
-      }
+      const wait = this.tryTake();
+      if (wait === 0) return;
       await this.timers.sleep(wait, signal);
     }
+  }
+
+  /** Spends a token and answers 0 when one is there; otherwise how many ms until one is. */
+  tryTake(): number {
+    const wait = this.waitNeeded();
+    if (wait === 0) this.tokens -= 1;
+    return wait;
   }
 
   /** Stops all calls until `ms` from now. */

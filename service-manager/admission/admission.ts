@@ -1,0 +1,81 @@
+import { Forbidden, messageOf } from '../../lib/errors.js';
+import type { AccountCapacity } from '../../lib/cloudstack/account.js';
+import type { Logger } from '../../lib/logger.js';
+import type { InstanceRecord, InstanceRegistry } from '../registry/registry.js';
+import { effectiveInputs, type Attributes } from '../service-type/attributes.js';
+import type { ServiceType } from '../service-type/manifest.js';
+import { admit, vmsOf, type Footprint, type Held, type Quota, type Request } from './quota.js';
+
+export interface AdmissionDeps {
+  readonly registry: InstanceRegistry;
+  readonly type: ServiceType;
+  readonly quotaOf: (tenant: string) => Quota;
+  /** What the tenant's CloudStack account has left. */
+  readonly capacity: (tenant: string) => Promise<AccountCapacity>;
+  readonly logger: Logger;
+}
+
+/** States whose VMs may not all exist yet. */
+const BUILDING = new Set(['initialise', 'activate', 'deploy']);
+const NONE: Footprint = { masters: 0, agents: 0 };
+
+/**
+ * Checks a create, a resize or a retry against the tenant's quota and its
+ * CloudStack account before anything is started, refusing with 403 and the
+ * figures. Asking the cloud takes time, so callers ask first (`cloud`) and
+ * then check and write with no wait in between: two requests at once can
+ * never both take the last place.
+ */
+export class Admission {
+  constructor(private readonly deps: AdmissionDeps) {}
+
+  /** What the tenant's account has left, or undefined (admission then goes by the quota alone) when it cannot be asked. */
+  async cloud(tenant: string): Promise<AccountCapacity | undefined> {
+    try {
+      return await this.deps.capacity(tenant);
+    } catch (error) {
+      this.deps.logger.warn('admission: the CloudStack account could not be asked; admitting on the quota alone', { tenant, reason: messageOf(error) });
+      return undefined;
+    }
+  }
+
+  create(tenant: string, attributes: Attributes, cloud: AccountCapacity | undefined): void {
+    this.check(tenant, { kind: 'create', footprint: this.footprint(attributes) }, cloud);
+  }
+
+  /** A change of an instance's inputs: checked only when it asks for more agents or VMs. */
+  update(instance: InstanceRecord, next: Attributes, cloud: AccountCapacity | undefined): void {
+    const before = this.footprint(instance.attributes);
+    const after = this.footprint(next);
+    if (vmsOf(after) <= vmsOf(before)) return;
+    this.check(instance.tenant, { kind: 'update', before: this.held(instance).empty ? NONE : before, footprint: after }, cloud);
+  }
+
+  /** A retry builds the VMs again when a failure removed them. */
+  retry(instance: InstanceRecord, cloud: AccountCapacity | undefined): void {
+    if (!this.held(instance).empty) return;
+    this.check(instance.tenant, { kind: 'update', before: NONE, footprint: this.footprint(instance.attributes) }, cloud);
+  }
+
+  private check(tenant: string, request: Request, cloud: AccountCapacity | undefined): void {
+    const held = this.deps.registry.list(tenant).map((i) => this.held(i));
+    const verdict = admit(request, held, this.deps.quotaOf(tenant), cloud);
+    if (!verdict.ok) throw new Forbidden(verdict.message);
+  }
+
+  private held(instance: InstanceRecord): Held {
+    const vms = instance.memo.failure?.vms;
+    return {
+      footprint: this.footprint(instance.attributes),
+      building: BUILDING.has(instance.state),
+      empty: instance.state === 'failed' && (vms === 'removed' || vms === 'none'),
+    };
+  }
+
+  private footprint(attributes: Attributes): Footprint {
+    const inputs = effectiveInputs(this.deps.type, attributes);
+    const count = (name: string): number => (typeof inputs[name] === 'number' ? (inputs[name] as number) : 0);
+    const reserve = inputs['mesos.autoscale'] === true ? count('mesos.autoscale.max') : 0;
+    return { masters: count('mesos.masters'), agents: count('mesos.agents'), ...(reserve > 0 ? { reserve } : {}) };
+  }
+}
