@@ -31,7 +31,7 @@ export async function startOrchestrated(id: string, masters: number, agents: num
   const timers = new SystemTimers(scale);
   const network = claimNetwork();
   const fixtures = parseFixtures(onNetwork(JSON.parse(readFileSync(FIXTURES, 'utf8')), network), FIXTURES);
-  const sim = await startSimulator({ fixtures, timers, port: 0 });
+  const sim = await startSimulator({ fixtures, timers, port: 0, control: true });
   const config = readSoConfig({
     SO_INSTANCE_ID: id,
     SO_TENANT: 'admin',

@@ -78,7 +78,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
   if (folder) logger.warn(`the registry's folder ${folder}; chmod 700 it`);
   const cloudClock = new SystemTimers(config.cloudstack.clock.scale, config.cloudstack.clock.origin);
   const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, cloudClock, logger) : undefined;
-  const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock);
+  const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock, { maxEvents: config.registry.maxEvents });
   const stops: Array<() => Promise<void>> = [];
   try {
     const managerId = registry.managerId();
@@ -89,7 +89,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       orchestration = options.orchestration(registry, logger);
     } else {
       const timers = options.timers ?? new SystemTimers();
-      pipeline = await startPipeline({ config, type, registry, tenants, managerId, keyFor: orchestratorKeys(key), cloudstackUrl, cloudClock, timers, logger });
+      pipeline = await startPipeline({ config, type, registry, registryClock: options.clock ?? systemClock, tenants, managerId, keyFor: orchestratorKeys(key), cloudstackUrl, cloudClock, timers, logger });
       orchestration = pipeline.driver;
       const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger);
       const { driver, runtime } = pipeline;
@@ -159,6 +159,8 @@ interface PipelineContext {
   readonly config: SmConfig;
   readonly type: ServiceType;
   readonly registry: InstanceRegistry;
+  /** The registry's clock: removal times are on it. */
+  readonly registryClock: Clock;
   readonly tenants: TenantsFile;
   readonly managerId: string;
   readonly keyFor: (uid: string, generation: number) => string;
@@ -207,7 +209,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     deadlineMs: config.pipeline.deadlinesMs.destroy,
     logger,
   });
-  const reconciler = new Reconciler({ registry, driver, runtime, sweeper, logger });
+  const reconciler = new Reconciler({ registry, driver, runtime, sweeper, clock: context.registryClock, retentionMs: config.registry.retentionMs, logger });
   const autoscaler = new Autoscaler({ registry, type: context.type, orchestration: driver, clock: timers, sustainMs: config.reconciler.autoscaleSustainMs, logger });
   return { runtime, driver, reconciler, autoscaler };
 }
@@ -236,11 +238,12 @@ function sharedClock(timers: SystemTimers): Record<string, string> {
 
 /** The CloudStack simulator, in this process, for `[cloudstack] endpoint = embedded`. */
 async function embeddedSimulator(config: SmConfig, timers: SystemTimers, logger: Logger): Promise<RunningSimulator> {
-  const { fixtures, listen: at } = config.simulator;
+  const { fixtures, listen: at, control } = config.simulator;
   const running = await startSimulator({
     fixtures: loadFixtures(fixtures),
     timers,
     logger,
+    control,
     host: at.host,
     port: at.port ?? 8080,
   });

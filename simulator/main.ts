@@ -7,10 +7,11 @@ import { parseListen } from '../lib/listen.js';
 import { loadFixtures } from './fixtures.js';
 import { startSimulator } from './simulator.js';
 
-const USAGE = `usage: simulator [--listen host:port] [--fixtures file] [--seed n] [--time-scale x] [--time-origin ms]
+const USAGE = `usage: simulator [--listen host:port] [--fixtures file] [--seed n] [--time-scale x] [--time-origin ms] [--control]
 
 Serves a simulated CloudStack management server: the API at /client/api,
-the control API at /sim. Defaults: 127.0.0.1:8080, etc/simulator.json,
+and with --control the control API at /sim, which can stop, destroy and
+partition any account's VMs (local trials only). Defaults: 127.0.0.1:8080, etc/simulator.json,
 random ids, real time. A faster clock starts at --time-origin (epoch ms;
 default: now), which its clients need to know: it is printed at start.`;
 
@@ -23,6 +24,7 @@ function options() {
         seed: { type: 'string' },
         'time-scale': { type: 'string', default: '1' },
         'time-origin': { type: 'string' },
+        control: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -52,10 +54,11 @@ async function main(): Promise<void> {
     timers: new SystemTimers(scale, origin),
     ...(seed === undefined ? {} : { seed }),
     logger,
+    control: values.control === true,
     host: listen.host,
     port: listen.port ?? 8080,
   });
-  logger.info('CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, control: `${running.url}/sim`, timeScale: scale, timeOrigin: origin });
+  logger.info('CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, control: values.control ? `${running.url}/sim` : 'off', timeScale: scale, timeOrigin: origin });
   const stop = (): void => {
     void running.close().then(() => process.exit(0));
   };

@@ -30,6 +30,11 @@ export interface SimulatorOptions {
   /** More guests by kind, as templates name them; `none` and `mesos` are always there. */
   readonly guests?: ReadonlyMap<string, Guest>;
   readonly logger?: Logger;
+  /**
+   * Serve the control API at /sim. It can stop, destroy and partition any
+   * VM of any account, so it is for local trials and tests only.
+   */
+  readonly control?: boolean;
 }
 
 export interface RunningSimulator {
@@ -82,8 +87,10 @@ export class Simulator {
     this.app.disable('x-powered-by');
     this.app.set('etag', false);
     this.app.all('/client/api', express.text({ type: () => true, limit: '4mb' }), (req, res) => this.api(req, res));
-    this.app.use('/sim/mesos', express.json({ limit: '64kb' }), mesosControlRoutes(this.mesos));
-    this.app.use('/sim', controlRoutes(this.cloud, this.faults, this.timers, vms));
+    if (options.control) {
+      this.app.use('/sim/mesos', express.json({ limit: '64kb' }), mesosControlRoutes(this.mesos));
+      this.app.use('/sim', controlRoutes(this.cloud, this.faults, this.timers, vms));
+    }
   }
 
   private async api(req: Request, res: Response): Promise<void> {

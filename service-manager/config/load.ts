@@ -44,10 +44,11 @@ export interface SmConfig {
     readonly refreshMs: number;
     readonly maxRunning: number;
   };
+  readonly registry: { readonly maxEvents: number; readonly retentionMs: number };
   /** Every tenant's quota unless its entry in the tenants file says otherwise. */
   readonly quota: Quota;
   readonly reconciler: {
-    readonly schedules: Readonly<Record<'resync' | 'retries' | 'orphans' | 'vmSweep' | 'autoscale', string>>;
+    readonly schedules: Readonly<Record<'resync' | 'retries' | 'orphans' | 'vmSweep' | 'prune' | 'autoscale', string>>;
     readonly retryAfterMs: number;
     readonly autoscaleSustainMs: number;
   };
@@ -60,7 +61,7 @@ export interface SmConfig {
     /** The cloud's clock: real time, or a simulator's faster one that started at `origin` (absent: now). */
     readonly clock: { readonly scale: number; readonly origin?: number };
   };
-  readonly simulator: { readonly fixtures: string; readonly listen: ListenAddress };
+  readonly simulator: { readonly fixtures: string; readonly listen: ListenAddress; readonly control: boolean };
   /** Every key's final value as text, by `section.key`. */
   readonly values: ReadonlyMap<string, string>;
 }
@@ -276,6 +277,7 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       refreshMs: num('pipeline.refresh_ms'),
       maxRunning: num('pipeline.max_running'),
     },
+    registry: { maxEvents: num('registry.max_events'), retentionMs: num('registry.retention_days') * 86_400_000 },
     quota: {
       instances: num('quota.instances'),
       vms: num('quota.vms'),
@@ -289,6 +291,7 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
         retries: str('reconciler.retries'),
         orphans: str('reconciler.orphans'),
         vmSweep: str('reconciler.vm_sweep'),
+        prune: str('reconciler.prune'),
         autoscale: str('reconciler.autoscale'),
       },
       retryAfterMs: num('reconciler.retry_after_s') * 1000,
@@ -305,6 +308,7 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
     simulator: {
       fixtures: str('simulator.fixtures'),
       listen: values.get('simulator.listen') as ListenAddress,
+      control: str('simulator.control') === 'on',
     },
     values: texts,
   };

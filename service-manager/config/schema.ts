@@ -118,6 +118,10 @@ export const SCHEMA = {
       doc: 'a GET of an instance asks its orchestrator when what the SM knows is older than this',
     },
   },
+  registry: {
+    max_events: { type: 'int', min: 100, max: 1_000_000, default: 1000, doc: 'events kept per instance; older progress events are folded into one' },
+    retention_days: { type: 'int', min: 1, max: 36_500, default: 30, doc: 'how long a removed instance and its history are kept' },
+  },
   quota: {
     instances: { type: 'int', min: 1, max: 1_000_000, default: 20, doc: 'live instances per tenant, failed ones included' },
     vms: { type: 'int', min: 1, max: 10_000_000, default: 200, doc: 'VMs per tenant: masters, agents and the agents autoscaling may add' },
@@ -134,6 +138,11 @@ export const SCHEMA = {
     retries: { type: 'cron', default: '*/15 * * * * *', doc: 'retry failed teardowns and clean-ups' },
     orphans: { type: 'cron', default: '0 * * * * *', doc: 'remove orchestrators that belong to no instance' },
     vm_sweep: { type: 'cron', default: '30 */5 * * * *', doc: 'destroy VMs of instances that no longer exist' },
+    prune: {
+      type: 'cron',
+      default: '0 17 3 * * *',
+      doc: 'removed instances older than [registry] retention_days are deleted with their histories',
+    },
     autoscale: { type: 'cron', default: '*/10 * * * * *', doc: 'look at the load of every autoscaled cluster and resize it' },
     autoscale_sustain_s: {
       type: 'int',
@@ -179,6 +188,12 @@ export const SCHEMA = {
   simulator: {
     fixtures: { type: 'path', default: 'simulator.json', doc: 'accounts, zones, templates and timing of the embedded simulator' },
     listen: { type: 'listen', default: '127.0.0.1:8080', doc: 'where the embedded simulator listens' },
+    control: {
+      type: 'enum',
+      values: ['on', 'off'],
+      default: 'on',
+      doc: 'serve the embedded simulator control API /sim (it can stop and destroy any VM: local trials only)',
+    },
   },
 } as const satisfies Record<string, Record<string, KeySpec>>;
 

@@ -128,8 +128,12 @@ export function handlers(deps: HandlerDeps) {
   const events = byMethod({
     GET: (req, res) => {
       const contentType = eventsContentType(req.get('accept'));
-      const history = service.events(tenantOf(res), idOf(req)).map(eventJson);
-      send(res, 200, { headers: { 'Content-Type': contentType }, body: `${JSON.stringify(history, null, 2)}\n` });
+      const { after, limit } = pageOf(req);
+      const page = service.events(tenantOf(res), idOf(req), after, limit);
+      const last = page.events.at(-1);
+      // The next page, as a Link a client follows until there is none (RFC 8288).
+      const next: Record<string, string> = page.more && last ? { Link: `<${baseUrl(req)}${req.path}?after=${last.seq}&limit=${limit}>; rel="next"` } : {};
+      send(res, 200, { headers: { 'Content-Type': contentType, ...next }, body: `${JSON.stringify(page.events.map(eventJson), null, 2)}\n` });
     },
   });
 
@@ -154,8 +158,24 @@ function eventsContentType(accept: string | undefined): string {
   throw new NotAcceptable('The event history is JSON; ask for application/json.');
 }
 
-/** Events are numbered per instance: the registry's global sequence would reveal other tenants' activity. */
-function eventJson(event: InstanceEvent, index: number): Record<string, unknown> {
-  const { seq: _seq, ...rest } = event;
-  return { seq: index + 1, ...rest, time: new Date(event.time).toISOString() };
+function eventJson(event: InstanceEvent): Record<string, unknown> {
+  return { ...event, time: new Date(event.time).toISOString() };
+}
+
+const EVENTS_PAGE = { default: 100, max: 1000 } as const;
+
+/** `?after=<event number>&limit=<1…1000>`, both optional; anything else is a mistake worth saying. */
+function pageOf(req: Request): { after: number; limit: number } {
+  const query = req.query as Record<string, unknown>;
+  for (const key of Object.keys(query)) {
+    if (key !== 'after' && key !== 'limit') throw new BadRequest(`Unknown query parameter "${key}"; the history takes ?after=<event number> and ?limit=<1-${EVENTS_PAGE.max}>.`);
+  }
+  const whole = (name: string, min: number, max: number, fallback: number): number => {
+    const raw = query[name];
+    if (raw === undefined) return fallback;
+    const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) throw new BadRequest(`?${name} must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+  return { after: whole('after', 0, Number.MAX_SAFE_INTEGER, 0), limit: whole('limit', 1, EVENTS_PAGE.max, EVENTS_PAGE.default) };
 }

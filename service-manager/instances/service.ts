@@ -6,7 +6,7 @@ import type { OcciRequest } from '../../lib/occi/request.js';
 import type { Orchestration } from '../lifecycle/orchestration.js';
 import { touchesOrchestrator } from '../lifecycle/parameters.js';
 import { isServing, type ActionRule } from '../lifecycle/states.js';
-import type { InstanceEvent, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
+import type { EventPage, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
 import { createInputs, effectiveInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
 import type { Admission } from '../admission/admission.js';
@@ -174,8 +174,9 @@ export class InstanceService {
     return this.list(tenant).map((instance) => this.delete(tenant, instance.id));
   }
 
-  events(tenant: string, id: string): InstanceEvent[] {
-    return this.deps.registry.events(this.get(tenant, id).uid);
+  /** A page of the instance's history: up to `limit` events numbered after `after`. */
+  events(tenant: string, id: string, after: number, limit: number): EventPage {
+    return this.deps.registry.eventPage(this.get(tenant, id).uid, after, limit);
   }
 
   private actionRule(term: string): ActionRule {

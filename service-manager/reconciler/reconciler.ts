@@ -1,3 +1,4 @@
+import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PipelineDriver } from '../lifecycle/driver.js';
 import type { InstanceRecord, InstanceRegistry } from '../registry/registry.js';
@@ -9,6 +10,9 @@ export interface ReconcilerDeps {
   readonly driver: PipelineDriver;
   readonly runtime: SoRuntime;
   readonly sweeper: VmSweeper;
+  readonly clock: Clock;
+  /** How long a removed instance's history is kept. */
+  readonly retentionMs: number;
   readonly logger: Logger;
 }
 
@@ -57,6 +61,11 @@ export class Reconciler {
   /** Destroys VMs tagged with this service manager and an instance that no longer exists. */
   sweepVms(): Promise<number> {
     return this.deps.sweeper.sweep();
+  }
+
+  /** Deletes instances removed longer ago than the retention, with their histories. */
+  prune(): number {
+    return this.deps.registry.prune(this.deps.clock.now() - this.deps.retentionMs);
   }
 
   private kickWhere(wanted: (instance: InstanceRecord) => boolean): number {

@@ -19,6 +19,7 @@ export function scheduleReconciler(
     ['retries', schedules.retries, () => reconciler.retries()],
     ['orphans', schedules.orphans, () => reconciler.orphans()],
     ['vm_sweep', schedules.vmSweep, () => reconciler.sweepVms()],
+    ['prune', schedules.prune, () => reconciler.prune()],
     ['autoscale', schedules.autoscale, () => autoscaler.run()],
   ];
   const cronLogger = {

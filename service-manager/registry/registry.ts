@@ -47,9 +47,12 @@ export type EventType =
   | 'health'
   /** Why the autoscaler keeps the agents as they are while the load asks otherwise. */
   | 'autoscale'
+  /** Stands for older progress events dropped to keep the history bounded. */
+  | 'folded'
   | 'removed';
 
 export interface InstanceEvent {
+  /** The event's number in its instance's history: 1, 2, … and never reused, even when older events are folded. */
   readonly seq: number;
   readonly time: number;
   /** The tenant whose request caused it, or `service-manager`. */
@@ -89,7 +92,7 @@ export class DuplicateInstance extends Conflict {
 
 export const SERVICE_MANAGER_ACTOR = 'service-manager';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE instances (
@@ -127,7 +130,34 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   // Orchestrators' bearer tokens were kept in the memo; their keys are derived from the manager key now.
   `UPDATE instances SET memo = json_remove(memo, '$.token') WHERE json_extract(memo, '$.token') IS NOT NULL;`,
+  // Events get a number per instance, so a page of one history neither reveals others' activity nor shifts when old events are folded.
+  `ALTER TABLE events ADD COLUMN n INTEGER;
+   UPDATE events SET n = numbered.rn FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY uid ORDER BY seq) AS rn FROM events) AS numbered
+     WHERE events.seq = numbered.seq;
+   DROP INDEX events_by_instance;
+   CREATE UNIQUE INDEX events_by_number ON events (uid, n);
+   CREATE INDEX instances_removed ON instances (removed_at) WHERE removed_at IS NOT NULL;`,
 ];
+
+/** How an instance's history is kept bounded. */
+export interface HistoryLimits {
+  /** Events kept per instance; beyond it the oldest progress events are folded into one. State changes are always kept. */
+  readonly maxEvents: number;
+}
+
+export const DEFAULT_HISTORY: HistoryLimits = { maxEvents: 1000 };
+
+/** Event types that tell what an instance went through and are never folded. */
+const KEPT_TYPES = ['created', 'state_changed', 'delete_requested', 'action', 'removed', 'folded'];
+/** Folding is looked at once every this many events of an instance. */
+const FOLD_EVERY = 50;
+
+/** One page of a history: events after a number, oldest first. */
+export interface EventPage {
+  readonly events: InstanceEvent[];
+  /** More events follow the last one. */
+  readonly more: boolean;
+}
 
 interface InstanceRow {
   uid: string;
@@ -148,7 +178,7 @@ interface InstanceRow {
 }
 
 interface EventRow {
-  seq: number;
+  n: number;
   time: number;
   actor: string;
   type: EventType;
@@ -168,7 +198,11 @@ export class InstanceRegistry {
   private readonly clock: Clock;
   private readonly sql: ReturnType<typeof prepareStatements>;
 
-  constructor(path: string, clock: Clock) {
+  constructor(
+    path: string,
+    clock: Clock,
+    private readonly history: HistoryLimits = DEFAULT_HISTORY,
+  ) {
     // Only the service manager's user may read it: the WAL and shared-memory files take the database file's mode.
     if (path !== ':memory:') privateFiles(path);
     this.db = new Database(path);
@@ -312,14 +346,30 @@ export class InstanceRegistry {
     })();
   }
 
-  /** The history of a live instance, oldest first. */
+  /** The whole history of an instance, oldest first. */
   events(uid: string): InstanceEvent[] {
     return this.sql.events.all(uid).map(toEvent);
   }
 
+  /** Up to `limit` events numbered after `after`, oldest first. */
+  eventPage(uid: string, after: number, limit: number): EventPage {
+    const rows = this.sql.eventPage.all(uid, after, limit + 1);
+    return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
+  }
+
+  /** Deletes instances removed before `before` with their histories; returns how many. */
+  prune(before: number): number {
+    return this.db.transaction(() => {
+      this.sql.pruneEvents.run(before);
+      return this.sql.pruneInstances.run(before).changes;
+    })();
+  }
+
   private appendEvent(uid: string, time: number, event: NewEvent): void {
+    const n = this.sql.nextNumber.get(uid)!.n;
     this.sql.appendEvent.run(
         uid,
+        n,
         time,
         event.actor,
         event.type,
@@ -327,6 +377,29 @@ export class InstanceRegistry {
         event.message ?? null,
         event.changes === undefined ? null : JSON.stringify(event.changes),
       );
+    if (n > this.history.maxEvents && n % FOLD_EVERY === 0) this.fold(uid);
+  }
+
+  /**
+   * Keeps a history within its bound: the oldest events that only told of
+   * progress go, and one `folded` event, where the first of them was, says
+   * how many there were.
+   */
+  private fold(uid: string): void {
+    const excess = this.sql.countEvents.get(uid)!.count - this.history.maxEvents;
+    if (excess <= 0) return;
+    const existing = this.sql.foldedOf.get(uid);
+    const doomed = this.sql.foldable.all(uid, existing ? excess : excess + 1);
+    if (doomed.length === 0) return;
+    const earlier = existing ? Number(/^(\d+)/.exec(existing.message ?? '')?.[1] ?? 0) : 0;
+    // The marker takes the place of the oldest event folded now, unless an older marker stands already.
+    const [first, ...rest] = doomed;
+    const gone = existing ? doomed : rest;
+    const count = earlier + doomed.length;
+    for (const row of gone) this.sql.deleteEvent.run(row.seq);
+    const message = `${count} older progress event${count === 1 ? ' was' : 's were'} folded to keep the history within ${this.history.maxEvents} events`;
+    if (existing) this.sql.setMessage.run(message, existing.seq);
+    else this.sql.replaceWithFolded.run(message, first!.seq);
   }
 }
 
@@ -363,12 +436,26 @@ function prepareStatements(db: Database.Database) {
     remove: db.prepare<[number, number, string, number]>(
       'UPDATE instances SET removed_at = ?, updated_at = ?, version = version + 1 WHERE uid = ? AND version = ? AND removed_at IS NULL',
     ),
-    events: db.prepare<[string], EventRow>(
-      'SELECT seq, time, actor, type, state, message, changes FROM events WHERE uid = ? ORDER BY seq',
+    events: db.prepare<[string], EventRow>('SELECT n, time, actor, type, state, message, changes FROM events WHERE uid = ? ORDER BY n'),
+    eventPage: db.prepare<[string, number, number], EventRow>(
+      'SELECT n, time, actor, type, state, message, changes FROM events WHERE uid = ? AND n > ? ORDER BY n LIMIT ?',
     ),
-    appendEvent: db.prepare<[string, number, string, string, string | null, string | null, string | null]>(
-      'INSERT INTO events (uid, time, actor, type, state, message, changes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    nextNumber: db.prepare<[string], { n: number }>('SELECT COALESCE(MAX(n), 0) + 1 AS n FROM events WHERE uid = ?'),
+    appendEvent: db.prepare<[string, number, number, string, string, string | null, string | null, string | null]>(
+      'INSERT INTO events (uid, n, time, actor, type, state, message, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    countEvents: db.prepare<[string], { count: number }>('SELECT COUNT(*) AS count FROM events WHERE uid = ?'),
+    foldable: db.prepare<[string, number], { seq: number }>(
+      `SELECT seq FROM events WHERE uid = ? AND type NOT IN (${KEPT_TYPES.map((t) => `'${t}'`).join(', ')}) ORDER BY n LIMIT ?`,
+    ),
+    foldedOf: db.prepare<[string], { seq: number; message: string | null }>("SELECT seq, message FROM events WHERE uid = ? AND type = 'folded'"),
+    deleteEvent: db.prepare<[number]>('DELETE FROM events WHERE seq = ?'),
+    setMessage: db.prepare<[string, number]>('UPDATE events SET message = ? WHERE seq = ?'),
+    replaceWithFolded: db.prepare<[string, number]>(
+      "UPDATE events SET type = 'folded', actor = 'service-manager', state = NULL, changes = NULL, message = ? WHERE seq = ?",
+    ),
+    pruneEvents: db.prepare<[number]>('DELETE FROM events WHERE uid IN (SELECT uid FROM instances WHERE removed_at IS NOT NULL AND removed_at < ?)'),
+    pruneInstances: db.prepare<[number]>('DELETE FROM instances WHERE removed_at IS NOT NULL AND removed_at < ?'),
   };
 }
 
@@ -396,7 +483,7 @@ function toRecord(row: InstanceRow): InstanceRecord {
 
 function toEvent(row: EventRow): InstanceEvent {
   return {
-    seq: row.seq,
+    seq: row.n,
     time: row.time,
     actor: row.actor,
     type: row.type,

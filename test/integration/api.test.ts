@@ -478,6 +478,31 @@ describe('SM OCCI API', () => {
       expect(events[2]).to.include({ state: 'destroy' });
     });
 
+    it('pages the history: ?limit (default 100, at most 1000) and ?after an event number, with a Link to the next page', async () => {
+      const id = await sm().create(DEMO, 'mesos.agents=1');
+      const registry = sm().sm.registry;
+      const uid = registry.find('demo', id)!.uid;
+      for (let i = 0; i < 149; i++) registry.addEvent(uid, { actor: 'service-manager', type: 'progress', message: `step ${i}` });
+      const first = await sm().call('GET', `/mesos/${id}/events`, { headers: DEMO });
+      expect(first.json<any[]>().map((e) => e.seq)).to.deep.equal(Array.from({ length: 100 }, (_, i) => i + 1));
+      expect(first.header('link')).to.equal(`<${sm().url}/mesos/${id}/events?after=100&limit=100>; rel="next"`);
+      const next = await sm().call('GET', new URL(/<([^>]+)>/.exec(first.header('link')!)![1]!).pathname + '?after=100&limit=100', { headers: DEMO });
+      expect(next.json<any[]>().map((e) => e.seq)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 101));
+      expect(next.header('link'), 'no page after the last').to.equal(undefined);
+      const small = await sm().call('GET', `/mesos/${id}/events?after=147&limit=2`, { headers: DEMO });
+      expect(small.json<any[]>().map((e) => e.message)).to.deep.equal(['step 146', 'step 147']);
+      expect(small.header('link')).to.equal(`<${sm().url}/mesos/${id}/events?after=149&limit=2>; rel="next"`);
+      for (const [query, message] of [
+        ['limit=0', '?limit must be a whole number from 1 to 1000.'],
+        ['limit=1001', '?limit must be a whole number from 1 to 1000.'],
+        ['after=-1', '?after must be a whole number from 0 to 9007199254740991.'],
+        ['page=2', 'Unknown query parameter "page"; the history takes ?after=<event number> and ?limit=<1-1000>.'],
+      ]) {
+        const bad = await sm().call('GET', `/mesos/${id}/events?${query}`, { headers: DEMO });
+        expect([bad.status, bad.body], query).to.deep.equal([400, `${message}\n`]);
+      }
+    });
+
     it('answers 406 to non-JSON Accept and 404 for unknown ids', async () => {
       const id = await sm().create();
       expect((await sm().call('GET', `/mesos/${id}/events`, { headers: { ...DEMO, Accept: 'text/occi' } })).status).to.equal(406);

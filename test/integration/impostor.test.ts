@@ -21,10 +21,6 @@ function watcher(): { seen: Attributes[]; record: (a: Attributes) => void; foole
   };
 }
 
-async function events(sm: InProcessSm, id: string): Promise<Array<{ type: string; message?: string }>> {
-  return (await sm.call('GET', `/mesos/${id}/events`, { headers: DEMO })).json();
-}
-
 /** What the impostor got: signed reads only, none of which the real orchestrator takes again. */
 async function expectNothingUsable(impostor: Impostor, realUrl: string, sm: InProcessSm): Promise<void> {
   expect(impostor.requests.length, 'the impostor was asked').to.be.greaterThan(0);
@@ -71,7 +67,7 @@ describe('SM against an impostor on an orchestrator\'s port', function () {
       const uid = uidOf(sm.sm, DEMO, id);
       const port = sm.sm.registry.byUid(uid)!.memo.port!;
       expect(port).to.not.equal(taken);
-      const messages = (await events(sm, id)).map((e) => e.message ?? '');
+      const messages = (await sm.history(DEMO, id)).map((e) => e.message ?? '');
       expect(messages).to.include(`the service orchestrator at 127.0.0.1:${taken} could not prove its identity; starting the service orchestrator on another port`);
       await expectNothingUsable(impostor, `http://127.0.0.1:${port}`, sm);
       expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
@@ -103,7 +99,7 @@ describe('SM against an impostor on an orchestrator\'s port', function () {
       expect(fooled(), 'the tenant never saw what the impostor claimed').to.equal(false);
       const again = await sm.attributes(DEMO, id);
       expect(again!['mesos.master.url']).to.equal(ready['mesos.master.url']);
-      const messages = (await events(sm, id)).map((e) => e.message ?? '');
+      const messages = (await sm.history(DEMO, id)).map((e) => e.message ?? '');
       expect(messages).to.include(`the service orchestrator at 127.0.0.1:${port} could not prove its identity; starting the service orchestrator on another port`);
       const key = orchestratorKeys(Buffer.from(readFileSync(join(sm.dir, 'manager.key'), 'utf8').trim(), 'base64'))(uid, 1);
       expect(impostor.requests.every((r) => !JSON.stringify(r).includes(key)), 'the orchestrator key never crossed the wire').to.equal(true);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../lib/clock.js';
 import { parseFixtures } from '../../simulator/fixtures.js';
+import { Simulator } from '../../simulator/simulator.js';
 import type { Guest, GuestVm } from '../../simulator/guests.js';
 import { call } from '../support/http.js';
 import {
@@ -524,6 +525,17 @@ describe('CloudStack simulator', () => {
   });
 
   describe('control API and determinism', () => {
+    it('serves the control API only when asked to, since it can stop and destroy any account\'s VMs', async () => {
+      const plain = await new Simulator({ fixtures: parseFixtures(shippedFixtures()), timers: new ManualClock() }).listen('127.0.0.1', 0);
+      try {
+        expect((await call('GET', `${plain.url}/sim/vms`)).status).to.equal(404);
+        expect((await call('POST', `${plain.url}/sim/faults`, { headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).to.equal(404);
+      } finally {
+        await plain.close();
+      }
+      expect((await t.control('GET', '/vms')).status).to.equal(200);
+    });
+
     it('lists every VM ever created with account, state, address and the tags it had', async () => {
       const id = await running({ name: 'kept' });
       const { jobid } = (await t.api(DEMO_KEYS, 'createTags', { resourcetype: 'UserVm', resourceids: id, 'tags[0].key': 'owner', 'tags[0].value': 'x' })).inner;

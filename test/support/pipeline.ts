@@ -37,6 +37,16 @@ export interface SmClient {
   until(tenant: Tenant, id: string, wanted: (attributes: Attributes) => boolean, limitMs?: number): Promise<Attributes>;
   untilState(tenant: Tenant, id: string, state: string, limitMs?: number): Promise<Attributes>;
   untilGone(tenant: Tenant, id: string, limitMs?: number): Promise<void>;
+  /** The instance's whole history, every page of it. */
+  history(tenant: Tenant, id: string): Promise<HistoryEvent[]>;
+}
+
+export interface HistoryEvent {
+  readonly seq: number;
+  readonly type: string;
+  readonly actor: string;
+  readonly state?: string;
+  readonly message?: string;
 }
 
 export interface InProcessSm extends SmClient {
@@ -121,7 +131,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
       'poll_min_ms = 20',
       'poll_max_ms = 250',
       '[reconciler]',
-      ...['resync', 'retries', 'orphans', 'vm_sweep', 'autoscale'].map((job) => `${job} = ${NEVER}`),
+      ...['resync', 'retries', 'orphans', 'vm_sweep', 'prune', 'autoscale'].map((job) => `${job} = ${NEVER}`),
       options.extra ?? '',
     ].join('\n');
   const vms = async (): Promise<SimVm[]> => (await sim.control('GET', '/vms')).json<SimVm[]>();
@@ -228,6 +238,16 @@ export function smClient(url: string): SmClient {
       return id ?? reply.header('location')!.split('/').pop()!;
     },
     attributes,
+    history: async (tenant, id) => {
+      const events: HistoryEvent[] = [];
+      for (let page: string | undefined = `${url}/mesos/${id}/events?limit=1000`; page !== undefined; ) {
+        const reply = await call('GET', page, { headers: tenant });
+        if (reply.status !== 200) throw new Error(`GET ${page} answered ${reply.status}: ${reply.body}`);
+        events.push(...reply.json<HistoryEvent[]>());
+        page = /<([^>]+)>; rel="next"/.exec(reply.header('link') ?? '')?.[1];
+      }
+      return events;
+    },
     until,
     untilState: (tenant, id, state, limitMs) =>
       until(

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { RuntimeKind } from '../../service-manager/runtime/runtime.js';
-import { activeAgents, uidOf, type Attributes, type InProcessSm, type PipelineWorld, type SmOptions, type SpawnedSm } from './pipeline.js';
+import { activeAgents, uidOf, type Attributes, type HistoryEvent, type InProcessSm, type PipelineWorld, type SmOptions, type SpawnedSm } from './pipeline.js';
 import { DEMO, OTHER } from './sm.js';
 import { until } from './wait.js';
 
@@ -47,7 +47,7 @@ export async function lifecycle(world: PipelineWorld, sm: InProcessSm): Promise<
   expect(await activeAgents(String(scaled['mesos.master.url']))).to.equal(4);
   expect(await world.liveVms(uid)).to.have.length(5);
 
-  const history = (await sm.call('GET', `/mesos/${id}/events`, { headers: DEMO })).json<Array<{ type: string; state?: string }>>();
+  const history = await sm.history(DEMO, id);
   const states = history.filter((e) => e.state !== undefined).map((e) => e.state);
   expect(states).to.deep.equal(['initialise', 'activate', 'deploy', 'provision', 'ready', 'update', 'ready']);
 
@@ -248,8 +248,8 @@ async function watchUntil(sm: InProcessSm, id: string, wanted: (a: Attributes) =
   }, 120_000);
 }
 
-async function history(sm: InProcessSm, id: string): Promise<Array<{ type: string; state?: string; message?: string }>> {
-  return (await sm.call('GET', `/mesos/${id}/events`, { headers: DEMO })).json();
+function history(sm: InProcessSm, id: string): Promise<HistoryEvent[]> {
+  return sm.history(DEMO, id);
 }
 
 export type AgentLoss = 'process dies' | 'VM stopped' | 'VM destroyed';

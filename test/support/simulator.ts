@@ -76,6 +76,7 @@ export async function startTestSimulator(options: TestSimulatorOptions = {}): Pr
       fixtures: { ...fixtures, networks: fixtures.networks.map((n, i) => ({ ...n, cidr: network.cidrs[i] ?? n.cidr })) },
       timers,
       seed: options.seed ?? 7,
+      control: true,
       ...(options.guests ? { guests: options.guests } : {}),
     });
     running = await simulator.listen('127.0.0.1', 0);

@@ -32,6 +32,19 @@ describe('Logging', () => {
     expect(JSON.parse(lines[0]!)).to.include({ level: 'warn', message: 'slow', requestId: 'r-2', ms: 12 });
   });
 
+  it('keeps an entry on one line whatever its values hold: control characters, NEL and the Unicode separators are escaped', () => {
+    const evil = 'a\nfake 2026-01-01T00:00:00Z error  forged\u0085b\u2028c\u2029d\u001b[31m';
+    const text = capture('text');
+    text.log.info(evil, { tenant: evil });
+    expect(text.lines).to.have.length(1);
+    expect(text.lines[0]).to.contain('a\\nfake 2026-01-01T00:00:00Z error  forged\\u0085b\\u2028c\\u2029d\\u001b[31m');
+    expect(text.lines[0]).to.not.match(/[\n\u0085\u2028\u2029\u001b]/);
+    const json = capture('json');
+    json.log.info(evil, { tenant: evil });
+    expect(json.lines[0]).to.not.match(/[\n\u0085\u2028\u2029\u001b]/);
+    expect(JSON.parse(json.lines[0]!)).to.include({ message: evil, tenant: evil });
+  });
+
   it('drops entries below the configured level', () => {
     const { lines, log } = capture('json');
     log.debug('hidden');

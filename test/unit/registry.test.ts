@@ -31,6 +31,12 @@ function instance(overrides: Partial<NewInstance> = {}): NewInstance {
 
 const created = { actor: 'demo', type: 'created', state: 'initialise' } as const;
 
+/** Takes a registry back to schema 3, as an older service manager left it. */
+function toSchema3(db: Database.Database): void {
+  db.exec('DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;');
+  db.pragma('user_version = 3');
+}
+
 describe('SM registry', () => {
   let dir: string;
   let clock: ManualClock;
@@ -195,6 +201,7 @@ describe('SM registry', () => {
     registry.setMemo('u1', { port: 18001, token: 'bearer-secret' } as never);
     registry.close();
     const db = new Database(join(dir, 'sub', 'registry.db'));
+    toSchema3(db);
     db.pragma('user_version = 2');
     db.close();
     registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
@@ -210,6 +217,55 @@ describe('SM registry', () => {
     chmodSync(path, 0o644);
     registry = new InstanceRegistry(path, clock);
     expect(modeOf(path), 'an older, readable registry is narrowed').to.equal('600');
+  });
+
+  it('keeps a history within its bound: the oldest progress events fold into one, state changes and numbers stay', () => {
+    registry.close();
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock, { maxEvents: 100 });
+    registry.insert(instance(), created);
+    for (let i = 2; i <= 400; i++) {
+      registry.addEvent('u1', i % 40 === 0 ? { actor: 'demo', type: 'state_changed', state: 'ready', message: `change ${i}` } : { actor: 'service-manager', type: 'progress', message: `step ${i}` });
+    }
+    const events = registry.events('u1');
+    expect(events.length).to.be.within(100, 100 + 50);
+    expect(events[0]).to.include({ seq: 1, type: 'created' });
+    expect(events[1]).to.include({ seq: 2, type: 'folded' });
+    const folded = Number(/^(\d+) older progress events were folded to keep the history within 100 events$/.exec(events[1]!.message!)![1]);
+    expect(folded + events.length - 1, 'the marker stands for the events it replaced').to.equal(400);
+    expect(events.filter((e) => e.type === 'state_changed').map((e) => e.seq)).to.deep.equal(Array.from({ length: 10 }, (_, i) => (i + 1) * 40));
+    expect(events.at(-1)).to.include({ seq: 400, message: 'change 400' });
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+    expect(registry.eventPage('u1', 398, 10).events.map((e) => e.seq)).to.deep.equal([399, 400]);
+  });
+
+  it('numbers the events of an older registry per instance when it upgrades', () => {
+    registry.insert(instance(), created);
+    registry.insert(instance({ uid: 'u2', id: 'c2' }), created);
+    registry.addEvent('u1', { actor: 'demo', type: 'progress', message: 'a' });
+    registry.close();
+    const db = new Database(join(dir, 'sub', 'registry.db'));
+    toSchema3(db);
+    db.close();
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
+    expect(registry.events('u1').map((e) => e.seq)).to.deep.equal([1, 2]);
+    expect(registry.events('u2').map((e) => e.seq)).to.deep.equal([1]);
+  });
+
+  it('prunes instances removed before a time, with their histories, and nothing else', () => {
+    registry.insert(instance(), created);
+    registry.insert(instance({ uid: 'u2', id: 'c2' }), created);
+    registry.remove('u1', 1, { actor: 'service-manager', type: 'removed' });
+    clock.advance(10_000);
+    registry.remove('u2', 1, { actor: 'service-manager', type: 'removed' });
+    registry.insert(instance({ uid: 'u3', id: 'c3' }), created);
+    expect(registry.prune(clock.now() - 5_000)).to.equal(1);
+    expect(registry.prune(clock.now() - 5_000)).to.equal(0);
+    expect(registry.find('demo', 'c3')).to.not.equal(undefined);
+    const db = new Database(join(dir, 'sub', 'registry.db'), { readonly: true });
+    expect(db.prepare('SELECT uid FROM instances ORDER BY uid').all()).to.deep.equal([{ uid: 'u2' }, { uid: 'u3' }]);
+    expect(db.prepare('SELECT DISTINCT uid FROM events ORDER BY uid').all()).to.deep.equal([{ uid: 'u2' }, { uid: 'u3' }]);
+    db.close();
   });
 
   it('refuses a registry written by a newer schema', () => {
