@@ -12,11 +12,12 @@ import { AccountCapacities } from './admission/account-capacities.js';
 import { Admission } from './admission/admission.js';
 import type { Quota } from './admission/quota.js';
 import { WriteLimit } from './admission/write-limit.js';
-import { loadManagerKey, orchestratorKeys } from './auth/manager-key.js';
+import { clusterSecrets, loadManagerKey, orchestratorKeys } from './auth/manager-key.js';
 import { TenantsFile } from './auth/tenants-file.js';
 import { Autoscaler } from './autoscale/autoscaler.js';
 import type { SmConfig } from './config/load.js';
 import { createApp } from './http/app.js';
+import { marathonPassword } from './instances/secret-outputs.js';
 import { InstanceService } from './instances/service.js';
 import { PipelineDriver } from './lifecycle/driver.js';
 import type { Orchestration } from './lifecycle/orchestration.js';
@@ -73,6 +74,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
   const tenants = TenantsFile.load(config.authentication.tenantsFile);
   const { keyFile, secretFiles, registry: registryFile } = config.serviceManager;
   const key = loadManagerKey(keyFile);
+  const clusterSecretFor = clusterSecrets(key);
   checkSecretFiles([config.authentication.tenantsFile, keyFile], secretFiles, (message) => logger.warn(message));
   const folder = registryFile === ':memory:' ? undefined : exposure(dirname(registryFile));
   if (folder) logger.warn(`the registry's folder ${folder}; chmod 700 it`);
@@ -89,7 +91,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       orchestration = options.orchestration(registry, logger);
     } else {
       const timers = options.timers ?? new SystemTimers();
-      pipeline = await startPipeline({ config, type, registry, registryClock: options.clock ?? systemClock, tenants, managerId, keyFor: orchestratorKeys(key), cloudstackUrl, cloudClock, timers, logger });
+      pipeline = await startPipeline({ config, type, registry, registryClock: options.clock ?? systemClock, tenants, managerId, keyFor: orchestratorKeys(key), clusterSecretFor, cloudstackUrl, cloudClock, timers, logger });
       orchestration = pipeline.driver;
       const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger);
       const { driver, runtime } = pipeline;
@@ -115,6 +117,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       service,
       type,
       validator: tenants,
+      secrets: marathonPassword(type, clusterSecretFor),
       writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
       logger,
       serverName: serverName('mesos-service-manager'),
@@ -164,6 +167,7 @@ interface PipelineContext {
   readonly tenants: TenantsFile;
   readonly managerId: string;
   readonly keyFor: (uid: string, generation: number) => string;
+  readonly clusterSecretFor: (uid: string) => string;
   readonly cloudstackUrl: string;
   /** The cloud's clock: the SM's own CloudStack calls and its orchestrators run on it. */
   readonly cloudClock: SystemTimers;
@@ -193,6 +197,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
       managerId,
       credentials: (tenant) => tenants.tenant(tenant)?.cloudstack,
       keyFor: context.keyFor,
+      clusterSecretFor: context.clusterSecretFor,
       environment: { ...settings.environment, ...sharedClock(context.cloudClock) },
       logLevel: config.general.logLevel,
     },

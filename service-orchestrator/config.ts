@@ -10,8 +10,12 @@ import type { OrchestratorSettings } from './orchestrator.js';
 export interface SoConfig {
   readonly instanceId: string;
   readonly tenant: string;
+  /** The address the orchestrator's requests to the cluster leave from, when it listens on one. */
+  readonly sourceAddress?: string;
   /** The key the service manager signs its requests with; unset, any caller is served, as in hurtle. */
   readonly authKey?: string;
+  /** What the cluster's own credentials are derived from; unset, they derive from the CloudStack secret key. */
+  readonly clusterSecret?: string;
   /** The service manager driving this orchestrator, recorded in the VMs' tags. */
   readonly managerId?: string;
   readonly listen: ListenAddress & { readonly port: number };
@@ -35,8 +39,10 @@ const SPECS: Record<string, Spec> = {
   SO_INSTANCE_ID: { kind: 'text', required: true },
   SO_TENANT: { kind: 'text', required: true },
   SO_AUTH_KEY: { kind: 'text', required: false },
+  SO_CLUSTER_SECRET: { kind: 'text', required: false },
   SO_MANAGER_ID: { kind: 'text', required: false },
   SO_LISTEN: { kind: 'text', required: false, fallback: '127.0.0.1:8051' },
+  SO_MANAGEMENT_CIDR: { kind: 'text', required: false },
   SO_CLOUDSTACK_ENDPOINT: { kind: 'text', required: true },
   SO_CLOUDSTACK_API_KEY: { kind: 'text', required: true },
   SO_CLOUDSTACK_SECRET_KEY: { kind: 'text', required: true },
@@ -70,7 +76,7 @@ const SPECS: Record<string, Spec> = {
 };
 
 /** Secrets may instead come from a file named by <NAME>_FILE, as with Docker and Swarm secrets. */
-const SECRETS = ['SO_CLOUDSTACK_SECRET_KEY', 'SO_AUTH_KEY'];
+const SECRETS = ['SO_CLOUDSTACK_SECRET_KEY', 'SO_AUTH_KEY', 'SO_CLUSTER_SECRET'];
 
 /** Reads SO_* variables; an unknown one, a missing required one or a bad value is an error naming it. */
 export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
@@ -88,16 +94,21 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   const int = (name: string): number => values.get(name) as number;
   const listen = parseListen(text('SO_LISTEN'));
   if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${text('SO_LISTEN')}" must be host:port`);
+  const sourceAddress = isOwnAddress(listen.host) ? listen.host : undefined;
+  const managementCidr = values.has('SO_MANAGEMENT_CIDR') ? text('SO_MANAGEMENT_CIDR') : `${sourceAddress ?? '127.0.0.1'}/32`;
+  if (!IPV4_CIDR.test(managementCidr)) throw new ConfigError(`SO_MANAGEMENT_CIDR = "${managementCidr}" must be an IPv4 CIDR block such as 192.0.2.10/32`);
   const origin = values.get('SO_TIME_ORIGIN');
   if (origin !== undefined && !/^\d+$/.test(String(origin))) throw new ConfigError(`SO_TIME_ORIGIN = "${origin}" must be epoch milliseconds`);
-  const optional = (name: string, key: 'authKey' | 'managerId'): Partial<SoConfig> =>
+  const optional = (name: string, key: 'authKey' | 'clusterSecret' | 'managerId'): Partial<SoConfig> =>
     values.has(name) ? { [key]: text(name) } : {};
   return {
     instanceId: text('SO_INSTANCE_ID'),
     tenant: text('SO_TENANT'),
     ...optional('SO_AUTH_KEY', 'authKey'),
+    ...optional('SO_CLUSTER_SECRET', 'clusterSecret'),
     ...optional('SO_MANAGER_ID', 'managerId'),
     listen: { host: listen.host, port: listen.port },
+    ...(sourceAddress === undefined ? {} : { sourceAddress }),
     cloudstack: { endpoint: text('SO_CLOUDSTACK_ENDPOINT'), apiKey: text('SO_CLOUDSTACK_API_KEY'), secretKey: text('SO_CLOUDSTACK_SECRET_KEY') },
     parameters: parameters(text('SO_PARAMETERS')),
     settings: {
@@ -122,6 +133,7 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
       vmStartTimeoutMs: int('SO_VM_START_TIMEOUT_S') * 1000,
       pollMinMs: int('SO_POLL_MIN_MS'),
       pollMaxMs: int('SO_POLL_MAX_MS'),
+      managementCidr,
     },
     probeTimeoutMs: int('SO_PROBE_TIMEOUT_MS'),
     timeScale: int('SO_TIME_SCALE'),
@@ -129,6 +141,13 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
     logLevel: text('SO_LOG_LEVEL') as LogLevel,
     logFormat: text('SO_LOG_FORMAT') as SoConfig['logFormat'],
   };
+}
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/;
+
+/** A single IPv4 address to listen on (not all of them): the orchestrator's requests then leave from it too. */
+function isOwnAddress(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host !== '0.0.0.0';
 }
 
 function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

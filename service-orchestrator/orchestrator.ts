@@ -7,7 +7,8 @@ import type { AttributeValue } from '../lib/occi/model.js';
 import { EVENTS_ATTRIBUTE, HEALTH_ATTRIBUTE } from '../lib/cluster/health.js';
 import { ClusterBuilder, reason, type NodeVm, type Placement } from './cluster/builder.js';
 import { checkChange, parseParameters, type ClusterParameters, type RawValue } from './cluster/parameters.js';
-import { clusterPrefix, slotKey, slotsFor, zkUrl, type Slot } from './cluster/plan.js';
+import { clusterPrefix, DAEMON_PORTS, ownerTags, slotKey, slotsFor, zkUrl, type Slot } from './cluster/plan.js';
+import { MARATHON_PASSWORD_OUTPUT, MARATHON_USER_OUTPUT, type ClusterCredentials } from '../lib/cluster/credentials.js';
 import { renderUserData } from './cluster/user-data.js';
 import type { Drainer, DrainTarget } from './drain/drainer.js';
 import type { WatchMode } from './health/decide.js';
@@ -26,6 +27,8 @@ export interface OrchestratorSettings extends Omit<WatchSettings, 'replacementDe
   readonly concurrency: number;
   /** A VM that is not Running this long after its start was asked is destroyed and made again. */
   readonly vmStartTimeoutMs: number;
+  /** Where this orchestrator's own traffic to the cluster comes from: its probes are let in from there. */
+  readonly managementCidr: string;
 }
 
 export interface OrchestratorDeps {
@@ -36,6 +39,8 @@ export interface OrchestratorDeps {
   readonly probe: Probe;
   readonly smoke: SmokeTest;
   readonly drainer: Drainer;
+  /** The cluster's own credentials: in its user data, in its outputs for its owner. */
+  readonly credentials: ClusterCredentials;
   readonly timers: Timers;
   readonly settings: OrchestratorSettings;
   readonly logger: Logger;
@@ -136,7 +141,14 @@ export class Orchestrator {
         discovery.serviceOffering(params.agentOffering, signal),
         discovery.network(params.network, zone.id, signal),
       ]);
-      return { zoneId: zone.id, templateId: template.id, masterOfferingId: master.id, agentOfferingId: agent.id, networkId: network.id };
+      return {
+        zoneId: zone.id,
+        templateId: template.id,
+        masterOfferingId: master.id,
+        agentOfferingId: agent.id,
+        networkId: network.id,
+        securityGroupsEnabled: zone.securitygroupsenabled === true,
+      };
     } catch (error) {
       if (error instanceof CloudResourceNotFound) throw new BadRequest(`Cannot build the cluster: ${error.message}.`);
       if (error instanceof CloudStackError && error.classification === 'fatal') throw new BadRequest(`Cannot build the cluster: CloudStack refused ${reason(error)}.`);
@@ -228,23 +240,44 @@ export class Orchestrator {
   }
 
   private userData = (slot: Slot, name: string, address: string, masters: readonly string[]): string =>
-    renderUserData({ slot, address, masterAddresses: masters, cluster: this.prefix, marathon: this.params!.marathon, nodeName: name });
+    renderUserData({ slot, address, masterAddresses: masters, cluster: this.prefix, marathon: this.params!.marathon, nodeName: name, credentials: this.deps.credentials });
 
   private async deployPhase(signal: AbortSignal): Promise<void> {
     const { masters, agents } = this.params!;
     this.set('CREATE_IN_PROGRESS', `deploy: creating ${masters + agents} VMs (${masters} masters, ${agents} agents)`);
     try {
+      await this.isolate(signal);
       const builder = this.builder();
       // A cluster scaled in has gaps among its agent slots: a restarted orchestrator keeps the agents it finds.
       const found = [...(await builder.inventory(signal)).nodes.values()].filter((n) => n.slot.role === 'agent').map((n) => n.slot.index);
       const slots = slotsFor(masters, agents, found);
       this.nodes = await builder.build(slots, this.userData, this.phase(this.deps.settings.deployDeadlineMs, signal, 'CREATE'));
-      this.outputs = { ...this.outputs, 'mesos.zk': zkUrl(this.masters(), 'mesos'), 'mesos.masters.addresses': this.masters().join(',') };
+      const { user, password } = this.deps.credentials.marathon;
+      const marathon: Record<string, AttributeValue> = this.params!.marathon ? { [MARATHON_USER_OUTPUT]: user, [MARATHON_PASSWORD_OUTPUT]: password } : {};
+      this.outputs = { ...this.outputs, 'mesos.zk': zkUrl(this.masters(), 'mesos'), 'mesos.masters.addresses': this.masters().join(','), ...marathon };
       this.set('CREATE_COMPLETE', `deploy: all ${slots.length} VMs running`);
     } catch (error) {
       if (signal.aborted) return;
       this.set('CREATE_FAILED', `deploy failed: ${reason(error)}`);
     }
+  }
+
+  /**
+   * In a zone with security groups the cluster gets a group of its own: its
+   * members reach each other on anything, and this orchestrator reaches the
+   * daemons' ports; nothing else gets in (another tenant's VMs included).
+   */
+  private async isolate(signal: AbortSignal): Promise<void> {
+    const placement = this.placement!;
+    if (!placement.securityGroupsEnabled || placement.securityGroupIds) return;
+    this.set('CREATE_IN_PROGRESS', `deploy: making the cluster's security group ${this.prefix}`);
+    const { instanceId, managerId, settings } = this.deps;
+    const rules = [{ members: true as const }, ...DAEMON_PORTS.map((port) => ({ ports: [port, port] as const, cidr: settings.managementCidr }))];
+    const group = await this.deps.cloudstack.securityGroups.ensure(this.prefix, ownerTags({ instanceId, ...(managerId === undefined ? {} : { managerId }) }), rules, {
+      deadlineMs: settings.deployDeadlineMs,
+      signal,
+    });
+    this.placement = { ...placement, securityGroupIds: [group.id] };
   }
 
   private masters(): string[] {
@@ -369,6 +402,8 @@ export class Orchestrator {
         progress: (message) => this.set('DELETE_IN_PROGRESS', message),
       });
       this.nodes.clear();
+      this.set('DELETE_IN_PROGRESS', `delete: removing the cluster's security group ${this.prefix}`);
+      await this.deps.cloudstack.securityGroups.remove(this.prefix, { deadlineMs: this.deps.settings.deleteDeadlineMs, signal });
       this.outputs = {};
       this.set('DELETE_COMPLETE', 'delete: no VM of the instance is left');
     } catch (error) {

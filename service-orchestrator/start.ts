@@ -3,6 +3,7 @@ import { connectCloudStack } from '../lib/cloudstack/index.js';
 import { listen, type RunningServer } from '../lib/http/server.js';
 import type { Logger } from '../lib/logger.js';
 import { serverName } from '../lib/version.js';
+import { clusterCredentials, fallbackClusterSecret, marathonAuthorization } from '../lib/cluster/credentials.js';
 import type { SoConfig } from './config.js';
 import { Drainer } from './drain/drainer.js';
 import { createSoApp } from './http/app.js';
@@ -21,13 +22,16 @@ export interface RunningOrchestrator {
 export async function startOrchestrator(config: SoConfig, logger: Logger, timers?: Timers): Promise<RunningOrchestrator> {
   const clock = timers ?? new SystemTimers(config.timeScale, config.timeOrigin);
   const cloudstack = connectCloudStack({ ...config.cloudstack, timers: clock, logger });
+  const credentials = clusterCredentials(config.clusterSecret ?? fallbackClusterSecret(config.cloudstack.secretKey, config.instanceId));
+  const daemons = new DaemonHttp(clock, config.probeTimeoutMs, marathonAuthorization(credentials), config.sourceAddress);
   const orchestrator = new Orchestrator({
     instanceId: config.instanceId,
     ...(config.managerId === undefined ? {} : { managerId: config.managerId }),
     cloudstack,
-    probe: new Probe(clock, config.probeTimeoutMs),
-    smoke: new SmokeTest(clock, config.probeTimeoutMs),
-    drainer: new Drainer(new DaemonHttp(clock, config.probeTimeoutMs), clock, logger),
+    probe: new Probe(daemons),
+    smoke: new SmokeTest(daemons),
+    drainer: new Drainer(daemons, clock, logger),
+    credentials,
     timers: clock,
     settings: config.settings,
     logger,

@@ -124,7 +124,10 @@ export interface Rule {
   readonly endport?: number;
   readonly icmptype?: number;
   readonly icmpcode?: number;
+  /** Traffic from these addresses; or, instead, from the VMs in another group: */
   readonly cidr?: string;
+  readonly securitygroupname?: string;
+  readonly account?: string;
 }
 
 export interface SecurityGroup {
@@ -169,6 +172,27 @@ export class Cloud {
     for (const account of this.accounts) {
       this.securityGroups.push({ id: newId(), name: 'default', description: 'Default Security Group', account, ingress: [] });
     }
+  }
+
+  /**
+   * Whether a VM's security groups let TCP traffic from `source` in on
+   * `port`. VMs in zones without security groups take anything; in a zone
+   * with them, only what a rule of one of the VM's groups allows (a new
+   * group, the default one included, allows nothing in).
+   */
+  admits(vm: Vm, source: string, port: number): boolean {
+    if (!vm.zone.securitygroupsenabled) return true;
+    const groups = this.securityGroups.filter((g) => vm.securityGroupIds.includes(g.id));
+    return groups.some((group) => group.ingress.some((rule) => this.allows(rule, group.account, source, port)));
+  }
+
+  private allows(rule: Rule, owner: Account, source: string, port: number): boolean {
+    if (rule.protocol !== 'all' && rule.protocol !== 'tcp') return false;
+    if (rule.protocol === 'tcp' && !(port >= (rule.startport ?? 0) && port <= (rule.endport ?? 65535))) return false;
+    if (rule.cidr !== undefined) return inCidr(source, rule.cidr);
+    const from = this.securityGroups.find((g) => g.name === rule.securitygroupname && g.account.name === (rule.account ?? owner.name));
+    if (!from) return false;
+    return [...this.vms.values()].some((other) => other.removed === undefined && other.ip === source && other.securityGroupIds.includes(from.id));
   }
 
   accountByKey(apikey: string): Account | undefined {
@@ -242,4 +266,20 @@ export function parseIpv4(address: string): number {
 
 export function ipv4(n: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** An IPv4 CIDR block as CloudStack accepts it in a rule (a.b.c.d/n). */
+export function isCidr(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  return extra === undefined && address !== undefined && IPV4.test(address) && bits !== undefined && /^\d{1,2}$/.test(bits) && Number(bits) <= 32;
+}
+
+/** Whether an IPv4 address lies in a CIDR block. */
+export function inCidr(address: string, cidr: string): boolean {
+  if (!IPV4.test(address) || !isCidr(cidr)) return false;
+  const [base, bits] = cidr.split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(parseIpv4(address) / size) === Math.floor(parseIpv4(base) / size);
 }

@@ -12,6 +12,8 @@ export interface GuestVm {
   /** What the VM's service offering gives it. */
   readonly cpus: number;
   readonly memoryMb: number;
+  /** Whether the VM's security groups let TCP traffic from `source` in on `port`, as they stand now. */
+  readonly admits: (source: string, port: number) => boolean;
 }
 
 /**

@@ -38,6 +38,7 @@ export class VmLifecycle {
       userData: vm.userData === undefined ? '' : Buffer.from(vm.userData, 'base64').toString('utf8'),
       cpus: vm.offering.cpunumber,
       memoryMb: vm.offering.memory,
+      admits: (source, port) => this.cloud.admits(vm, source, port),
     });
   }
 

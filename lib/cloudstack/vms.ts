@@ -1,7 +1,7 @@
-import { WRITE_RETRY } from './backoff.js';
 import type { CloudStackClient } from './client.js';
 import type { Discovery } from './discovery.js';
 import { CloudStackError, isTransient as transient } from './errors.js';
+import { retryingWrite, type OperationOptions } from './retry.js';
 import { tagsOf, type VirtualMachine } from './types.js';
 
 /** What to deploy. The name is the hostname and must be deterministic, so a lost answer can be reconciled. */
@@ -30,10 +30,7 @@ export interface SubmittedVm {
   readonly jobid?: string;
 }
 
-export interface OperationOptions {
-  readonly deadlineMs: number;
-  readonly signal?: AbortSignal;
-}
+export type { OperationOptions } from './retry.js';
 
 export interface DeployOptions extends OperationOptions {
   /** Called with the VM id and job id before waiting, so the caller can journal them. */
@@ -53,9 +50,6 @@ export const USER_DATA_LIMIT = 32_768;
 
 /** How often a VM without a pending job is looked at while waiting for its state. */
 const POLL_WHILE_ADOPTING_MS = 2000;
-
-/** Tries of one write (the first included) through transient failures. */
-const WRITE_ATTEMPTS = 5;
 
 /** Deploying, listing and destroying VMs without ever leaving one behind unknowingly. */
 export class VirtualMachines {
@@ -110,7 +104,7 @@ export class VirtualMachines {
       ipaddress: spec.ipAddress,
     };
     // Before every new try the VM is looked up by its name: a deploy whose answer was lost may have made it.
-    return this.retrying(options, false, () => this.client.request<SubmittedVm>('deployVirtualMachine', params, options), async (error) => {
+    return retryingWrite(this.client, options, false, () => this.client.request<SubmittedVm>('deployVirtualMachine', params, options), async (error) => {
       const clash = error instanceof CloudStackError && error.errorcode === 431 && /already exists/.test(error.errortext);
       if (!clash && !transient(error, false)) return undefined;
       const existing = await this.findByName(spec.name, spec.zoneId, options.signal);
@@ -118,35 +112,6 @@ export class VirtualMachines {
       if (clash) throw error;
       return undefined;
     });
-  }
-
-  /**
-   * Runs a write, trying again after transient failures with jittered
-   * back-off while the deadline allows. Before each new try, `settled` may
-   * find that the write took effect after all (its answer was lost) and say
-   * what it did; it sees the error, so it may also decide the failure is final.
-   */
-  private async retrying<T>(
-    options: OperationOptions,
-    jobsToo: boolean,
-    write: () => Promise<T>,
-    settled: (error: unknown) => Promise<T | undefined> = async () => undefined,
-  ): Promise<T> {
-    const { timers } = this.client;
-    const deadline = timers.now() + options.deadlineMs;
-    for (let attempt = 0; ; attempt++) {
-      let failure: unknown;
-      try {
-        return await write();
-      } catch (error) {
-        failure = error;
-      }
-      const done = await settled(failure);
-      if (done !== undefined) return done;
-      const wait = this.client.backoff(attempt, WRITE_RETRY);
-      if (!transient(failure, jobsToo) || attempt + 1 >= WRITE_ATTEMPTS || timers.now() + wait >= deadline) throw failure;
-      await timers.sleep(wait, options.signal);
-    }
   }
 
   private encodeUserData(text: string, command: string): string {
@@ -164,7 +129,7 @@ export class VirtualMachines {
 
   /** Adds the tags the VM does not carry yet; a try that failed is simply made again, for what is still missing. */
   private async tag(id: string, tags: Readonly<Record<string, string>>, options: OperationOptions): Promise<void> {
-    await this.retrying(options, true, () => this.tagOnce(id, tags, options));
+    await retryingWrite(this.client, options, true, () => this.tagOnce(id, tags, options));
   }
 
   private async tagOnce(id: string, tags: Readonly<Record<string, string>>, options: OperationOptions): Promise<void> {
@@ -221,7 +186,7 @@ export class VirtualMachines {
         await this.destroyOnce(id, expunge, options);
         return true;
       };
-      await this.retrying(options, true, once, async (error) => {
+      await retryingWrite(this.client, options, true, once, async (error) => {
         if (isGone(error)) return true;
         if (!transient(error, true)) return undefined;
         const vm = await this.get(id, options.signal);
@@ -257,7 +222,7 @@ export class VirtualMachines {
   /** Replaces a VM's user data (base64-encoded here); a guest reads it at its next boot. */
   async setUserData(id: string, userData: string, options: OperationOptions): Promise<VirtualMachine> {
     const userdata = this.encodeUserData(userData, 'updateVirtualMachine');
-    const body = await this.retrying(options, false, () =>
+    const body = await retryingWrite(this.client, options, false, () =>
       this.client.request<{ virtualmachine: VirtualMachine }>('updateVirtualMachine', { id, userdata }, options),
     );
     return body.virtualmachine;
@@ -265,11 +230,11 @@ export class VirtualMachines {
 
   /** Starts a VM; when the answer was lost, a VM found starting is waited for rather than started again. */
   async start(id: string, options: OperationOptions): Promise<VirtualMachine> {
-    return this.retrying(options, false, () => this.vmJob('startVirtualMachine', id, options), (error) => this.reached(id, error, 'Running', options));
+    return retryingWrite(this.client, options, false, () => this.vmJob('startVirtualMachine', id, options), (error) => this.reached(id, error, 'Running', options));
   }
 
   async stop(id: string, options: OperationOptions): Promise<VirtualMachine> {
-    return this.retrying(options, false, () => this.vmJob('stopVirtualMachine', id, options), (error) => this.reached(id, error, 'Stopped', options));
+    return retryingWrite(this.client, options, false, () => this.vmJob('stopVirtualMachine', id, options), (error) => this.reached(id, error, 'Stopped', options));
   }
 
   /** After a lost answer: the VM in the wanted state, or on its way there (waited for), or undefined to try again. */

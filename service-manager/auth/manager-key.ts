@@ -33,3 +33,12 @@ export function loadManagerKey(path: string): Buffer {
 export function orchestratorKeys(managerKey: Buffer): (uid: string, generation: number) => string {
   return (uid, generation) => createHmac('sha256', managerKey).update(`orchestrator\n${uid}\n${generation}`).digest('base64url');
 }
+
+/**
+ * The secret an instance's cluster credentials derive from: the same for
+ * every orchestrator of the instance, so a new one finds its cluster's
+ * credentials, and the service manager can derive them too.
+ */
+export function clusterSecrets(managerKey: Buffer): (uid: string) => string {
+  return (uid) => createHmac('sha256', managerKey).update(`cluster\n${uid}`).digest('base64url');
+}

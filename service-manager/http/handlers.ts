@@ -13,7 +13,7 @@ import {
   queryInterfaceRepresentation,
 } from '../../lib/occi/representation.js';
 import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
-import { toEntity } from '../instances/entity.js';
+import { toEntity, type SecretOutputs } from '../instances/entity.js';
 import type { InstanceService } from '../instances/service.js';
 import type { InstanceEvent } from '../registry/registry.js';
 import type { ServiceType } from '../service-type/manifest.js';
@@ -25,6 +25,8 @@ export interface HandlerDeps {
   readonly publicUrl?: string;
   /** host:port used for absolute URLs when a request has no usable Host header. */
   readonly fallbackHost: string;
+  /** Secret outputs, derived for the owner's eyes when an instance is rendered. */
+  readonly secrets?: SecretOutputs;
 }
 
 function occiRequest(req: Request): OcciRequest {
@@ -50,7 +52,7 @@ function actionOf(req: Request): string | undefined {
 export function handlers(deps: HandlerDeps) {
   const { service, type } = deps;
   const baseUrl = (req: Request): string => baseUrlOf(req, deps.publicUrl, deps.fallbackHost);
-  const entityOf = (record: Parameters<typeof toEntity>[1]) => toEntity(type, record);
+  const entityOf = (record: Parameters<typeof toEntity>[1]) => toEntity(type, record, deps.secrets);
   const kinds: readonly Kind[] = [type.kind, LINK_KIND];
 
   const queryInterface = byMethod({

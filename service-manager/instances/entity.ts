@@ -4,12 +4,18 @@ import type { InstanceRecord } from '../registry/registry.js';
 import { effectiveInputs } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
 
+/** The values of an instance's secret outputs, derived when it is rendered for its owner. */
+export type SecretOutputs = (record: InstanceRecord) => Readonly<Record<string, AttributeValue>>;
+
+const NO_SECRETS: SecretOutputs = () => ({});
+
 /** The OCCI resource a client sees for an instance: id first, then the manifest's attributes in order. */
-export function toEntity(type: ServiceType, record: InstanceRecord): Entity {
+export function toEntity(type: ServiceType, record: InstanceRecord, secrets: SecretOutputs = NO_SECRETS): Entity {
   const inputs = effectiveInputs(type, record.attributes);
+  const derived = secrets(record);
   const attributes: Array<readonly [string, AttributeValue]> = [['occi.core.id', record.id]];
   for (const def of type.attributes.values()) {
-    const value = valueOf(def.name, def.output, record, inputs);
+    const value = def.secret ? derived[def.name] : valueOf(def.name, def.output, record, inputs);
     if (value !== undefined) attributes.push([def.name, value]);
   }
   return {

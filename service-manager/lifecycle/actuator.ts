@@ -239,7 +239,7 @@ export class Actuator {
   private recordOutputs(instance: InstanceRecord, entity: SoEntity): InstanceRecord {
     const outputs: Record<string, AttributeValue> = {};
     for (const def of this.deps.type.attributes.values()) {
-      if (!def.output || def.name === STATE_ATTRIBUTE || def.name === MESSAGE_ATTRIBUTE) continue;
+      if (!def.output || def.secret || def.name === STATE_ATTRIBUTE || def.name === MESSAGE_ATTRIBUTE) continue;
       const value = entity.attributes[def.name];
       if (value !== undefined) outputs[def.name] = value;
     }

@@ -20,9 +20,10 @@ export interface VmSweepDeps {
 const GONE = new Set(['Destroyed', 'Expunging', 'Expunged']);
 
 /**
- * Finds VMs that outlived their instance: tagged with this service manager,
- * naming an instance that is not live. Only this SM's tag makes a VM a
- * candidate, so VMs of other service managers or of people are never touched.
+ * Finds VMs, and clusters' security groups, that outlived their instance:
+ * tagged with this service manager, naming an instance that is not live.
+ * Only this SM's tag makes one a candidate, so what other service managers
+ * or people made is never touched. A group goes once no VM holds it.
  */
 export class VmSweeper {
   private readonly connections = new Map<string, CloudStack>();
@@ -55,7 +56,19 @@ export class VmSweeper {
       this.deps.logger.warn('destroyed a VM whose instance no longer exists', { vm: vm.name, id: vm.id, uid });
       destroyed++;
     }
-    return destroyed;
+    return destroyed + (await this.sweepGroups(cloudstack));
+  }
+
+  private async sweepGroups(cloudstack: CloudStack): Promise<number> {
+    let removed = 0;
+    for (const group of await cloudstack.securityGroups.tagged(VM_TAGS.manager, this.deps.managerId)) {
+      const uid = (group.tags ?? []).find((t) => t.key === VM_TAGS.instance)?.value;
+      if (uid === undefined || this.deps.registry.byUid(uid) || (group.virtualmachinecount ?? 0) > 0) continue;
+      await cloudstack.securityGroups.remove(group.name, { deadlineMs: this.deps.deadlineMs });
+      this.deps.logger.warn('removed a security group whose instance no longer exists', { group: group.name, uid });
+      removed++;
+    }
+    return removed;
   }
 
   private connection(account: CloudStackCredentials): CloudStack {

@@ -13,6 +13,8 @@ export interface LaunchSettings {
   readonly credentials: (tenant: string) => CloudStackCredentials | undefined;
   /** The key one orchestrator (an instance's uid, a generation) shares with this service manager. */
   readonly keyFor: (uid: string, generation: number) => string;
+  /** What an instance's cluster credentials derive from. */
+  readonly clusterSecretFor: (uid: string) => string;
   /** Extra SO_* variables: the operator's tuning, and the embedded simulator's clock. */
   readonly environment: Readonly<Record<string, string>>;
   readonly logLevel: LogLevel;
@@ -46,7 +48,11 @@ export function launchFor(
       SO_CLOUDSTACK_API_KEY: account.apiKey,
       SO_PARAMETERS: JSON.stringify(parameters),
     },
-    secrets: { SO_CLOUDSTACK_SECRET_KEY: account.secretKey, SO_AUTH_KEY: settings.keyFor(instance.uid, at.generation) },
+    secrets: {
+      SO_CLOUDSTACK_SECRET_KEY: account.secretKey,
+      SO_AUTH_KEY: settings.keyFor(instance.uid, at.generation),
+      SO_CLUSTER_SECRET: settings.clusterSecretFor(instance.uid),
+    },
   };
 }
 

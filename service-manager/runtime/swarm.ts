@@ -152,7 +152,7 @@ export class SwarmRuntime implements SoRuntime {
 }
 
 /** Short, because Swarm names are at most 64 characters and the uid takes 36 of them. */
-const SECRET_SUFFIXES: Readonly<Record<string, string>> = { SO_CLOUDSTACK_SECRET_KEY: 'cs-key', SO_AUTH_KEY: 'key' };
+const SECRET_SUFFIXES: Readonly<Record<string, string>> = { SO_CLOUDSTACK_SECRET_KEY: 'cs-key', SO_AUTH_KEY: 'key', SO_CLUSTER_SECRET: 'cluster' };
 
 function secretName(uid: string, variable: string): string {
   const suffix = SECRET_SUFFIXES[variable];

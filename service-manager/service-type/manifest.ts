@@ -23,6 +23,11 @@ export interface AttributeDef {
   readonly output: boolean;
   /** An input that may change after creation with a partial update. */
   readonly updatable: boolean;
+  /**
+   * An output only the instance's owner may see, never stored or recorded in
+   * its history: the service manager derives it whenever it renders it.
+   */
+  readonly secret?: boolean;
   readonly default?: AttributeValue | ValueRef;
   readonly enum?: readonly AttributeValue[];
   readonly minimum?: number | ValueRef;
@@ -61,6 +66,7 @@ const PROPERTIES = new Set([
   'maximum',
   'max_length',
   'pattern',
+  'secret',
 ]);
 
 export function loadManifest(file: string, configValue: (key: string) => string | undefined): ServiceType {
@@ -161,7 +167,9 @@ function parseAttribute(name: string, raw: unknown, fail: (why: string) => never
     ...pattern(raw, type, fail),
   };
   if (output && def.default !== undefined) fail('an immutable (service-set) attribute has no default');
-  return def;
+  const secret = flag(raw, 'secret', fail);
+  if (secret && !output) fail('only an immutable (service-set) attribute can be secret');
+  return secret ? { ...def, secret } : def;
 }
 
 function fromHurtleFlag(name: string, value: string, fail: (why: string) => never): AttributeDef {

@@ -12,6 +12,10 @@ export interface Placement {
   readonly masterOfferingId: string;
   readonly agentOfferingId: string;
   readonly networkId: string;
+  /** The zone applies security groups: the cluster gets its own, and its VMs join it. */
+  readonly securityGroupsEnabled: boolean;
+  /** The cluster's group, once it exists. */
+  readonly securityGroupIds?: readonly string[];
 }
 
 /** A slot's current VM. */
@@ -133,6 +137,7 @@ export class ClusterBuilder {
       templateId: placement.templateId,
       serviceOfferingId: slot.role === 'master' ? placement.masterOfferingId : placement.agentOfferingId,
       networkIds: [placement.networkId],
+      ...(placement.securityGroupIds ? { securityGroupIds: placement.securityGroupIds } : {}),
       startVm: false,
       tags: tagsFor(this.owner, slot, generation),
       ...(ipAddress ? { ipAddress } : {}),

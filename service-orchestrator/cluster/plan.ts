@@ -89,15 +89,22 @@ export interface Owner {
   readonly managerId?: string;
 }
 
+/** The tags naming the owner, on every VM and on the cluster's security group. */
+export function ownerTags(owner: Owner): Record<string, string> {
+  return { [TAGS.instance]: owner.instanceId, ...(owner.managerId === undefined ? {} : { [TAGS.manager]: owner.managerId }) };
+}
+
 export function tagsFor(owner: Owner, slot: Slot, generation: number): Record<string, string> {
   return {
-    [TAGS.instance]: owner.instanceId,
+    ...ownerTags(owner),
     [TAGS.role]: slot.role,
     [TAGS.slot]: String(slot.index),
     [TAGS.generation]: String(generation),
-    ...(owner.managerId === undefined ? {} : { [TAGS.manager]: owner.managerId }),
   };
 }
+
+/** Where the cluster's daemons listen: ZooKeeper, the masters, the agents, Marathon. */
+export const DAEMON_PORTS = [ZK_PORT, MASTER_PORT, AGENT_PORT, MARATHON_PORT] as const;
 
 /** The slot and generation a VM's tags name, if they are a complete and valid set. */
 export function slotFromTags(tags: Readonly<Record<string, string>>): { slot: Slot; generation: number } | undefined {

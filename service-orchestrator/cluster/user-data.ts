@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import type { ClusterCredentials } from '../../lib/cluster/credentials.js';
 import { quorum, zkUrl, type Slot } from './plan.js';
 
 /** What a node needs to know to configure itself. */
@@ -12,6 +13,8 @@ export interface NodeConfig {
   readonly marathon: boolean;
   /** The VM's name, published as the agent attribute `so_node` so the agent can be matched to its VM. */
   readonly nodeName: string;
+  /** The cluster's credentials: agents and Marathon authenticate with them, Marathon's API wants them. */
+  readonly credentials?: ClusterCredentials;
 }
 
 interface WriteFile {
@@ -23,8 +26,46 @@ interface WriteFile {
 const MASTER_WORK_DIR = '/var/lib/mesos/master';
 const AGENT_WORK_DIR = '/var/lib/mesos/agent';
 
-function file(path: string, content: string): WriteFile {
-  return { path, content: content.endsWith('\n') ? content : `${content}\n`, permissions: '0644' };
+function file(path: string, content: string, permissions = '0644'): WriteFile {
+  return { path, content: content.endsWith('\n') ? content : `${content}\n`, permissions };
+}
+
+/** A file only root reads: it holds a secret. */
+function secret(path: string, content: string): WriteFile {
+  return file(path, content, '0600');
+}
+
+const CREDENTIALS_FILE = '/etc/mesos/credentials';
+const CREDENTIAL_FILE = '/etc/mesos/credential';
+const MARATHON_SECRET_FILE = '/etc/marathon/mesos-secret';
+
+/**
+ * The masters accept only agents and frameworks that authenticate
+ * (`?flag` files are the init wrapper's boolean flags), with the
+ * cluster's own principals; Marathon registers with its principal and
+ * wants HTTP basic credentials for its API.
+ */
+function masterAuthentication(node: NodeConfig, credentials: ClusterCredentials): WriteFile[] {
+  const accepted = { credentials: [credentials.agent, credentials.framework] };
+  return [
+    file('/etc/mesos-master/?authenticate_agents', ''),
+    file('/etc/mesos-master/?authenticate_frameworks', ''),
+    file('/etc/mesos-master/credentials', CREDENTIALS_FILE),
+    secret(CREDENTIALS_FILE, JSON.stringify(accepted)),
+    ...(node.marathon
+      ? [
+          file('/etc/marathon/conf/?mesos_authentication', ''),
+          file('/etc/marathon/conf/mesos_authentication_principal', credentials.framework.principal),
+          file('/etc/marathon/conf/mesos_authentication_secret_file', MARATHON_SECRET_FILE),
+          secret(MARATHON_SECRET_FILE, credentials.framework.secret),
+          secret('/etc/marathon/conf/http_credentials', `${credentials.marathon.user}:${credentials.marathon.password}`),
+        ]
+      : []),
+  ];
+}
+
+function agentAuthentication(credentials: ClusterCredentials): WriteFile[] {
+  return [file('/etc/mesos-slave/credential', CREDENTIAL_FILE), secret(CREDENTIAL_FILE, JSON.stringify(credentials.agent))];
 }
 
 /**
@@ -53,6 +94,7 @@ function master(node: NodeConfig): Record<string, unknown> {
     file('/etc/mesos-master/hostname', node.address),
     file('/etc/mesos-master/work_dir', MASTER_WORK_DIR),
     file('/etc/mesos-master/cluster', node.cluster),
+    ...(node.credentials ? masterAuthentication(node, node.credentials) : []),
     ...(node.marathon
       ? [
           file('/etc/marathon/conf/master', zkUrl(node.masterAddresses, 'mesos')),
@@ -83,6 +125,7 @@ function agent(node: NodeConfig): Record<string, unknown> {
       file('/etc/mesos-slave/work_dir', AGENT_WORK_DIR),
       file('/etc/mesos-slave/containerizers', 'mesos'),
       file('/etc/mesos-slave/attributes/so_node', node.nodeName),
+      ...(node.credentials ? agentAuthentication(node.credentials) : []),
     ],
     runcmd: [
       `rm -f ${AGENT_WORK_DIR}/meta/slaves/latest`,

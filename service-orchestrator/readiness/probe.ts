@@ -1,7 +1,6 @@
-import type { Timers } from '../../lib/clock.js';
 import { AGENT_PORT, MARATHON_PORT, MASTER_PORT } from '../cluster/plan.js';
 import { findLeader, masterAt, type Expected } from './assess.js';
-import { DaemonHttp } from './daemon-http.js';
+import type { DaemonHttp } from './daemon-http.js';
 import { isAnswer, jsonOf, type Answer, type Observation } from './observation.js';
 
 const MAX_REDIRECTS = 2;
@@ -13,11 +12,7 @@ const MAX_REDIRECTS = 2;
  * has a short timeout; a refusal or timeout is an answer too.
  */
 export class Probe {
-  private readonly http: DaemonHttp;
-
-  constructor(timers: Timers, timeoutMs: number) {
-    this.http = new DaemonHttp(timers, timeoutMs);
-  }
+  constructor(private readonly http: DaemonHttp) {}
 
   get(url: string): Promise<Answer> {
     return this.http.get(url);

@@ -1,5 +1,4 @@
-import type { Timers } from '../../lib/clock.js';
-import { DaemonHttp } from './daemon-http.js';
+import type { DaemonHttp } from './daemon-http.js';
 import { describeAnswer, isAnswer } from './observation.js';
 
 /**
@@ -20,11 +19,7 @@ export interface SmokeSighting {
 const DEFINITION = { id: SMOKE_APP, cmd: 'sleep 3600', cpus: 0.01, mem: 16, disk: 0, instances: 1, portDefinitions: [], labels: { purpose: 'readiness smoke test of the service orchestrator' } };
 
 export class SmokeTest {
-  private readonly http: DaemonHttp;
-
-  constructor(timers: Timers, timeoutMs: number) {
-    this.http = new DaemonHttp(timers, timeoutMs);
-  }
+  constructor(private readonly http: DaemonHttp) {}
 
   /** Creates the app; one left from an earlier attempt counts as launched. */
   async launch(marathon: string): Promise<void> {

@@ -155,6 +155,7 @@ function keypairsFor(context: CommandContext): string | undefined {
   return names.length === 0 ? undefined : names.join(',');
 }
 
+/** The VM's groups: those named, or in a zone with security groups the account's default group. */
 function securityGroupsFor(context: CommandContext, zone: Zone): string[] {
   const ids = (context.params['securitygroupids'] as string[] | undefined) ?? [];
   if (ids.length > 0 && !zone.securitygroupsenabled) {
@@ -164,7 +165,9 @@ function securityGroupsFor(context: CommandContext, zone: Zone): string[] {
     const group = context.cloud.securityGroups.find((g) => g.id === id);
     if (!group || group.account !== context.account) throw invalidParameter(`Unable to find security group by id ${id}`);
   }
-  return ids;
+  if (ids.length > 0 || !zone.securitygroupsenabled) return ids;
+  const fallback = context.cloud.securityGroups.find((g) => g.account === context.account && g.name === 'default');
+  return fallback ? [fallback.id] : [];
 }
 
 /** The user data checks of UserDataManagerImpl: base64, not empty, size by HTTP method and by setting. */

@@ -73,6 +73,12 @@ export function zookeeperConfig(files: Files, address: string): ZooKeeperConfig 
   return { myid, clientPort, servers };
 }
 
+/** A principal and its secret, as --credential holds one and --credentials several. */
+export interface Credential {
+  readonly principal: string;
+  readonly secret: string;
+}
+
 export interface MasterFlags {
   readonly detector?: Detector;
   readonly quorum?: number;
@@ -80,6 +86,51 @@ export interface MasterFlags {
   readonly hostname: string;
   readonly port: number;
   readonly cluster?: string;
+  /** --authenticate_agents: only agents with one of `credentials` may register. */
+  readonly authenticateAgents: boolean;
+  /** --authenticate_frameworks: only frameworks with one of `credentials` may register. */
+  readonly authenticateFrameworks: boolean;
+  /** --credentials: the principals and secrets it accepts. */
+  readonly credentials: readonly Credential[];
+}
+
+/**
+ * A flag that names a file (--credentials=/etc/mesos/credentials, also as
+ * file:///…): the file must be on the node, or the daemon does not start.
+ */
+function fileFlag(files: Files, value: string | undefined, flag: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const path = value.replace(/^file:\/\//, '');
+  const content = files.get(path);
+  if (content === undefined) throw new StartupFailure(`Failed to load flag '${flag}': Error opening file ${path}: No such file or directory`);
+  return content;
+}
+
+/** A credentials file: JSON ({"credentials": [{"principal", "secret"}]}, or one such object) or "principal secret" lines. */
+function credentialsIn(text: string, flag: string): Credential[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(trimmed);
+    } catch {
+      throw new StartupFailure(`Failed to load flag '${flag}': not valid JSON`);
+    }
+    const list = (doc as { credentials?: unknown }).credentials ?? [doc];
+    if (!Array.isArray(list)) throw new StartupFailure(`Failed to load flag '${flag}': "credentials" must be a list`);
+    return list.map((c: { principal?: unknown; secret?: unknown }) => {
+      if (typeof c.principal !== 'string' || typeof c.secret !== 'string') throw new StartupFailure(`Failed to load flag '${flag}': each credential needs a principal and a secret`);
+      return { principal: c.principal, secret: c.secret };
+    });
+  }
+  return trimmed
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [principal, secret] = line.trim().split(/\s+/);
+      if (!principal || !secret) throw new StartupFailure(`Failed to load flag '${flag}': a line must be "principal secret"`);
+      return { principal, secret };
+    });
 }
 
 export function masterFlags(files: Files, address: string): MasterFlags {
@@ -92,6 +143,7 @@ export function masterFlags(files: Files, address: string): MasterFlags {
   const quorum = quorumText === undefined ? undefined : Number(quorumText);
   if (quorum !== undefined && (!Number.isSafeInteger(quorum) || quorum < 1)) throw new StartupFailure(`Failed to load flag 'quorum': '${quorumText}' is not a number`);
   const ip = flags.get('ip') || address;
+  const credentials = fileFlag(files, flags.get('credentials'), 'credentials');
   return {
     ...(detector ? { detector } : {}),
     ...(quorum === undefined ? {} : { quorum }),
@@ -99,6 +151,9 @@ export function masterFlags(files: Files, address: string): MasterFlags {
     hostname: flags.get('hostname') || ip,
     port: Number(flags.get('port') ?? 5050),
     ...(flags.get('cluster') ? { cluster: flags.get('cluster')! } : {}),
+    authenticateAgents: flags.get('authenticate_agents') === 'true',
+    authenticateFrameworks: flags.get('authenticate_frameworks') === 'true',
+    credentials: credentials === undefined ? [] : credentialsIn(credentials, 'credentials'),
   };
 }
 
@@ -111,6 +166,8 @@ export interface AgentFlags {
   readonly port: number;
   readonly attributes: Readonly<Record<string, AttributeValue>>;
   readonly resources?: Readonly<Record<string, number>>;
+  /** --credential: what it authenticates with, when the master asks. */
+  readonly credential?: Credential;
 }
 
 export function agentFlags(files: Files, address: string): AgentFlags {
@@ -121,6 +178,7 @@ export function agentFlags(files: Files, address: string): AgentFlags {
   const hostnameFile = flags.get('hostname');
   if (hostnameFile === '') throw new StartupFailure('Empty --hostname: the agent cannot register a usable host name');
   const ip = flags.get('ip') || address;
+  const credential = fileFlag(files, flags.get('credential'), 'credential');
   return {
     detector: parseDetector(master, '--master'),
     ip,
@@ -128,6 +186,7 @@ export function agentFlags(files: Files, address: string): AgentFlags {
     port: Number(flags.get('port') ?? 5051),
     attributes: attributes(files, flags.get('attributes')),
     ...(flags.get('resources') ? { resources: resources(flags.get('resources')!) } : {}),
+    ...(credential === undefined ? {} : { credential: credentialsIn(credential, 'credential')[0]! }),
   };
 }
 
@@ -167,6 +226,10 @@ export interface MarathonFlags {
   readonly ha: boolean;
   /** --enable_features maintenance_mode: offers from agents under maintenance are declined. */
   readonly maintenanceMode: boolean;
+  /** --mesos_authentication with its principal and --mesos_authentication_secret_file: how it registers with Mesos. */
+  readonly mesosCredential?: Credential;
+  /** --http_credentials user:password: its REST API wants them (HTTP basic). */
+  readonly httpCredentials?: { readonly user: string; readonly password: string };
 }
 
 export function marathonFlags(files: Files, address: string): MarathonFlags {
@@ -176,11 +239,22 @@ export function marathonFlags(files: Files, address: string): MarathonFlags {
   const ha = flags.get('disable_ha') !== 'true';
   const zk = flags.get('zk');
   if (ha && !zk) throw new StartupFailure('High availability mode requires --zk');
+  const mesosAuthentication = flags.get('mesos_authentication') === 'true';
+  const principal = flags.get('mesos_authentication_principal');
+  const secret = fileFlag(files, flags.get('mesos_authentication_secret_file'), 'mesos_authentication_secret_file');
+  if (mesosAuthentication && (!principal || secret === undefined)) {
+    throw new StartupFailure('--mesos_authentication needs --mesos_authentication_principal and --mesos_authentication_secret_file');
+  }
+  const http = flags.get('http_credentials');
+  const colon = http?.indexOf(':') ?? -1;
+  if (http !== undefined && colon <= 0) throw new StartupFailure(`--http_credentials must be user:password`);
   return {
     master: parseDetector(master, '--master'),
     ...(zk ? { zk: parseDetector(zk, '--zk') } : {}),
     hostname: flags.get('hostname') || address,
     ha,
     maintenanceMode: (flags.get('enable_features') ?? '').split(',').some((f) => f.trim() === 'maintenance_mode'),
+    ...(mesosAuthentication ? { mesosCredential: { principal: principal!, secret: secret!.trim() } } : {}),
+    ...(http === undefined ? {} : { httpCredentials: { user: http.slice(0, colon), password: http.slice(colon + 1) } }),
   };
 }

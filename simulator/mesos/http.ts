@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Server as TcpServer } from 'node:net';
+import type { Socket, Server as TcpServer } from 'node:net';
 import { stringify } from './json.js';
 
 export interface Reply {
@@ -30,8 +30,23 @@ export function redirect(location: string): Reply {
   return { status: 307, headers: { Location: location }, body: '' };
 }
 
-/** An HTTP server for one daemon, bound to its VM's address. */
-export function serve(address: string, port: number, handler: Handler): Promise<Server> {
+/** Whether a connection from a source address may reach a port: the VM's security groups. */
+export type Firewall = (source: string, port: number) => boolean;
+
+/**
+ * Drops connections the VM's security groups do not let in. A real group
+ * drops the packets and the client waits for a time-out; here the
+ * connection is reset at once, so tests need not wait.
+ */
+export function guard(server: Server | TcpServer, port: number, admits: Firewall): void {
+  server.on('connection', (socket: Socket) => {
+    const source = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    if (!admits(source, port)) socket.destroy();
+  });
+}
+
+/** An HTTP server for one daemon, bound to its VM's address, behind its security groups. */
+export function serve(address: string, port: number, handler: Handler, admits: Firewall): Promise<Server> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -47,6 +62,7 @@ export function serve(address: string, port: number, handler: Handler): Promise<
         });
     });
   });
+  guard(server, port, admits);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, address, () => {

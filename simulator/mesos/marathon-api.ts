@@ -16,6 +16,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function marathonHandler(world: MesosWorld, marathon: Marathon): Handler {
   return slowed(world, (request) => {
+    const refused = unauthorized(marathon, request.headers.authorization);
+    if (refused) return refused;
     const group = marathon.group;
     const leader = group?.leader;
     const { method, path } = request;
@@ -27,6 +29,15 @@ export function marathonHandler(world: MesosWorld, marathon: Marathon): Handler 
     if (method !== 'GET') world.reconcile();
     return reply;
   });
+}
+
+/** With --http_credentials every request needs them as HTTP basic authentication, as Marathon's own check does. */
+function unauthorized(marathon: Marathon, authorization: string | undefined): Reply | undefined {
+  const wanted = marathon.flags.httpCredentials;
+  if (!wanted) return undefined;
+  const given = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '')?.[1];
+  if (given !== undefined && Buffer.from(given, 'base64').toString('utf8') === `${wanted.user}:${wanted.password}`) return undefined;
+  return { status: 401, headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Basic realm="Mesosphere Marathon"' }, body: '{"message":"Invalid username or password."}' };
 }
 
 function info(world: MesosWorld, marathon: Marathon): Record<string, unknown> {

@@ -4,8 +4,8 @@ import type { Server } from 'node:http';
 import type { Timers } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { MesosFaults } from './faults.js';
-import type { AgentFlags, AttributeValue, Detector, MarathonFlags, MasterFlags, ZooKeeperConfig } from './flags.js';
-import { shutdown } from './http.js';
+import type { AgentFlags, AttributeValue, Credential, Detector, MarathonFlags, MasterFlags, ZooKeeperConfig } from './flags.js';
+import { guard, shutdown, type Firewall } from './http.js';
 import { MarathonState } from './marathon.js';
 import type { Task } from './tasks.js';
 import type { MesosTiming } from './timing.js';
@@ -69,6 +69,8 @@ export interface Node {
   readonly address: string;
   readonly cpus: number;
   readonly memoryMb: number;
+  /** What the VM's security groups let in. */
+  readonly admits: Firewall;
   zookeeper?: ZooKeeper;
   master?: Master;
   agent?: Agent;
@@ -269,12 +271,16 @@ export class MesosWorld {
     return Math.max(...ids) === zk.config.myid ? 'leader' : 'follower';
   }
 
-  /** Where a ZooKeeper URL leads: the ensemble and znode path, if a serving server answers at one of its hosts. */
-  resolveZk(detector: Detector): string | undefined {
+  /**
+   * Where a ZooKeeper URL leads, as seen from a node: the ensemble and znode
+   * path, if a serving server its security groups let the node reach
+   * answers at one of its hosts.
+   */
+  resolveZk(detector: Detector, from: Node): string | undefined {
     if (detector.kind !== 'zk') return undefined;
     for (const host of detector.hosts) {
       const zk = this.nodes.get(host.host)?.zookeeper;
-      if (zk && zk.config.clientPort === host.port && this.serving(zk)) return `${this.ensembleKey(zk)}${detector.path}`;
+      if (zk && zk.config.clientPort === host.port && this.serving(zk) && connects(from, zk.node, host.port)) return `${this.ensembleKey(zk)}${detector.path}`;
     }
     return undefined;
   }
@@ -292,6 +298,7 @@ export class MesosWorld {
       });
     });
     server.on('error', (error) => this.logger?.warn('emulated zookeeper cannot listen', { address: zk.node.address, error: String(error) }));
+    guard(server, zk.config.clientPort, zk.node.admits);
     server.listen(zk.config.clientPort, zk.node.address);
     zk.server = server;
   }
@@ -305,7 +312,7 @@ export class MesosWorld {
 
   private groupFor(master: Master): Group | undefined {
     const key = master.flags.detector
-      ? this.resolveZk(master.flags.detector)
+      ? this.resolveZk(master.flags.detector, master.node)
       : `standalone:${master.flags.ip}:${master.flags.port}`;
     if (key === undefined) return undefined;
     let group = this.groups.get(key);
@@ -433,7 +440,7 @@ export class MesosWorld {
   groupOfAgent(agent: Agent): Group | undefined {
     const detector = agent.flags.detector;
     if (detector.kind === 'zk') {
-      const key = this.resolveZk(detector);
+      const key = this.resolveZk(detector, agent.node);
       return key === undefined ? undefined : this.groups.get(key);
     }
     const master = this.nodes.get(detector.at.host)?.master;
@@ -457,6 +464,12 @@ export class MesosWorld {
       }
       if (agent.registeredWith === leader.id || agent.pendingRegistration) continue;
       if (modeOf(group.maintenance, { hostname: agent.flags.hostname, ip: agent.flags.ip }) === 'DOWN') continue;
+      // Registration takes both ways: the agent reaches the master, the master pings the agent.
+      if (!connects(node, leader.node, leader.flags.port) || !connects(leader.node, node, agent.flags.port)) continue;
+      if (leader.flags.authenticateAgents && !accepted(leader, agent.flags.credential)) {
+        noteOnce(node, `mesos-slave: the master ${leader.flags.ip} refused its authentication${agent.flags.credential ? '' : ' (it has no --credential)'}`);
+        continue;
+      }
       const backoff = Math.round(Math.random() * this.timing.registrationBackoffMs) + (agent.id === undefined ? agent.lateMs : 0);
       agent.pendingRegistration = this.later(backoff, () => {
         agent.pendingRegistration = undefined;
@@ -579,7 +592,7 @@ export class MesosWorld {
   // --- Marathon --------------------------------------------------------------
 
   private marathonGroupFor(marathon: Marathon): MarathonGroup | undefined {
-    const key = marathon.flags.zk ? this.resolveZk(marathon.flags.zk) : `standalone:${marathon.node.address}`;
+    const key = marathon.flags.zk ? this.resolveZk(marathon.flags.zk, marathon.node) : `standalone:${marathon.node.address}`;
     if (key === undefined) return undefined;
     let group = this.marathonGroups.get(key);
     if (!group) {
@@ -630,9 +643,15 @@ export class MesosWorld {
       if (framework && (!marathon || marathon.state !== 'up')) framework.active = false;
     }
     if (!marathon || marathon.state !== 'up' || marathon.unregistered) return undefined;
-    const key = this.resolveZk(marathon.flags.master) ?? (marathon.flags.master.kind === 'direct' ? this.nodes.get(marathon.flags.master.at.host)?.master?.group?.key : undefined);
+    const key = this.resolveZk(marathon.flags.master, marathon.node) ?? (marathon.flags.master.kind === 'direct' ? this.nodes.get(marathon.flags.master.at.host)?.master?.group?.key : undefined);
     const mesos = key === undefined ? undefined : this.groups.get(key);
     if (!mesos?.leader || mesos.phase !== 'leading') return undefined;
+    const leader = mesos.leader;
+    if (!connects(marathon.node, leader.node, leader.flags.port)) return undefined;
+    if (leader.flags.authenticateFrameworks && !accepted(leader, marathon.flags.mesosCredential)) {
+      noteOnce(marathon.node, `marathon: the leading master ${leader.flags.ip} refused its authentication${marathon.flags.mesosCredential ? '' : ' (it has no --mesos_authentication)'}`);
+      return undefined;
+    }
     group.frameworkId ??= `${mesos.leader.id}-0000`;
     const existing = mesos.frameworks.get(group.frameworkId);
     if (existing) {
@@ -690,4 +709,19 @@ function resourcesOf(agent: Agent): AgentRecord['resources'] {
     disk: given['disk'] ?? 14_948,
     ports: '[31000-32000]',
   };
+}
+
+/** Whether a node's traffic to a port of another gets through the other's security groups. */
+function connects(from: Node, to: Node, port: number): boolean {
+  return to.admits(from.address, port);
+}
+
+/** Whether a master takes a credential: one of its --credentials, principal and secret alike. */
+function accepted(master: Master, credential: Credential | undefined): boolean {
+  return credential !== undefined && master.flags.credentials.some((c) => c.principal === credential.principal && c.secret === credential.secret);
+}
+
+/** A problem worth telling once, not at every reconciliation. */
+function noteOnce(node: Node, problem: string): void {
+  if (!node.problems.includes(problem)) node.problems.push(problem);
 }

@@ -124,7 +124,8 @@ describe('SM on Docker Swarm, end to end', function () {
     expect(env.join('\n')).to.not.contain('demo-secret-key');
     expect(env).to.include(`SO_CLOUDSTACK_SECRET_KEY_FILE=/run/secrets/mesos-so-${uid}-cs-key`);
     expect(env).to.include(`SO_AUTH_KEY_FILE=/run/secrets/mesos-so-${uid}-key`);
-    expect(service.Spec.TaskTemplate.ContainerSpec.Secrets).to.have.length(2);
+    expect(env).to.include(`SO_CLUSTER_SECRET_FILE=/run/secrets/mesos-so-${uid}-cluster`);
+    expect(service.Spec.TaskTemplate.ContainerSpec.Secrets).to.have.length(3);
     expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
     await sm.untilGone(DEMO, id);
     expect(await docker.listSecrets({ filters: { label: [`mesos-sm.uid=${uid}`] } })).to.deep.equal([]);

@@ -447,6 +447,9 @@ describe('SM OCCI API', () => {
     it('deletes all of the caller\'s instances on DELETE of the collection', async () => {
       await sm().create();
       await sm().create();
+      const mistaken = await sm().call('DELETE', '/mesos/?id=one', { headers: DEMO });
+      expect([mistaken.status, mistaken.body], 'a query it does not understand deletes nothing').to.deep.equal([400, 'Unknown query parameter "id"; only ?action=<term> is understood.\n']);
+      expect(sm().sm.registry.list('demo').map((r) => r.state)).to.deep.equal(['initialise', 'initialise']);
       const reply = await sm().call('DELETE', '/mesos/', { headers: { ...DEMO, Accept: 'text/uri-list' } });
       expect(reply.status).to.equal(200);
       expect(reply.body.trim().split('\r\n')).to.have.length(2);

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { connect } from 'node:net';
 import { ManualClock } from '../../lib/clock.js';
 import { call, type Reply } from '../support/http.js';
-import { BOOT_MS, emulatedCluster, type EmulatedCluster } from '../support/mesos-cluster.js';
+import { clusterCredentials, marathonAuthorization } from '../../lib/cluster/credentials.js';
+import { BOOT_MS, emulatedCluster, type ClusterOptions, type EmulatedCluster } from '../support/mesos-cluster.js';
 import { DEMO_KEYS, startTestSimulator, type TestSimulator } from '../support/simulator.js';
 import { passTime } from '../support/time.js';
 
@@ -28,7 +29,7 @@ describe('Emulated Mesos guest', function () {
 
   afterEach(() => t.close());
 
-  const cluster = (masters: number, agents: number, options: { marathon?: boolean; agentZk?: string } = {}): Promise<EmulatedCluster> => emulatedCluster(t, clock, masters, agents, options);
+  const cluster = (masters: number, agents: number, options: ClusterOptions = {}): Promise<EmulatedCluster> => emulatedCluster(t, clock, masters, agents, options);
 
   const get = (url: string): Promise<Reply> => call('GET', url);
 
@@ -177,6 +178,26 @@ describe('Emulated Mesos guest', function () {
     const created = await call('POST', `http://${masters[0]}:8080/v2/apps`, { headers: { 'Content-Type': 'application/json' }, body: '{"id":"/smoke","cmd":"sleep 600"}' });
     expect(created.status).to.equal(201);
     expect((await call('POST', `http://${masters[0]}:8080/v2/apps`, { body: '{"id":"/smoke","cmd":"sleep 1"}' })).status).to.equal(409);
+  });
+
+  it('registers only the agents and the framework that authenticate with the masters\' credentials, and serves Marathon only with its own', async () => {
+    const credentials = clusterCredentials('cluster secret');
+    const { masters, agents } = await cluster(1, 3, { credentials, agentCredentials: [credentials, clusterCredentials('another secret'), undefined] });
+    await passTime(clock, BOOT_MS);
+    const slaves = (await get(`http://${masters[0]}:5050/master/slaves`)).json<any>().slaves.map((s: any) => s.hostname);
+    expect(slaves, 'only the agent with the cluster\'s credential').to.deep.equal([agents[0]]);
+    const nodes = (await t.control('GET', '/mesos/nodes')).json<any[]>();
+    const problems = (address: string): string[] => nodes.find((n) => n.address === address).problems;
+    expect(problems(agents[1]!)).to.include(`mesos-slave: the master ${masters[0]} refused its authentication`);
+    expect(problems(agents[2]!)).to.include(`mesos-slave: the master ${masters[0]} refused its authentication (it has no --credential)`);
+    const frameworks = (await get(`http://${masters[0]}:5050/master/frameworks`)).json<any>().frameworks;
+    expect(frameworks.map((f: any) => [f.name, f.active])).to.deep.equal([['marathon', true]]);
+    const unauthenticated = await get(`http://${masters[0]}:8080/v2/info`);
+    expect([unauthenticated.status, unauthenticated.header('www-authenticate'), unauthenticated.body]).to.deep.equal([401, 'Basic realm="Mesosphere Marathon"', '{"message":"Invalid username or password."}']);
+    const wrong = await call('GET', `http://${masters[0]}:8080/v2/info`, { headers: { Authorization: marathonAuthorization(clusterCredentials('guess')) } });
+    expect(wrong.status).to.equal(401);
+    const right = await call('GET', `http://${masters[0]}:8080/v2/info`, { headers: { Authorization: marathonAuthorization(credentials) } });
+    expect([right.status, right.json<any>().elected]).to.deep.equal([200, true]);
   });
 
   it('halts every daemon when the VM is destroyed', async () => {

@@ -27,6 +27,16 @@ import { DEMO_KEYS, MEDIUM, MESOS_TEMPLATE, ZONE_1 } from '../support/simulator.
 import { DEMO, ETC } from '../support/sm.js';
 import { until } from '../support/wait.js';
 
+/** createTags parameters putting tags on one resource. */
+function tagging(resourcetype: string, id: string, tags: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = { resourcetype, resourceids: id };
+  Object.entries(tags).forEach(([key, value], i) => {
+    params[`tags[${i}].key`] = key;
+    params[`tags[${i}].value`] = value;
+  });
+  return params;
+}
+
 describe('SM pipeline on the process runtime', function () {
   this.timeout(180_000);
   const world = useWorld();
@@ -171,13 +181,7 @@ describe('SM pipeline details, on the process runtime', function () {
     const deploy = async (tags: Record<string, string>): Promise<string> => {
       const reply = await world().sim.api(DEMO_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: MESOS_TEMPLATE, serviceofferingid: MEDIUM });
       const vmId = String(reply.inner['id']);
-      const entries = Object.entries(tags);
-      const params: Record<string, string> = { resourcetype: 'UserVm', 'resourceids': vmId };
-      entries.forEach(([key, value], i) => {
-        params[`tags[${i}].key`] = key;
-        params[`tags[${i}].value`] = value;
-      });
-      await world().sim.api(DEMO_KEYS, 'createTags', params);
+      await world().sim.api(DEMO_KEYS, 'createTags', tagging('UserVm', vmId, tags));
       return vmId;
     };
     const leftover = await deploy({ 'mesos.instance': 'gone-instance', 'mesos.manager': sm.sm.managerId });
@@ -191,6 +195,22 @@ describe('SM pipeline details, on the process runtime', function () {
     expect(states.get(leftover)).to.be.oneOf(['Expunging', 'Expunged', 'Destroyed']);
     expect(states.get(foreign)).to.equal('Running');
     expect(await world().liveVms(live)).to.have.length(2);
+  });
+
+  it('removes security groups tagged with this SM whose instance is gone, once no VM holds them, and nothing else', async () => {
+    const sm = await world().startSm('process');
+    const id = await sm.create(DEMO, 'mesos.agents=1');
+    const ready = await sm.untilState(DEMO, id, 'ready');
+    const group = async (name: string, tags: Record<string, string>): Promise<void> => {
+      const made = (await world().sim.api(DEMO_KEYS, 'createSecurityGroup', { name })).inner['securitygroup'];
+      await world().sim.api(DEMO_KEYS, 'createTags', tagging('SecurityGroup', made.id, tags));
+    };
+    await group('left-behind', { 'mesos.instance': 'gone-instance', 'mesos.manager': sm.sm.managerId });
+    await group('someone-elses', { 'mesos.instance': 'gone-instance', 'mesos.manager': 'another-sm' });
+    const names = async (): Promise<string[]> => ((await world().sim.api(DEMO_KEYS, 'listSecurityGroups')).inner['securitygroup'] as Array<{ name: string }>).map((g) => g.name).sort();
+    await until(async () => (await world().sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: 'left-behind' })).inner['securitygroup']?.[0]?.tags?.length === 2);
+    expect(await sm.sm.pipeline!.reconciler.sweepVms()).to.equal(1);
+    expect(await names()).to.deep.equal(['default', String(ready['occi.mcn.stack.id']), 'someone-elses'].sort());
   });
 
   it('removes orchestrators that belong to no instance', async () => {

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { build, dispose, SERVICE, startSoWorld, type SoWorld, type TestSo } from '../support/orchestrator.js';
 import { signRequest, verifyResponse } from '../../lib/orchestrator-auth.js';
 import { SoClient, SoUnproven } from '../../service-manager/so/client.js';
+import { request as httpRequest } from 'node:http';
 import { call } from '../support/http.js';
+import { marathonOf } from '../support/marathon.js';
+import { DEMO_KEYS, MEDIUM, OTHER_KEYS, PLAIN_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { until } from '../support/wait.js';
 
 const STATE = 'occi.mcn.stack.state';
@@ -170,7 +173,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(state['slaves'].map((s: any) => s.id).sort()).to.deep.equal(agents.map((a) => a.mesos_id).sort());
       const smoke = state['frameworks'][0].completed_tasks.concat(state['frameworks'][0].tasks);
       expect(smoke.map((task: any) => task.name), 'the smoke task ran, and nothing else').to.deep.equal(['mesos-so-smoke']);
-      const apps = await fetch(`${provisioned['mesos.marathon.url']}/v2/apps`).then((r) => r.json() as Promise<{ apps: unknown[] }>);
+      const apps = await marathonOf(provisioned)('/v2/apps').then((r) => r.json() as Promise<{ apps: unknown[] }>);
       expect(apps.apps, 'the smoke app is removed').to.deep.equal([]);
       await teardown(so);
     });
@@ -178,9 +181,9 @@ describe('SO against the simulated cloud and Mesos', function () {
     it('counts the tasks that wait for room in the outputs, with the cpus and memory they ask for', async () => {
       const so = await world.start({}, { 'mesos.agents': 1 });
       const { provisioned } = await build(so);
-      const marathon = String(provisioned['mesos.marathon.url']);
+      const marathon = marathonOf(provisioned);
       const app = { id: '/big', cmd: 'sleep 100000', cpus: 3, mem: 256, instances: 3 };
-      expect((await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app) })).status).to.equal(201);
+      expect((await marathon('/v2/apps', { method: 'POST', body: app })).status).to.equal(201);
       await until(async () => (await so.state())['mesos.tasks.waiting'] === 2 && (await so.state())['mesos.tasks.running'] === 1);
       expect(await so.state()).to.include({ 'mesos.tasks.waiting': 2, 'mesos.tasks.waiting.cpus': 6, 'mesos.tasks.waiting.mem': 512, 'mesos.cpus.used': 3, 'mesos.cpus.total': 4 });
       await teardown(so);
@@ -320,6 +323,44 @@ describe('SO against the simulated cloud and Mesos', function () {
     });
   });
 
+  describe('isolation', () => {
+    /** A request sent from a given source address, as a process on that VM would send it. */
+    function from(source: string, url: string, method = 'GET', headers: Record<string, string> = {}): Promise<number | string> {
+      return new Promise((resolve) => {
+        const req = httpRequest(url, { method, headers, localAddress: source }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        req.end();
+      });
+    }
+
+    it('builds the cluster in a security group of its own: another tenant\'s VM cannot reach it, Marathon wants credentials, and the group goes with the cluster', async () => {
+      const so = await world.start({}, { 'mesos.agents': 1 });
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      const name = String(provisioned['occi.mcn.stack.id']);
+      const [group] = (await world.sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: name })).inner['securitygroup'];
+      const rules = (group.ingressrule as Array<Record<string, unknown>>).map((r) => (r['cidr'] ? `${r['protocol']} ${r['startport']} from ${r['cidr']}` : `${r['protocol']} from group ${r['securitygroupname']}`));
+      expect(rules.sort()).to.deep.equal([`all from group ${name}`, 'tcp 2181 from 127.0.0.1/32', 'tcp 5050 from 127.0.0.1/32', 'tcp 5051 from 127.0.0.1/32', 'tcp 8080 from 127.0.0.1/32']);
+      expect(group.virtualmachinecount).to.equal(2);
+      const stranger = (await world.sim.api(OTHER_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: PLAIN_TEMPLATE, serviceofferingid: MEDIUM, name: 'stranger' })).inner;
+      await until(async () => (await world.sim.api(OTHER_KEYS, 'listVirtualMachines', { id: stranger['id'] })).inner['virtualmachine']?.[0]?.state === 'Running');
+      const address = (await world.sim.api(OTHER_KEYS, 'listVirtualMachines', { id: stranger['id'] })).inner['virtualmachine'][0].nic[0].ipaddress as string;
+      const master = String(provisioned['mesos.master.url']);
+      const marathon = String(provisioned['mesos.marathon.url']);
+      expect(await from(address, `${master}/master/state`), 'the master, from another tenant\'s VM').to.equal('ECONNRESET');
+      expect(await from(address, `${marathon}/v2/apps`), 'Marathon, from another tenant\'s VM').to.equal('ECONNRESET');
+      expect(await from('127.0.0.1', `${master}/master/state`), 'the master, from the orchestrator\'s address').to.equal(200);
+      expect(await from('127.0.0.1', `${marathon}/v2/apps`, 'POST', { 'Content-Type': 'application/json' }), 'Marathon without its credentials').to.equal(401);
+      expect((await marathonOf(provisioned)('/v2/apps', { method: 'POST', body: { id: '/owned', cmd: 'sleep 10', cpus: 0.1, mem: 16 } })).status, 'with them').to.equal(201);
+      expect(so.output()).to.not.contain(String(provisioned['mesos.marathon.password']));
+      await teardown(so);
+      expect((await world.sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: name })).inner['securitygroup'] ?? []).to.deep.equal([]);
+    });
+  });
+
   describe('update, delete and restarts', () => {
     it('scales out and back in through attribute updates, refusing other changes', async () => {
       const so = await world.start({}, { 'mesos.agents': 1 });
@@ -342,11 +383,11 @@ describe('SO against the simulated cloud and Mesos', function () {
     it('drains agents before a scale-in removes them: their tasks move to the agents that stay, none is lost', async () => {
       const so = await world.start({}, { 'mesos.agents': 3 });
       const { provisioned } = await build(so);
-      const marathon = String(provisioned['mesos.marathon.url']);
+      const marathon = marathonOf(provisioned);
       const master = String(provisioned['mesos.master.url']);
-      const created = await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: '/work', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: 3 }) });
+      const created = await marathon('/v2/apps', { method: 'POST', body: { id: '/work', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: 3 } });
       expect(created.status).to.equal(201);
-      const hosts = async (): Promise<string[]> => ((await (await fetch(`${marathon}/v2/apps/work/tasks`)).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
+      const hosts = async (): Promise<string[]> => ((await (await marathon('/v2/apps/work/tasks')).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
       await until(async () => (await hosts()).length === 3);
       expect(await hosts(), 'one task per agent').to.deep.equal([ip(3), ip(4), ip(5)]);
       expect((await so.call('POST', '/orchestrator/default', { 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.agents=2' })).status).to.equal(200);
@@ -367,12 +408,12 @@ describe('SO against the simulated cloud and Mesos', function () {
     it('removes the agent with the least work on a scale-in, so that nothing has to move', async () => {
       const so = await world.start({}, { 'mesos.agents': 3 });
       const { provisioned } = await build(so);
-      const marathon = String(provisioned['mesos.marathon.url']);
+      const marathon = marathonOf(provisioned);
       const master = String(provisioned['mesos.master.url']);
       // Kept off the first agent, so that the least busy agent is not the one a count from the top would pick.
       const app = { id: '/pair', cmd: 'sleep 100000', cpus: 0.5, mem: 32, instances: 2, constraints: [['hostname', 'UNIQUE'], ['hostname', 'UNLIKE', ip(3).replaceAll('.', '\\.')]] };
-      expect((await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app) })).status).to.equal(201);
-      const hosts = async (): Promise<string[]> => ((await (await fetch(`${marathon}/v2/apps/pair/tasks`)).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
+      expect((await marathon('/v2/apps', { method: 'POST', body: app })).status).to.equal(201);
+      const hosts = async (): Promise<string[]> => ((await (await marathon('/v2/apps/pair/tasks')).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
       await until(async () => (await hosts()).length === 2);
       const busy = await hosts();
       expect(busy).to.deep.equal([ip(4), ip(5)]);

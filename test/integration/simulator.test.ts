@@ -22,7 +22,7 @@ import {
 import { passTime, untilScheduled } from '../support/time.js';
 
 const DEPLOY = { zoneid: ZONE_1, templateid: MESOS_TEMPLATE, serviceofferingid: MEDIUM };
-const TIMING = { deployMs: 3000, destroyMs: 1000, expungeMs: 500, tagMs: 100 };
+const TIMING = { deployMs: 3000, destroyMs: 1000, expungeMs: 500, tagMs: 100, securityGroupMs: 200 };
 
 describe('CloudStack simulator', () => {
   let clock: ManualClock;
@@ -431,6 +431,46 @@ describe('CloudStack simulator', () => {
       const rules = (await job(jobid))['jobresult'].securitygroup.ingressrule;
       expect(rules[0]).to.include({ protocol: 'tcp', startport: 5050, endport: 5051, cidr: '127.0.0.0/8' });
     });
+
+    it('takes rules from the VMs of a group, skips duplicates, fails when all are, and refuses bad ones', async () => {
+      const group = (await t.api(DEMO_KEYS, 'createSecurityGroup', { name: 'mesos' })).inner['securitygroup'];
+      const self = { securitygroupid: group.id, 'usersecuritygrouplist[0].account': 'demo', 'usersecuritygrouplist[0].group': 'mesos' };
+      const authorize = async (params: Record<string, string>): Promise<Record<string, any>> => {
+        const { jobid } = (await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', params)).inner;
+        await passTime(clock, TIMING.securityGroupMs);
+        return job(jobid);
+      };
+      const first = await authorize(self);
+      expect(first['jobresult'].securitygroup.ingressrule).to.have.length(1);
+      expect(first['jobresult'].securitygroup.ingressrule[0]).to.include({ protocol: 'all', securitygroupname: 'mesos', account: 'demo' });
+      const again = await authorize(self);
+      expect([again['jobstatus'], again['jobresult'].errortext]).to.deep.equal([2, 'Failed to authorize security group ingress rule(s)']);
+      const refusals = [
+        [{ securitygroupid: group.id }, 'At least one cidr or at least one security group needs to be specified'],
+        [{ securitygroupid: group.id, cidrlist: '10.1.1.0/33' }, 'Invalid cidr 10.1.1.0/33'],
+        [{ securitygroupid: group.id, protocol: 'tcp', cidrlist: '10.0.0.0/8' }, 'Invalid port range specified, startPort = null, endPort = null'],
+        [{ securitygroupid: group.id, protocol: 'tcp', startport: '9', endport: '2', cidrlist: '10.0.0.0/8' }, 'Invalid port range 9:2'],
+        [{ securitygroupid: group.id, 'usersecuritygrouplist[0].account': 'demo', 'usersecuritygrouplist[0].group': 'nope' }, /^Nonexistent group nope for account demo/],
+      ] as const;
+      for (const [params, text] of refusals) {
+        const reply = await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', params as Record<string, string>);
+        expect(reply.status, JSON.stringify(params)).to.equal(431);
+        expect(reply.inner['errortext']).to.match(typeof text === 'string' ? new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : text);
+      }
+    });
+
+    it('keeps a group while a VM, destroyed but not expunged, still holds it', async () => {
+      const group = (await t.api(DEMO_KEYS, 'createSecurityGroup', { name: 'held' })).inner['securitygroup'];
+      const id = await running({ name: 'holder', securitygroupids: group.id });
+      await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id });
+      await passTime(clock, TIMING.destroyMs);
+      const held = await t.api(DEMO_KEYS, 'deleteSecurityGroup', { id: group.id });
+      expect([held.status, held.inner['errortext']]).to.deep.equal([536, "Cannot delete group when it's in use by virtual machines"]);
+      expect((await t.api(DEMO_KEYS, 'deleteSecurityGroup', { name: 'default' })).inner['errortext']).to.equal('The network group default is reserved');
+      await t.api(DEMO_KEYS, 'expungeVirtualMachine', { id });
+      await passTime(clock, TIMING.expungeMs);
+      expect((await t.api(DEMO_KEYS, 'deleteSecurityGroup', { id: group.id })).inner).to.deep.equal({ success: true });
+    });
   });
 
   describe('fault injection', () => {
@@ -573,9 +613,14 @@ describe('CloudStack simulator', () => {
       await start({ fixtures: parseFixtures(fixtures), guests: new Map([['recorder', guest]]) });
       const id = await running({ name: 'g1', userdata: Buffer.from('#cloud-config\nwrite_files: []\n').toString('base64') });
       await passTime(clock, 0);
-      expect(events).to.deep.equal([
-        ['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: t.network.address(1, 2), userData: '#cloud-config\nwrite_files: []\n', cpus: 2, memoryMb: 4096 }],
-      ]);
+      const [[what, started]] = events as Array<[string, GuestVm]>;
+      const { admits, ...vm } = started!;
+      expect([what, vm]).to.deep.equal(['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: t.network.address(1, 2), userData: '#cloud-config\nwrite_files: []\n', cpus: 2, memoryMb: 4096 }]);
+      expect(admits('127.0.0.1', 22), 'zone 1 has security groups: the default group lets nothing in').to.equal(false);
+      const group = (await t.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: 'default' })).inner['securitygroup'][0];
+      await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', { securitygroupid: group.id, protocol: 'tcp', startport: '22', endport: '22', cidrlist: '127.0.0.1/32' });
+      await passTime(clock, TIMING.securityGroupMs);
+      expect([admits('127.0.0.1', 22), admits('127.0.0.1', 23), admits('127.0.0.2', 22)], 'as its rules stand now').to.deep.equal([true, false, false]);
       await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id });
       await passTime(clock, TIMING.destroyMs);
       expect(events[1]).to.deep.equal(['stop', id]);

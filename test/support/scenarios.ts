@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { RuntimeKind } from '../../service-manager/runtime/runtime.js';
 import { activeAgents, uidOf, type Attributes, type HistoryEvent, type InProcessSm, type PipelineWorld, type SmOptions, type SpawnedSm } from './pipeline.js';
+import { marathonOf, type MarathonCall } from './marathon.js';
 import { DEMO, OTHER } from './sm.js';
 import { until } from './wait.js';
 
@@ -410,8 +411,8 @@ interface MarathonTask {
   readonly state: string;
 }
 
-async function runningTasks(marathon: string, app: string): Promise<MarathonTask[]> {
-  const reply = (await (await fetch(`${marathon}/v2/apps${app}/tasks`)).json()) as { tasks: MarathonTask[] };
+async function runningTasks(marathon: MarathonCall, app: string): Promise<MarathonTask[]> {
+  const reply = (await (await marathon(`/v2/apps${app}/tasks`)).json()) as { tasks: MarathonTask[] };
   return reply.tasks.filter((t) => t.state === 'TASK_RUNNING');
 }
 
@@ -423,8 +424,15 @@ async function runningTasks(marathon: string, app: string): Promise<MarathonTask
 export async function workMovesOnScaleIn(world: PipelineWorld, sm: InProcessSm): Promise<void> {
   const { id, uid, ready } = await readyCluster(sm, 1, 3);
   expect(ready['mcn.service.state.message']).to.match(/; a smoke task ran on 127\.\d+\.\d+\.\d+$/);
-  const marathon = String(ready['mesos.marathon.url']);
-  const created = await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: '/work', cmd: 'sleep 100000', cpus: 0.5, mem: 64, instances: 3 }) });
+  const password = String(ready['mesos.marathon.password']);
+  expect(password, 'the owner sees the Marathon password').to.match(/^[\w-]{32}$/);
+  expect(sm.sm.registry.find('demo', id)!.outputs, 'never stored').to.not.have.property('mesos.marathon.password');
+  const onDisk = ['registry.db', 'registry.db-wal'].map((file) => readFileSync(join(sm.dir, file)).toString('latin1')).join('');
+  expect(onDisk, 'not on disk either').to.not.contain(password);
+  expect(JSON.stringify(await history(sm, id)), 'nor in the history').to.not.contain(password);
+  expect(sm.logLines.join('\n'), 'nor in a log line').to.not.contain(password);
+  const marathon = marathonOf(ready);
+  const created = await marathon('/v2/apps', { method: 'POST', body: { id: '/work', cmd: 'sleep 100000', cpus: 0.5, mem: 64, instances: 3 } });
   expect(created.status).to.equal(201);
   const seen: string[] = [];
   const busy = await watchUntil(sm, id, (a) => a['mesos.tasks.running'] === 3, seen);
@@ -460,16 +468,16 @@ export async function autoscalesWithDemand(world: PipelineWorld, sm: InProcessSm
   const ready = await sm.untilState(DEMO, id, 'ready');
   const autoscaler = sm.sm.pipeline!.autoscaler;
   expect(await autoscaler.run(), 'an idle cluster at its minimum').to.equal(0);
-  const marathon = String(ready['mesos.marathon.url']);
+  const marathon = marathonOf(ready);
   const app = { id: '/load', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: 10 };
-  expect((await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app) })).status).to.equal(201);
+  expect((await marathon('/v2/apps', { method: 'POST', body: app })).status).to.equal(201);
   const seen: string[] = [];
   await watchUntil(sm, id, (a) => a['mesos.tasks.waiting'] === 6, seen);
   expect(await autoscaler.run()).to.equal(1);
   const busy = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.tasks.running'] === 10, seen);
   expect(busy).to.include({ 'mesos.agents': 3, 'mesos.agents.active': 3, 'mesos.tasks.waiting': 0 });
   expect(await autoscaler.run(), '10 of 12 cpus is within the thresholds').to.equal(0);
-  expect((await fetch(`${marathon}/v2/apps/load`, { method: 'DELETE' })).status).to.equal(200);
+  expect((await marathon('/v2/apps/load', { method: 'DELETE' })).status).to.equal(200);
   await watchUntil(sm, id, (a) => a['mesos.tasks.running'] === 0 && a['mesos.cpus.used'] === 0, seen);
   for (const agents of [2, 1]) {
     await until(async () => (await autoscaler.run()) === 1, 60_000, () => `never scaled in to ${agents}; seen: ${seen.slice(-3).join(' | ')}`);

@@ -25,6 +25,7 @@ const SETTINGS: LaunchSettings = {
   managerId: 'sm1',
   credentials: (tenant) => (tenant === 'demo' ? { apiKey: 'demo-api-key', secretKey: 'demo-secret-key' } : undefined),
   keyFor: (uid, generation) => `key-${uid}-${generation}`,
+  clusterSecretFor: (uid) => `cluster-${uid}`,
   environment: { SO_DEADLINE_DEPLOY_S: '1800', SO_LOG_LEVEL: 'debug' },
   logLevel: 'info',
 };
@@ -56,7 +57,7 @@ describe('SO runtimes', () => {
       SO_CLOUDSTACK_API_KEY: 'demo-api-key',
       SO_PARAMETERS: '{"mesos.agents":3}',
     });
-    expect(launch.secrets).to.deep.equal({ SO_CLOUDSTACK_SECRET_KEY: 'demo-secret-key', SO_AUTH_KEY: 'key-u-1-2' });
+    expect(launch.secrets).to.deep.equal({ SO_CLOUDSTACK_SECRET_KEY: 'demo-secret-key', SO_AUTH_KEY: 'key-u-1-2', SO_CLUSTER_SECRET: 'cluster-u-1' });
     expect(soUrl('::1', 18001)).to.equal('http://[::1]:18001');
   });
 

@@ -3,6 +3,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { CloudResourceNotFound, CloudStackError, type CloudStack } from '../../lib/cloudstack/index.js';
 import { createMemoryLogger } from '../../lib/logger.js';
 import type { RawValue } from '../../service-orchestrator/cluster/parameters.js';
+import { clusterCredentials } from '../../lib/cluster/credentials.js';
 import { Drainer } from '../../service-orchestrator/drain/drainer.js';
 import { Orchestrator, type OrchestratorSettings } from '../../service-orchestrator/orchestrator.js';
 import { DaemonHttp } from '../../service-orchestrator/readiness/daemon-http.js';
@@ -33,6 +34,7 @@ const SETTINGS: OrchestratorSettings = {
   maxUnhealthy: 0.4,
   replaceBackoffMs: 30_000,
   vmStartTimeoutMs: 300_000,
+  managementCidr: '127.0.0.1/32',
 };
 
 const PARAMETERS = new Map<string, RawValue>([
@@ -61,6 +63,7 @@ function fakeCloud(): CloudStack {
         throw new CloudStackError({ command: 'deployVirtualMachine', httpStatus: 535, errorcode: 535, errortext: 'quota exceeded' });
       },
     },
+    securityGroups: { remove: async () => undefined },
     client: { list: async () => [] },
   } as unknown as CloudStack;
   return cloudstack;
@@ -75,9 +78,10 @@ describe('SO stack state machine', () => {
     orchestrator = new Orchestrator({
       instanceId: 'inst',
       cloudstack: fakeCloud(),
-      probe: new Probe(clock, 1000),
-      smoke: new SmokeTest(clock, 1000),
+      probe: new Probe(new DaemonHttp(clock, 1000)),
+      smoke: new SmokeTest(new DaemonHttp(clock, 1000)),
       drainer: new Drainer(new DaemonHttp(clock, 1000), clock, createMemoryLogger().logger),
+      credentials: clusterCredentials('test'),
       timers: clock,
       settings: SETTINGS,
       logger: createMemoryLogger().logger,
