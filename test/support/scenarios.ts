@@ -5,6 +5,8 @@ import Docker from 'dockerode';
 import type { RuntimeKind } from '../../service-manager/runtime/runtime.js';
 import { activeAgents, uidOf, type Attributes, type HistoryEvent, type InProcessSm, type PipelineWorld, type SmOptions, type SpawnedSm } from './pipeline.js';
 import { marathonOf, type MarathonCall } from './marathon.js';
+import { clusterPrefix } from '../../service-orchestrator/cluster/plan.js';
+import { DEMO_KEYS } from './simulator.js';
 import { DEMO, OTHER } from './sm.js';
 import { until } from './wait.js';
 
@@ -198,6 +200,8 @@ async function deleteAndConfirm(world: PipelineWorld, sm: InProcessSm, id: strin
   expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
   await sm.untilGone(DEMO, id);
   expect(await world.liveVms(uid)).to.deep.equal([]);
+  const groups = (await world.sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: clusterPrefix(uid) })).inner['securitygroup'] ?? [];
+  expect(groups, 'its security group is gone too').to.deep.equal([]);
   expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
 }
 
