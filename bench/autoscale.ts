@@ -22,6 +22,7 @@ import { createLogger } from '../lib/logger.js';
 import { loadConfig } from '../service-manager/config/load.js';
 import { startServiceManager, type ServiceManager } from '../service-manager/start.js';
 import { loadFixtures } from '../simulator/fixtures.js';
+import { marathonOf } from '../test/support/marathon.js';
 import { FIXTURES } from './orchestrated.js';
 
 const ETC = fileURLToPath(new URL('../../etc/', import.meta.url));
@@ -66,16 +67,15 @@ async function burst(sm: ServiceManager, tasks: number): Promise<void> {
   if (created.status !== 201) throw new Error(`create ${id}: ${created.status} ${await created.text()}`);
   await until(sm, id, (a) => a['mcn.service.state'] === 'ready');
   const uid = sm.registry.find('demo', id)!.uid;
-  const marathon = String((await attributes(sm, id))['mesos.marathon.url']);
+  const marathon = marathonOf(await attributes(sm, id));
   const start = Date.now();
-  const app = { id: '/burst', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: tasks };
-  await fetch(`${marathon}/v2/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(app) });
+  await marathon('/v2/apps', { method: 'POST', body: { id: '/burst', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: tasks } });
   const decided = await until(sm, id, (a) => a['mcn.service.state'] === 'update');
   const running = await until(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.tasks.running'] === tasks);
   const grown = await attributes(sm, id);
   const out = resizes(sm, uid, start);
   const drainStart = Date.now();
-  await fetch(`${marathon}/v2/apps/burst`, { method: 'DELETE' });
+  await marathon('/v2/apps/burst', { method: 'DELETE' });
   const shrunk = await until(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === 1);
   const add = agentAddMs() / SCALE;
   console.log(

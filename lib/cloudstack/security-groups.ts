@@ -54,9 +54,9 @@ export class SecurityGroups {
   /** The group by its name, made if missing, with its tags and at least the wanted rules. */
   async ensure(name: string, tags: Readonly<Record<string, string>>, rules: readonly WantedRule[], options: OperationOptions): Promise<SecurityGroup> {
     const group = (await this.find(name, options.signal)) ?? (await this.create(name, options));
-    await this.tag(group, tags, options);
     const missing = rules.filter((rule) => !(group.ingressrule ?? []).some((have) => matches(have, rule, group)));
-    for (const rule of missing) await this.authorize(group, rule, options);
+    // Each is a job of its own on the server; they need not wait for each other.
+    await Promise.all([this.tag(group, tags, options), ...missing.map((rule) => this.authorize(group, rule, options))]);
     return (await this.find(name, options.signal)) ?? group;
   }
 
