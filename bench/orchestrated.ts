@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SystemTimers } from '../lib/clock.js';
+import { SO_SCHEME } from '../lib/hurtle/protocol.js';
 import { createLogger } from '../lib/logger.js';
 import { readSoConfig, type SoConfig } from '../service-orchestrator/config.js';
 import { startOrchestrator } from '../service-orchestrator/start.js';
@@ -74,7 +75,7 @@ export async function stackAttributes(soUrl: string): Promise<Attributes> {
 export async function act(soUrl: string, method: string, path: string, category: string): Promise<void> {
   const reply = await fetch(`${soUrl}${path}`, {
     method,
-    headers: { ...HEADERS, 'Content-Type': 'text/occi', Category: `${category}; scheme="http://schemas.mobile-cloud-networking.eu/occi/service#"` },
+    headers: { ...HEADERS, 'Content-Type': 'text/occi', Category: `${category}; scheme="${SO_SCHEME}"` },
   });
   if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${await reply.text()}`);
 }

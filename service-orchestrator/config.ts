@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../lib/errors.js';
+import { SO_ENV, SO_SECRETS } from '../lib/hurtle/environment.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import type { LogLevel } from '../lib/logger.js';
 import { isObject } from '../lib/objects.js';
@@ -36,17 +37,17 @@ type Spec =
   | { readonly kind: 'choice'; readonly values: readonly string[]; readonly fallback: string };
 
 const SPECS: Record<string, Spec> = {
-  SO_INSTANCE_ID: { kind: 'text', required: true },
-  SO_TENANT: { kind: 'text', required: true },
-  SO_AUTH_KEY: { kind: 'text', required: false },
-  SO_CLUSTER_SECRET: { kind: 'text', required: false },
-  SO_MANAGER_ID: { kind: 'text', required: false },
-  SO_LISTEN: { kind: 'text', required: false, fallback: '127.0.0.1:8051' },
+  [SO_ENV.instanceId]: { kind: 'text', required: true },
+  [SO_ENV.tenant]: { kind: 'text', required: true },
+  [SO_ENV.authKey]: { kind: 'text', required: false },
+  [SO_ENV.clusterSecret]: { kind: 'text', required: false },
+  [SO_ENV.managerId]: { kind: 'text', required: false },
+  [SO_ENV.listen]: { kind: 'text', required: false, fallback: '127.0.0.1:8051' },
   SO_MANAGEMENT_CIDR: { kind: 'text', required: false },
-  SO_CLOUDSTACK_ENDPOINT: { kind: 'text', required: true },
-  SO_CLOUDSTACK_API_KEY: { kind: 'text', required: true },
-  SO_CLOUDSTACK_SECRET_KEY: { kind: 'text', required: true },
-  SO_PARAMETERS: { kind: 'text', required: false, fallback: '{}' },
+  [SO_ENV.cloudstackEndpoint]: { kind: 'text', required: true },
+  [SO_ENV.cloudstackApiKey]: { kind: 'text', required: true },
+  [SO_ENV.cloudstackSecretKey]: { kind: 'text', required: true },
+  [SO_ENV.parameters]: { kind: 'text', required: false, fallback: '{}' },
   SO_DEADLINE_DESIGN_S: { kind: 'int', fallback: 60, min: 1, max: 3600 },
   SO_DEADLINE_DEPLOY_S: { kind: 'int', fallback: 1200, min: 1, max: 86_400 },
   SO_DEADLINE_PROVISION_S: { kind: 'int', fallback: 900, min: 1, max: 86_400 },
@@ -69,14 +70,14 @@ const SPECS: Record<string, Spec> = {
   SO_POLL_MIN_MS: { kind: 'int', fallback: 1000, min: 1, max: 60_000 },
   SO_POLL_MAX_MS: { kind: 'int', fallback: 10_000, min: 1, max: 600_000 },
   SO_PROBE_TIMEOUT_MS: { kind: 'int', fallback: 3000, min: 1, max: 60_000 },
-  SO_TIME_SCALE: { kind: 'int', fallback: 1, min: 1, max: 10_000 },
-  SO_TIME_ORIGIN: { kind: 'text', required: false },
-  SO_LOG_LEVEL: { kind: 'choice', values: ['error', 'warn', 'info', 'debug'], fallback: 'info' },
-  SO_LOG_FORMAT: { kind: 'choice', values: ['auto', 'json', 'text'], fallback: 'auto' },
+  [SO_ENV.timeScale]: { kind: 'int', fallback: 1, min: 1, max: 10_000 },
+  [SO_ENV.timeOrigin]: { kind: 'text', required: false },
+  [SO_ENV.logLevel]: { kind: 'choice', values: ['error', 'warn', 'info', 'debug'], fallback: 'info' },
+  [SO_ENV.logFormat]: { kind: 'choice', values: ['auto', 'json', 'text'], fallback: 'auto' },
 };
 
 /** Secrets may instead come from a file named by <NAME>_FILE, as with Docker and Swarm secrets. */
-const SECRETS = ['SO_CLOUDSTACK_SECRET_KEY', 'SO_AUTH_KEY', 'SO_CLUSTER_SECRET'];
+const SECRETS: readonly string[] = SO_SECRETS;
 
 /** Reads SO_* variables; an unknown one, a missing required one or a bad value is an error naming it. */
 export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
@@ -92,25 +93,25 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   }
   const text = (name: string): string => values.get(name) as string;
   const int = (name: string): number => values.get(name) as number;
-  const listen = parseListen(text('SO_LISTEN'));
-  if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${text('SO_LISTEN')}" must be host:port`);
+  const listen = parseListen(text(SO_ENV.listen));
+  if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${text(SO_ENV.listen)}" must be host:port`);
   const sourceAddress = isOwnAddress(listen.host) ? listen.host : undefined;
   const managementCidr = values.has('SO_MANAGEMENT_CIDR') ? text('SO_MANAGEMENT_CIDR') : `${sourceAddress ?? '127.0.0.1'}/32`;
   if (!IPV4_CIDR.test(managementCidr)) throw new ConfigError(`SO_MANAGEMENT_CIDR = "${managementCidr}" must be an IPv4 CIDR block such as 192.0.2.10/32`);
-  const origin = values.get('SO_TIME_ORIGIN');
+  const origin = values.get(SO_ENV.timeOrigin);
   if (origin !== undefined && !/^\d+$/.test(String(origin))) throw new ConfigError(`SO_TIME_ORIGIN = "${origin}" must be epoch milliseconds`);
   const optional = (name: string, key: 'authKey' | 'clusterSecret' | 'managerId'): Partial<SoConfig> =>
     values.has(name) ? { [key]: text(name) } : {};
   return {
-    instanceId: text('SO_INSTANCE_ID'),
-    tenant: text('SO_TENANT'),
-    ...optional('SO_AUTH_KEY', 'authKey'),
-    ...optional('SO_CLUSTER_SECRET', 'clusterSecret'),
-    ...optional('SO_MANAGER_ID', 'managerId'),
+    instanceId: text(SO_ENV.instanceId),
+    tenant: text(SO_ENV.tenant),
+    ...optional(SO_ENV.authKey, 'authKey'),
+    ...optional(SO_ENV.clusterSecret, 'clusterSecret'),
+    ...optional(SO_ENV.managerId, 'managerId'),
     listen: { host: listen.host, port: listen.port },
     ...(sourceAddress === undefined ? {} : { sourceAddress }),
-    cloudstack: { endpoint: text('SO_CLOUDSTACK_ENDPOINT'), apiKey: text('SO_CLOUDSTACK_API_KEY'), secretKey: text('SO_CLOUDSTACK_SECRET_KEY') },
-    parameters: parameters(text('SO_PARAMETERS')),
+    cloudstack: { endpoint: text(SO_ENV.cloudstackEndpoint), apiKey: text(SO_ENV.cloudstackApiKey), secretKey: text(SO_ENV.cloudstackSecretKey) },
+    parameters: parameters(text(SO_ENV.parameters)),
     settings: {
       designDeadlineMs: int('SO_DEADLINE_DESIGN_S') * 1000,
       deployDeadlineMs: int('SO_DEADLINE_DEPLOY_S') * 1000,
@@ -136,10 +137,10 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
       managementCidr,
     },
     probeTimeoutMs: int('SO_PROBE_TIMEOUT_MS'),
-    timeScale: int('SO_TIME_SCALE'),
+    timeScale: int(SO_ENV.timeScale),
     ...(origin === undefined ? {} : { timeOrigin: Number(origin) }),
-    logLevel: text('SO_LOG_LEVEL') as LogLevel,
-    logFormat: text('SO_LOG_FORMAT') as SoConfig['logFormat'],
+    logLevel: text(SO_ENV.logLevel) as LogLevel,
+    logFormat: text(SO_ENV.logFormat) as SoConfig['logFormat'],
   };
 }
 

@@ -5,6 +5,7 @@ import { CloudResourceNotFound, CloudStackError, CloudStackTransportError } from
 import type { Logger } from '../lib/logger.js';
 import type { AttributeValue } from '../lib/occi/model.js';
 import { EVENTS_ATTRIBUTE, HEALTH_ATTRIBUTE } from '../lib/cluster/health.js';
+import { isSoAction, type SoAction, type StackState } from '../lib/hurtle/protocol.js';
 import { ClusterBuilder, reason, type NodeVm, type Placement } from './cluster/builder.js';
 import { checkChange, parseParameters, type ClusterParameters, type RawValue } from './cluster/parameters.js';
 import { clusterPrefix, DAEMON_PORTS, ownerTags, slotKey, slotsFor, zkUrl, type Slot } from './cluster/plan.js';
@@ -46,21 +47,6 @@ export interface OrchestratorDeps {
   readonly logger: Logger;
 }
 
-export type ActionTerm = 'deploy' | 'provision';
-
-/** The CloudFormation/Heat stack states hurtle service managers wait for. */
-export type StackState =
-  | 'uninitialized'
-  | 'CREATE_IN_PROGRESS'
-  | 'CREATE_COMPLETE'
-  | 'CREATE_FAILED'
-  | 'UPDATE_IN_PROGRESS'
-  | 'UPDATE_COMPLETE'
-  | 'UPDATE_FAILED'
-  | 'DELETE_IN_PROGRESS'
-  | 'DELETE_COMPLETE'
-  | 'DELETE_FAILED';
-
 /**
  * One service instance's cluster, driven through hurtle's phases: design
  * (PUT), deploy, provision, update, dispose. Phases run one after another in
@@ -71,7 +57,7 @@ export class Orchestrator {
   state: StackState = 'uninitialized';
   message = 'Not initialised.';
   outputs: Record<string, AttributeValue> = {};
-  actions: ActionTerm[] = [];
+  actions: SoAction[] = [];
   initialised = false;
   private raw = new Map<string, RawValue>();
   private params?: ClusterParameters;
@@ -160,7 +146,7 @@ export class Orchestrator {
   }
 
   act(term: string, attributes: ReadonlyMap<string, RawValue>): void {
-    if (!this.actions.includes(term as ActionTerm)) throw new BadRequest('Not applicable atm.');
+    if (!isSoAction(term) || !this.actions.includes(term)) throw new BadRequest('Not applicable atm.');
     if (attributes.size > 0) this.update(attributes);
     if (term === 'deploy') {
       this.actions = ['provision'];

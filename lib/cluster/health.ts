@@ -9,6 +9,8 @@
 
 export const HEALTH_ATTRIBUTE = 'mesos.cluster.health';
 export const EVENTS_ATTRIBUTE = 'mesos.cluster.events';
+/** The agents as the last check saw them: a JSON list of slot, VM, address, Mesos id, active, replacements. */
+export const AGENT_NODES_ATTRIBUTE = 'mesos.agents.nodes';
 
 export type ClusterHealth = 'healthy' | 'degraded';
 

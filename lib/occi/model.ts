@@ -48,6 +48,8 @@ export interface Entity {
   readonly kind: Kind;
   /** Attributes in rendering order; values are already typed. */
   readonly attributes: ReadonlyArray<readonly [string, AttributeValue]>;
+  /** How structured values (JSON in a string) read in the text renderings, whose clients split on commas and never unescape. */
+  readonly textForms?: Readonly<Record<string, AttributeValue>>;
   /** Actions applicable right now, rendered as action links. */
   readonly actions: readonly Action[];
 }

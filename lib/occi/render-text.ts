@@ -1,3 +1,4 @@
+import { readableByHurtle } from '../hurtle/text-values.js';
 import { quote, toHeaderBytes } from './lexer.js';
 import { typeId, type Action, type AttributeValue, type Entity, type Kind } from './model.js';
 
@@ -41,13 +42,19 @@ export function formatValue(value: AttributeValue): string {
   return typeof value === 'string' ? quote(value) : String(value);
 }
 
+/** A value as the text renderings show it: structured values in their text form, every string readable by hurtle's parsers. */
+function textValue(entity: Entity, name: string, value: AttributeValue): string {
+  const shown = entity.textForms?.[name] ?? value;
+  return typeof shown === 'string' ? quote(readableByHurtle(shown)) : String(shown);
+}
+
 export function renderEntity(entity: Entity): TextRendering {
   const kind = entity.kind;
   const category = `${kind.term}; scheme="${kind.scheme}"; class="kind"${kind.title ? `; title=${quote(kind.title)}` : ''}`;
   return {
     categories: [category],
     links: entity.actions.map((a) => `<${entity.location}?action=${a.term}>; rel="${typeId(a)}"`),
-    attributes: entity.attributes.map(([name, value]) => `${name}=${formatValue(value)}`),
+    attributes: entity.attributes.map(([name, value]) => `${name}=${textValue(entity, name, value)}`),
     locations: [],
   };
 }

@@ -6,6 +6,7 @@ import { ConfigError } from '../../lib/errors.js';
 import { parseListen, type ListenAddress } from '../../lib/listen.js';
 import type { LogLevel } from '../../lib/logger.js';
 import type { TimedState } from '../lifecycle/pipeline.js';
+import { SO_MANAGED } from '../../lib/hurtle/environment.js';
 import type { Quota } from '../admission/quota.js';
 import type { PortRange } from '../runtime/ports.js';
 import { SCHEMA, envName, type KeySpec } from './schema.js';
@@ -190,20 +191,7 @@ function portRange(text: string): PortRange | undefined {
 }
 
 /** The variables the service manager sets itself; the environment key may only add to them. */
-const MANAGED_SO_VARIABLES = new Set([
-  'SO_INSTANCE_ID',
-  'SO_TENANT',
-  'SO_AUTH_KEY',
-  'SO_CLUSTER_SECRET',
-  'SO_MANAGER_ID',
-  'SO_LISTEN',
-  'SO_CLOUDSTACK_ENDPOINT',
-  'SO_CLOUDSTACK_API_KEY',
-  'SO_CLOUDSTACK_SECRET_KEY',
-  'SO_PARAMETERS',
-  'SO_TIME_SCALE',
-  'SO_TIME_ORIGIN',
-]);
+const MANAGED_SO_VARIABLES: ReadonlySet<string> = new Set(SO_MANAGED);
 
 function environment(text: string, fail: (why: string) => never): Readonly<Record<string, string>> {
   const variables: Record<string, string> = {};

@@ -1,3 +1,4 @@
+import { clusterTextForms } from '../../lib/cluster/text-forms.js';
 import type { AttributeValue, Entity } from '../../lib/occi/model.js';
 import { MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE } from '../lifecycle/states.js';
 import type { InstanceRecord } from '../registry/registry.js';
@@ -24,6 +25,7 @@ export function toEntity(type: ServiceType, record: InstanceRecord, secrets: Sec
     kind: type.kind,
     attributes,
     actions: type.actionRules.filter((rule) => rule.applies(record.state)).map((rule) => rule.action),
+    textForms: clusterTextForms(record.outputs),
   };
 }
 

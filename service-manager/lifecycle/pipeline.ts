@@ -1,4 +1,5 @@
 import type { ClusterHealth } from '../../lib/cluster/health.js';
+import type { SoAction, StackState } from '../../lib/hurtle/protocol.js';
 import { outdated, startsIn, type Failure, type PipelineMemo } from './memo.js';
 import { isServing, type ServiceState } from './states.js';
 
@@ -28,10 +29,10 @@ export type SoObservation =
 
 export interface StackView {
   /** `occi.mcn.stack.state`: uninitialized or a CloudFormation/Heat stack state. */
-  readonly state: string;
+  readonly state: StackState;
   readonly message: string;
   /** The action terms the orchestrator offers now. */
-  readonly actions: readonly string[];
+  readonly actions: readonly SoAction[];
   /** How the orchestrator's watch finds a ready cluster. */
   readonly health?: ClusterHealth;
 }
@@ -63,7 +64,7 @@ export interface PipelinePolicy {
   readonly teardownRetryMs: number;
 }
 
-export type SoCall = 'init' | 'deploy' | 'provision' | 'update' | 'dispose';
+export type SoCall = 'init' | SoAction | 'update' | 'dispose';
 
 export type Decision =
   /** Start an orchestrator, on the instance's port or (when it was lost) a new one. */
@@ -90,7 +91,7 @@ export type Decision =
 
 const MAX_TEARDOWN_WAIT_MS = 3_600_000;
 
-const DELETE_STATES = new Set(['DELETE_IN_PROGRESS', 'DELETE_COMPLETE', 'DELETE_FAILED']);
+const DELETE_STATES: ReadonlySet<StackState> = new Set(['DELETE_IN_PROGRESS', 'DELETE_COMPLETE', 'DELETE_FAILED']);
 
 export function decide(s: Situation, policy: PipelinePolicy): Decision {
   if (outdated(s.memo)) {
@@ -115,6 +116,11 @@ function towardsReady(s: Situation, policy: PipelinePolicy): Decision {
   const current = s.memo.applied === s.desired;
   const early = s.state === 'activate' || s.state === 'deploy';
   switch (stack.state) {
+    case 'uninitialized':
+      if (stack.actions.includes('deploy')) {
+        return { kind: 'call', call: 'deploy', message: 'creating the VMs', ...(s.state === 'activate' ? { then: 'deploy' as const } : {}) };
+      }
+      return progress(s, stack);
     case 'CREATE_IN_PROGRESS':
       return s.state === 'activate' ? { kind: 'advance', to: 'deploy', message: detail(stack) } : progress(s, stack);
     case 'CREATE_COMPLETE':
@@ -132,12 +138,10 @@ function towardsReady(s: Situation, policy: PipelinePolicy): Decision {
       return failing(s, detail(stack));
     case 'CREATE_FAILED':
       return failing(s, detail(stack));
-    default:
-      if (DELETE_STATES.has(stack.state)) return { kind: 'replace', message: 'replacing a service orchestrator that was disposed' };
-      if (stack.actions.includes('deploy')) {
-        return { kind: 'call', call: 'deploy', message: 'creating the VMs', ...(s.state === 'activate' ? { then: 'deploy' as const } : {}) };
-      }
-      return progress(s, stack);
+    case 'DELETE_IN_PROGRESS':
+    case 'DELETE_COMPLETE':
+    case 'DELETE_FAILED':
+      return { kind: 'replace', message: 'replacing a service orchestrator that was disposed' };
   }
 }
 

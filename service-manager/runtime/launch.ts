@@ -1,3 +1,4 @@
+import { SO_ENV } from '../../lib/hurtle/environment.js';
 import type { LogLevel } from '../../lib/logger.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
 import type { CloudStackCredentials } from '../auth/tenants-file.js';
@@ -37,21 +38,21 @@ export function launchFor(
     tenant: instance.tenant,
     port: at.port,
     env: {
-      SO_LOG_LEVEL: settings.logLevel,
-      SO_LOG_FORMAT: 'json',
+      [SO_ENV.logLevel]: settings.logLevel,
+      [SO_ENV.logFormat]: 'json',
       ...settings.environment,
-      SO_INSTANCE_ID: instance.uid,
-      SO_TENANT: instance.tenant,
-      SO_MANAGER_ID: settings.managerId,
-      SO_LISTEN: `${settings.host}:${at.port}`,
-      SO_CLOUDSTACK_ENDPOINT: settings.cloudstackUrl,
-      SO_CLOUDSTACK_API_KEY: account.apiKey,
-      SO_PARAMETERS: JSON.stringify(parameters),
+      [SO_ENV.instanceId]: instance.uid,
+      [SO_ENV.tenant]: instance.tenant,
+      [SO_ENV.managerId]: settings.managerId,
+      [SO_ENV.listen]: `${settings.host}:${at.port}`,
+      [SO_ENV.cloudstackEndpoint]: settings.cloudstackUrl,
+      [SO_ENV.cloudstackApiKey]: account.apiKey,
+      [SO_ENV.parameters]: JSON.stringify(parameters),
     },
     secrets: {
-      SO_CLOUDSTACK_SECRET_KEY: account.secretKey,
-      SO_AUTH_KEY: settings.keyFor(instance.uid, at.generation),
-      SO_CLUSTER_SECRET: settings.clusterSecretFor(instance.uid),
+      [SO_ENV.cloudstackSecretKey]: account.secretKey,
+      [SO_ENV.authKey]: settings.keyFor(instance.uid, at.generation),
+      [SO_ENV.clusterSecret]: settings.clusterSecretFor(instance.uid),
     },
   };
 }

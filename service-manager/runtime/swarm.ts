@@ -1,3 +1,4 @@
+import { SO_ENV } from '../../lib/hurtle/environment.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { demultiplex, engine, statusOf, type DockerRuntimeOptions } from './docker.js';
@@ -152,7 +153,7 @@ export class SwarmRuntime implements SoRuntime {
 }
 
 /** Short, because Swarm names are at most 64 characters and the uid takes 36 of them. */
-const SECRET_SUFFIXES: Readonly<Record<string, string>> = { SO_CLOUDSTACK_SECRET_KEY: 'cs-key', SO_AUTH_KEY: 'key', SO_CLUSTER_SECRET: 'cluster' };
+const SECRET_SUFFIXES: Readonly<Record<string, string>> = { [SO_ENV.cloudstackSecretKey]: 'cs-key', [SO_ENV.authKey]: 'key', [SO_ENV.clusterSecret]: 'cluster' };
 
 function secretName(uid: string, variable: string): string {
   const suffix = SECRET_SUFFIXES[variable];

@@ -2,14 +2,14 @@ import { Agent as HttpAgent } from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { HEALTH_ATTRIBUTE, isClusterHealth } from '../../lib/cluster/health.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
+import { isSoAction, isStackState, ORCHESTRATOR_PATH, ORCHESTRATOR_TERM, SO_SCHEME, STACK_MESSAGE_ATTRIBUTE, STACK_STATE_ATTRIBUTE, type SoAction } from '../../lib/hurtle/protocol.js';
 import { SIGNATURE_HEADER, signRequest, verifyResponse } from '../../lib/orchestrator-auth.js';
 import { isObject } from '../../lib/objects.js';
 import type { StackView } from '../lifecycle/pipeline.js';
 
-/** The hurtle SO protocol as a service manager speaks it (hurtle.md §4, §5.1). */
+/** The hurtle SO protocol (lib/hurtle) as a service manager speaks it. */
 
-const SO_SCHEME = 'http://schemas.mobile-cloud-networking.eu/occi/service#';
-const PATH = '/orchestrator/default';
+const PATH = ORCHESTRATOR_PATH;
 
 /** Where one orchestrator answers, and the key it shares with this service manager. */
 export interface SoEndpoint {
@@ -80,10 +80,10 @@ export class SoClient {
 
   /** PUT: initialise with the instance's parameters (201 the first time, 200 after). */
   async init(endpoint: SoEndpoint, parameters: Readonly<Record<string, AttributeValue>>): Promise<void> {
-    await this.send(endpoint, 'PUT', PATH, JSON.stringify({ kind: SO_SCHEME + 'orchestrator', attributes: parameters }), this.timeouts.initMs);
+    await this.send(endpoint, 'PUT', PATH, JSON.stringify({ kind: SO_SCHEME + ORCHESTRATOR_TERM, attributes: parameters }), this.timeouts.initMs);
   }
 
-  async act(endpoint: SoEndpoint, action: 'deploy' | 'provision'): Promise<void> {
+  async act(endpoint: SoEndpoint, action: SoAction): Promise<void> {
     await this.send(endpoint, 'POST', `${PATH}?action=${action}`, JSON.stringify({ action: SO_SCHEME + action }), this.timeouts.requestMs);
   }
 
@@ -149,12 +149,14 @@ function entityOf(body: string): SoEntity {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') attributes[name] = value;
   }
   const actions = Array.isArray(doc['actions']) ? doc['actions'].filter((a): a is string => typeof a === 'string') : [];
+  const state = String(attributes[STACK_STATE_ATTRIBUTE] ?? '');
+  if (!isStackState(state)) throw new SoUnavailable(`the orchestrator reports a stack state the protocol does not have: "${state.slice(0, 40)}"`);
   return {
     attributes,
     stack: {
-      state: String(attributes['occi.mcn.stack.state'] ?? 'unknown'),
-      message: String(attributes['occi.mcn.stack.message'] ?? ''),
-      actions: actions.map((id) => id.slice(id.lastIndexOf('#') + 1)),
+      state,
+      message: String(attributes[STACK_MESSAGE_ATTRIBUTE] ?? ''),
+      actions: actions.map((id) => id.slice(id.lastIndexOf('#') + 1)).filter(isSoAction),
       ...(isClusterHealth(attributes[HEALTH_ATTRIBUTE]) ? { health: attributes[HEALTH_ATTRIBUTE] } : {}),
     },
   };

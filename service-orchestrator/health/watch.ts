@@ -1,5 +1,5 @@
 import type { Timers } from '../../lib/clock.js';
-import { EVENTS_KEPT, type ClusterHealth, type HealthEvent, type HealthEventKind } from '../../lib/cluster/health.js';
+import { AGENT_NODES_ATTRIBUTE, EVENTS_KEPT, type ClusterHealth, type HealthEvent, type HealthEventKind } from '../../lib/cluster/health.js';
 import { loadOutputs } from '../../lib/cluster/load.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
@@ -274,7 +274,7 @@ export class ClusterWatch {
       'mesos.zk': zkUrl(cluster.masters, 'mesos'),
       'mesos.masters.addresses': cluster.masters.join(','),
       'mesos.agents.active': assessment.readyAgents,
-      'mesos.agents.nodes': JSON.stringify(agents),
+      [AGENT_NODES_ATTRIBUTE]: JSON.stringify(agents),
       ...(assessment.load ? loadOutputs(assessment.load) : {}),
     };
   }

@@ -1,8 +1,18 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { BadRequest, NotFound } from '../../lib/errors.js';
+import { clusterTextForms } from '../../lib/cluster/text-forms.js';
 import { baseUrlOf, send, sendText } from '../../lib/http/context.js';
 import { byMethod, errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
 import type { Logger } from '../../lib/logger.js';
+import {
+  ORCHESTRATOR_LOCATION,
+  ORCHESTRATOR_PATH,
+  ORCHESTRATOR_TERM,
+  SO_SCHEME,
+  STACK_ID_ATTRIBUTE,
+  STACK_MESSAGE_ATTRIBUTE,
+  STACK_STATE_ATTRIBUTE,
+} from '../../lib/hurtle/protocol.js';
 import { NonceBook, SIGNATURE_HEADER, signResponse, verifyRequest } from '../../lib/orchestrator-auth.js';
 import { LINK_KIND, RESOURCE_TYPE, typeId, type Action, type AttributeValue, type Entity, type Kind } from '../../lib/occi/model.js';
 import { negotiate } from '../../lib/occi/negotiate.js';
@@ -18,25 +28,21 @@ import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
 import type { RawValue } from '../cluster/parameters.js';
 import type { Orchestrator } from '../orchestrator.js';
 
-export const SERVICE_SCHEME = 'http://schemas.mobile-cloud-networking.eu/occi/service#';
-
-const DEPLOY: Action = { scheme: SERVICE_SCHEME, term: 'deploy', title: 'Deploy the cluster\'s VMs', attributes: [] };
-const PROVISION: Action = { scheme: SERVICE_SCHEME, term: 'provision', title: 'Wait until the cluster works', attributes: [] };
+const DEPLOY: Action = { scheme: SO_SCHEME, term: 'deploy', title: 'Deploy the cluster\'s VMs', attributes: [] };
+const PROVISION: Action = { scheme: SO_SCHEME, term: 'provision', title: 'Wait until the cluster works', attributes: [] };
 
 export const ORCHESTRATOR_KIND: Kind = {
-  scheme: SERVICE_SCHEME,
-  term: 'orchestrator',
+  scheme: SO_SCHEME,
+  term: ORCHESTRATOR_TERM,
   title: 'Service orchestrator of one Mesos cluster',
   parent: RESOURCE_TYPE,
-  location: '/orchestrator/',
+  location: ORCHESTRATOR_LOCATION,
   attributes: [
-    { name: 'occi.mcn.stack.state', type: 'string', required: false, mutable: false },
-    { name: 'occi.mcn.stack.id', type: 'string', required: false, mutable: false },
+    { name: STACK_STATE_ATTRIBUTE, type: 'string', required: false, mutable: false },
+    { name: STACK_ID_ATTRIBUTE, type: 'string', required: false, mutable: false },
   ],
   actions: [DEPLOY, PROVISION],
 };
-
-const PATH = '/orchestrator/default';
 
 export interface SoAppDeps {
   readonly orchestrator: Orchestrator;
@@ -84,11 +90,11 @@ export function createSoApp(deps: SoAppDeps): Express {
   app.all(['/-/', '/.well-known/org/ogf/occi/-/'], byMethod({
     GET: (req, res) => send(res, 200, queryInterfaceRepresentation(negotiate(req.get('accept'), false), [ORCHESTRATOR_KIND, LINK_KIND], [DEPLOY, PROVISION], baseUrl(req))),
   }));
-  app.all(['/', '/orchestrator/'], byMethod({ GET: list }));
-  app.all(PATH, byMethod({
+  app.all(['/', ORCHESTRATOR_LOCATION], byMethod({ GET: list }));
+  app.all(ORCHESTRATOR_PATH, byMethod({
     GET: (req, res) => {
       const negotiated = negotiate(req.get('accept'), false);
-      if (!exists()) throw new NotFound(`Resource not found: '${PATH}'`);
+      if (!exists()) throw new NotFound(`Resource not found: '${ORCHESTRATOR_PATH}'`);
       send(res, 200, entityRepresentation(negotiated, entity(orchestrator)));
     },
     PUT: async (req, res) => {
@@ -97,12 +103,12 @@ export function createSoApp(deps: SoAppDeps): Express {
       requireCategory(request.categories, ORCHESTRATOR_KIND, true);
       const outcome = await orchestrator.initialise(attributesOf(request), deps.defaults);
       const rendered = entity(orchestrator);
-      if (outcome === 'created') send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + PATH));
+      if (outcome === 'created') send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + ORCHESTRATOR_PATH));
       else send(res, 200, entityRepresentation(negotiated, rendered));
     },
     POST: (req, res) => {
       const negotiated = negotiate(req.get('accept'), false);
-      if (!exists()) throw new NotFound(`Resource not found: '${PATH}'`);
+      if (!exists()) throw new NotFound(`Resource not found: '${ORCHESTRATOR_PATH}'`);
       const request = occiRequest(req);
       const action = actionOf(req);
       if (action === undefined) {
@@ -215,12 +221,12 @@ function attributesOf(request: OcciRequest): Map<string, RawValue> {
 export function entity(orchestrator: Orchestrator): Entity {
   const attributes: Array<readonly [string, AttributeValue]> = [
     ['occi.core.id', 'default'],
-    ['occi.mcn.stack.state', orchestrator.state],
-    ['occi.mcn.stack.id', orchestrator.stackId],
-    ['occi.mcn.stack.message', orchestrator.message],
+    [STACK_STATE_ATTRIBUTE, orchestrator.state],
+    [STACK_ID_ATTRIBUTE, orchestrator.stackId],
+    [STACK_MESSAGE_ATTRIBUTE, orchestrator.message],
     ...[...orchestrator.parameters()].filter(([name]) => !name.startsWith('occi.')),
     ...Object.entries(orchestrator.outputs),
   ];
   const actions = orchestrator.actions.map((term) => (term === 'deploy' ? DEPLOY : PROVISION));
-  return { id: 'default', location: PATH, kind: ORCHESTRATOR_KIND, attributes, actions };
+  return { id: 'default', location: ORCHESTRATOR_PATH, kind: ORCHESTRATOR_KIND, attributes, actions, textForms: clusterTextForms(orchestrator.outputs) };
 }

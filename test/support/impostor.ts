@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { ORCHESTRATOR_TERM, SO_SCHEME } from '../../lib/hurtle/protocol.js';
 
 export interface CapturedRequest {
   readonly method: string;
@@ -31,7 +32,7 @@ export class Impostor {
       req.on('end', () => {
         this.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
         res.writeHead(req.method === 'PUT' ? 201 : 200, { 'Content-Type': 'application/occi+json' });
-        res.end(JSON.stringify({ id: 'default', kind: 'http://schemas.mobile-cloud-networking.eu/occi/service#orchestrator', attributes: IMPOSTOR_OUTPUTS, actions: [] }));
+        res.end(JSON.stringify({ id: 'default', kind: `${SO_SCHEME}${ORCHESTRATOR_TERM}`, attributes: IMPOSTOR_OUTPUTS, actions: [] }));
       });
     });
     this.server = server;

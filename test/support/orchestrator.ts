@@ -1,13 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SystemTimers } from '../../lib/clock.js';
+import { SO_SCHEME } from '../../lib/hurtle/protocol.js';
 import { parseFixtures } from '../../simulator/fixtures.js';
 import { call, type Reply } from './http.js';
+import { expectHurtleReads } from './hurtle-rules.js';
 import { shippedFixtures, startTestSimulator, type TestSimulator } from './simulator.js';
 
 const MAIN = fileURLToPath(new URL('../../service-orchestrator/main.js', import.meta.url));
 
-export const SERVICE = 'http://schemas.mobile-cloud-networking.eu/occi/service#';
+export const SERVICE = SO_SCHEME;
 export const AUTH = { 'X-Auth-Token': 'any-token', 'X-Tenant-Name': 'demo' } as const;
 
 /** Simulated time runs this many times faster than the wall clock, in the simulator and the SO alike. */
@@ -113,9 +115,13 @@ async function spawnSo(
     child.once('exit', (code) => reject(new Error(`SO exited with ${code}: ${output}`)));
   });
   const callSo = (method: string, path: string, headers: Record<string, string> = {}) => call(method, url + path, { headers: { ...AUTH, ...headers } });
+  /** The entity's attributes; every look also checks that hurtle's SM reads the text/occi rendering of it whole. */
   const state = async (): Promise<Record<string, unknown>> => {
     const reply = await callSo('GET', '/orchestrator/default', { Accept: 'application/occi+json' });
-    return reply.status === 404 ? {} : reply.json<{ attributes: Record<string, unknown> }>().attributes;
+    if (reply.status === 404) return {};
+    const text = await callSo('GET', '/orchestrator/default', { Accept: 'text/occi' });
+    if (text.status === 200) expectHurtleReads(text.header('x-occi-attribute'));
+    return reply.json<{ attributes: Record<string, unknown> }>().attributes;
   };
   return {
     url,

@@ -15,6 +15,7 @@ import { SwarmRuntime } from '../../service-manager/runtime/swarm.js';
 import { startServiceManager, type ServiceManager } from '../../service-manager/start.js';
 import { parseFixtures } from '../../simulator/fixtures.js';
 import { call, type Reply, type RequestOptions } from './http.js';
+import { expectHurtleReads } from './hurtle-rules.js';
 import { FAST, SCALE } from './orchestrator.js';
 import { shippedFixtures, startTestSimulator, type TestSimulator } from './simulator.js';
 import { baseConfig, KIND, removeDir } from './sm.js';
@@ -207,10 +208,13 @@ function runtimeOf(kind: RuntimeKind, dir: string, managerId: string): SoRuntime
 
 export function smClient(url: string): SmClient {
   const callSm = (method: string, path: string, options?: RequestOptions): Promise<Reply> => call(method, url + path, options);
+  /** The instance's attributes; every look also checks that hurtle's parsers read its text/occi rendering whole. */
   const attributes = async (tenant: Tenant, id: string): Promise<Attributes | undefined> => {
     const reply = await callSm('GET', `/mesos/${id}`, { headers: { ...tenant, Accept: 'application/occi+json' } });
     if (reply.status === 404) return undefined;
     if (reply.status !== 200) throw new Error(`GET /mesos/${id} answered ${reply.status}: ${reply.body}`);
+    const text = await callSm('GET', `/mesos/${id}`, { headers: { ...tenant, Accept: 'text/occi' } });
+    if (text.status === 200) expectHurtleReads(text.header('x-occi-attribute'));
     return reply.json<{ attributes: Attributes }>().attributes;
   };
   /** Polls the instance until `done` holds for what is seen (undefined once it is gone). */

@@ -10,6 +10,9 @@ import {
   queryInterfaceRepresentation,
 } from '../../lib/occi/representation.js';
 import { renderKind } from '../../lib/occi/render-text.js';
+import { clusterTextForms } from '../../lib/cluster/text-forms.js';
+import { readableByHurtle } from '../../lib/hurtle/text-values.js';
+import { expectHurtleReads, hurtleReads } from '../support/hurtle-rules.js';
 
 const retry = { scheme: 'http://x/sm/demo/action#', term: 'retry', title: 'Retry', attributes: [] };
 const kind: Kind = {
@@ -50,21 +53,45 @@ describe('OCCI text rendering', () => {
     );
   });
 
-  it('renders an entity in text/occi headers with body OK, typed and escaped values', () => {
+  it('renders an entity in text/occi headers with body OK and typed values every hurtle parser reads whole', () => {
     const rep = entityRepresentation(occi, entity);
     expect(rep.body).to.equal('OK');
     expect(rep.headers['Content-Type']).to.equal('text/occi');
     expect(rep.headers['Category']).to.equal('demo; scheme="http://x/sm#"; class="kind"; title="Demo service"');
     expect(rep.headers['Link']).to.equal('</demo/abc?action=retry>; rel="http://x/sm/demo/action#retry"');
-    expect(rep.headers['X-OCCI-Attribute']).to.equal(
-      'occi.core.id="abc", occi.core.title="say \\"hi\\", twice", demo.size=3, demo.flag=true',
-    );
+    expect(rep.headers['X-OCCI-Attribute']).to.equal("occi.core.id=\"abc\", occi.core.title=\"say 'hi'; twice\", demo.size=3, demo.flag=true");
+    expect([...hurtleReads(rep.headers['X-OCCI-Attribute']!)]).to.deep.equal([
+      ['occi.core.id', 'abc'],
+      ['occi.core.title', "say 'hi'; twice"],
+      ['demo.size', '3'],
+      ['demo.flag', 'true'],
+    ]);
   });
 
-  it('round-trips its own attribute rendering through the parser', () => {
+  it('writes what would break hurtle\'s split on ", " and "=" or show pyssf a backslash as "; ", ":", an apostrophe and "/"', () => {
+    const nasty = 'ready: leader 127.10.0.2, 3 of 3 agents active, a=b; "quoted" C:\\dir';
+    expect(readableByHurtle(nasty)).to.equal("ready: leader 127.10.0.2; 3 of 3 agents active; a:b; 'quoted' C:/dir");
+    const rep = entityRepresentation(occi, { ...entity, attributes: [['demo.message', nasty]] });
+    expect(() => expectHurtleReads(rep.headers['X-OCCI-Attribute'])).to.not.throw();
+    expect(hurtleReads(rep.headers['X-OCCI-Attribute']!).get('demo.message')).to.equal(readableByHurtle(nasty));
+    expect(entityRepresentation(json, { ...entity, attributes: [['demo.message', nasty]] }).body, 'JSON keeps it exact').to.contain(JSON.stringify(nasty));
+  });
+
+  it('renders a cluster\'s structured outputs in their text forms: agents as addresses, health events as a count and the latest', () => {
+    const nodes = JSON.stringify([{ slot: 'a1', address: '127.10.0.3', active: true }, { slot: 'a2', address: '127.10.0.4', active: false }]);
+    const events = JSON.stringify([{ seq: 1, time: 1, kind: 'degraded', message: 'agent 2 of 2 (127.10.0.4), lost' }, { seq: 2, time: 2, kind: 'healed', message: 'whole again' }]);
+    const outputs = { 'mesos.agents.nodes': nodes, 'mesos.cluster.events': events };
+    const withForms: Entity = { ...entity, attributes: Object.entries(outputs), textForms: clusterTextForms(outputs) };
+    const read = hurtleReads(entityRepresentation(occi, withForms).headers['X-OCCI-Attribute']!);
+    expect(read.get('mesos.agents.nodes')).to.equal('127.10.0.3 127.10.0.4');
+    expect(read.get('mesos.cluster.events')).to.equal('2 events; the latest: whole again');
+    expect(JSON.parse(entityRepresentation(json, withForms).body).attributes['mesos.agents.nodes']).to.equal(nodes);
+  });
+
+  it('round-trips its own attribute rendering through the parser, as the text renderings show the values', () => {
     const header = entityRepresentation(occi, entity).headers['X-OCCI-Attribute']!;
     expect(parseAttributes(header).map((a) => [a.name, a.value.value])).to.deep.equal(
-      entity.attributes.map(([n, v]) => [n, v]),
+      entity.attributes.map(([n, v]) => [n, typeof v === 'string' ? readableByHurtle(v) : v]),
     );
   });
 
@@ -74,7 +101,7 @@ describe('OCCI text rendering', () => {
       'Category: demo; scheme="http://x/sm#"; class="kind"; title="Demo service"',
       'Link: </demo/abc?action=retry>; rel="http://x/sm/demo/action#retry"',
       'X-OCCI-Attribute: occi.core.id="abc"',
-      'X-OCCI-Attribute: occi.core.title="say \\"hi\\", twice"',
+      "X-OCCI-Attribute: occi.core.title=\"say 'hi'; twice\"",
       'X-OCCI-Attribute: demo.size=3',
       'X-OCCI-Attribute: demo.flag=true',
       '',

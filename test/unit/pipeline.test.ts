@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { PipelineMemo } from '../../service-manager/lifecycle/memo.js';
 import { decide, failureMessage, type PipelinePolicy, type Situation, type SoObservation } from '../../service-manager/lifecycle/pipeline.js';
 import type { ServiceState } from '../../service-manager/lifecycle/states.js';
+import { STACK_STATES, type SoAction, type StackState } from '../../lib/hurtle/protocol.js';
 
 const NOW = 1_000_000;
 const POLICY: PipelinePolicy = {
@@ -13,7 +14,7 @@ const POLICY: PipelinePolicy = {
 
 const STARTED: PipelineMemo = { port: 18000, started: true, startedAt: NOW - 5000, phase: 'initialise', starts: 1, applied: 'current' };
 
-function stack(state: string, actions: string[] = [], message = ''): SoObservation {
+function stack(state: StackState, actions: SoAction[] = [], message = ''): SoObservation {
   return { kind: 'stack', stack: { state, actions, message } };
 }
 
@@ -30,6 +31,15 @@ describe('SM pipeline decisions', () => {
       expect(next(situation('initialise', { kind: 'silent', reason: 'ECONNREFUSED', since: NOW - 1000 }))).to.include({ kind: 'wait' });
       expect(next(situation('initialise', { kind: 'fresh' }))).to.include({ kind: 'advance', to: 'activate' });
       expect(next(situation('activate', { kind: 'fresh' }))).to.include({ kind: 'call', call: 'init' });
+    });
+
+    it('has a step for every stack state of the protocol, in every state of the way to ready', () => {
+      for (const state of STACK_STATES) {
+        for (const phase of ['activate', 'deploy', 'provision', 'update', 'ready'] as const) {
+          expect(next(situation(phase, stack(state))).kind, `${phase} with ${state}`).to.be.oneOf(['call', 'advance', 'wait', 'fail', 'replace', 'idle']);
+        }
+      }
+      expect(next(situation('deploy', stack('uninitialized')))).to.deep.equal({ kind: 'wait', message: 'the orchestrator reports uninitialized' });
     });
 
     it('asks for the deploy once the orchestrator offers it, and moves to deploy with it', () => {
