@@ -2,7 +2,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { HttpError, MethodNotAllowed } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkClientVersion } from '../occi/negotiate.js';
-import { context, requestIdOf, sendText, type RequestContext } from './context.js';
+import { negotiate } from '../occi/negotiate.js';
+import { context, requestIdOf, send, sendText, type RequestContext } from './context.js';
 
 /**
  * Gives each request an id, a logger that carries it, the Server header, and
@@ -57,36 +58,62 @@ interface ParserError {
 }
 
 /**
- * Turns whatever was thrown into a plain-text answer. HttpErrors say what
- * the client did wrong; errors from the body parser and URL decoding keep
- * their 4xx status; anything else is a bug, logged with its stack.
+ * Turns whatever was thrown into an answer in the rendering the client
+ * accepts. HttpErrors say what the client did wrong; errors from the body
+ * parser and URL decoding keep their 4xx status; anything else is a bug,
+ * logged with its stack.
  */
 export function errorHandler(maxBodyBytes: number) {
-  return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const ctx = context(res);
     if (res.headersSent) {
       ctx.log.error('error after the response started', { error: String(error) });
       res.destroy();
       return;
     }
+    const answer = (status: number, message: string, headers: Record<string, string> = {}): void => sendError(req, res, status, message, headers);
     if (error instanceof HttpError) {
-      sendText(res, error.status, error.message, error.headers);
+      answer(error.status, error.message, error.headers);
       return;
     }
     const parser = (error ?? {}) as ParserError;
     if (parser.type === 'entity.too.large') {
-      sendText(res, 413, `The request body is larger than ${maxBodyBytes} bytes.`);
+      answer(413, `The request body is larger than ${maxBodyBytes} bytes.`);
       return;
     }
     if (parser.type === 'encoding.unsupported') {
-      sendText(res, 415, 'The request body has a Content-Encoding or charset this service does not read.');
+      answer(415, 'The request body has a Content-Encoding or charset this service does not read.');
       return;
     }
     if (typeof parser.status === 'number' && parser.status >= 400 && parser.status < 500) {
-      sendText(res, parser.status, `The request could not be read: ${(error as Error).message}`);
+      answer(parser.status, `The request could not be read: ${(error as Error).message}`);
       return;
     }
     ctx.log.error('internal error', { error: error instanceof Error ? error.stack : String(error) });
-    sendText(res, 500, `Internal error; quote request id ${ctx.requestId} when reporting it.`);
+    answer(500, `Internal error; quote request id ${ctx.requestId} when reporting it.`);
   };
+}
+
+/**
+ * An error in the client's rendering (GFD.223 wants a human-readable
+ * message): the message in `text/plain` (also when nothing the client
+ * accepts fits), the same with the `text/occi` type, or a JSON object
+ * `{"status", "message"}` for the JSON renderings.
+ */
+export function sendError(req: Request, res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+  let rendering: string;
+  try {
+    rendering = negotiate(req.get('accept'), true).rendering;
+  } catch {
+    rendering = 'text/plain';
+  }
+  if (rendering === 'application/occi+json') {
+    send(res, status, { headers: { ...headers, 'Content-Type': 'application/json' }, body: `${JSON.stringify({ status, message })}\n` });
+    return;
+  }
+  if (rendering === 'text/occi') {
+    send(res, status, { headers: { ...headers, 'Content-Type': 'text/occi; charset=utf-8' }, body: `${message}\n` });
+    return;
+  }
+  sendText(res, status, message, headers);
 }

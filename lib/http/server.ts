@@ -1,6 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Express } from 'express';
+
+/** Every method the services answer anywhere. */
+const ALLOWED = 'GET, HEAD, PUT, POST, DELETE';
 
 export interface ListenOptions {
   readonly host: string;
@@ -38,6 +41,14 @@ export function listen(app: Express, options: ListenOptions): Promise<RunningSer
     const status = tooLarge ? '413 Payload Too Large' : '400 Bad Request';
     socket.end(
       `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  // Node hands CONNECT (a proxy's tunnel) to a listener of its own and drops it without one; it gets a 405 like any method served nowhere.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const body = `Method ${req.method ?? 'CONNECT'} is not allowed here; allowed: ${ALLOWED}.\n`;
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${ALLOWED}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });

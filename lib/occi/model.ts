@@ -55,17 +55,49 @@ export interface Entity {
 }
 
 export const CORE_SCHEME = 'http://schemas.ogf.org/occi/core#';
+export const ENTITY_TYPE = `${CORE_SCHEME}entity`;
 export const RESOURCE_TYPE = `${CORE_SCHEME}resource`;
+
+const text = (name: string, required = false, mutable = true, description?: string): AttributeProperties => ({
+  name,
+  type: 'string',
+  required,
+  mutable,
+  ...(description ? { description } : {}),
+});
+
+/** The core model's root kind (GFD.221 §4.5.1): what every entity has. */
+export const ENTITY_KIND: Kind = {
+  scheme: CORE_SCHEME,
+  term: 'entity',
+  title: 'Entity',
+  attributes: [text('occi.core.id', false, false, 'A unique identifier of the entity'), text('occi.core.title')],
+  actions: [],
+};
+
+/** The core resource kind, parent of every service kind. */
+export const RESOURCE_KIND: Kind = {
+  scheme: CORE_SCHEME,
+  term: 'resource',
+  title: 'Resource',
+  parent: ENTITY_TYPE,
+  attributes: [text('occi.core.summary')],
+  actions: [],
+};
 
 /** The link kind every OCCI server registers, even one that makes no links. */
 export const LINK_KIND: Kind = {
   scheme: CORE_SCHEME,
   term: 'link',
   title: 'Link',
+  parent: ENTITY_TYPE,
   location: '/link/',
-  attributes: [],
+  attributes: [text('occi.core.source', true), text('occi.core.target', true)],
   actions: [],
 };
+
+/** The core kinds a query interface lists besides the service's own (GFD.221 §Discovery). */
+export const CORE_KINDS: readonly Kind[] = [ENTITY_KIND, RESOURCE_KIND, LINK_KIND];
 
 export function typeId(category: Category): string {
   return category.scheme + category.term;

@@ -15,11 +15,12 @@ export interface TextRendering {
 
 export const EMPTY_TEXT: TextRendering = { categories: [], links: [], attributes: [], locations: [] };
 
-export function renderKind(kind: Kind, baseUrl: string): string {
+export function renderKind(kind: Kind): string {
   let text = `${kind.term}; scheme="${kind.scheme}"; class="kind"`;
   if (kind.title) text += `; title=${quote(kind.title)}`;
   if (kind.parent) text += `; rel="${kind.parent}"`;
-  if (kind.location) text += `; location="${baseUrl}${kind.location}"`;
+  // GFD.223 names the collection by its path, as pyssf and rOCCI send it.
+  if (kind.location) text += `; location="${kind.location}"`;
   if (kind.attributes.length > 0) {
     const names = kind.attributes.map((a) => {
       const flags = [...(a.mutable ? [] : ['immutable']), ...(a.required ? ['required'] : [])];

@@ -48,16 +48,11 @@ export function collectionRepresentation(
   return text(negotiated, { ...EMPTY_TEXT, locations: entities.map((e) => baseUrl + e.location) });
 }
 
-export function queryInterfaceRepresentation(
-  negotiated: Negotiated,
-  kinds: readonly Kind[],
-  actions: readonly Action[],
-  baseUrl: string,
-): Representation {
+export function queryInterfaceRepresentation(negotiated: Negotiated, kinds: readonly Kind[], actions: readonly Action[]): Representation {
   if (negotiated.rendering === 'application/occi+json') return json(negotiated, queryInterfaceJson(kinds, actions));
   return text(negotiated, {
     ...EMPTY_TEXT,
-    categories: [...kinds.map((k) => renderKind(k, baseUrl)), ...actions.map(renderAction)],
+    categories: [...kinds.map(renderKind), ...actions.map(renderAction)],
   });
 }
 

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { BadRequest, NotAcceptable } from '../../lib/errors.js';
 import { baseUrlOf, send } from '../../lib/http/context.js';
 import { byMethod } from '../../lib/http/middleware.js';
-import { LINK_KIND, typeId, type Kind } from '../../lib/occi/model.js';
+import { CORE_KINDS, typeId, type Kind } from '../../lib/occi/model.js';
 import { negotiate } from '../../lib/occi/negotiate.js';
 import type { CategoryRef } from '../../lib/occi/parse.js';
 import {
@@ -53,7 +53,7 @@ export function handlers(deps: HandlerDeps) {
   const { service, type } = deps;
   const baseUrl = (req: Request): string => baseUrlOf(req, deps.publicUrl, deps.fallbackHost);
   const entityOf = (record: Parameters<typeof toEntity>[1]) => toEntity(type, record, deps.secrets);
-  const kinds: readonly Kind[] = [type.kind, LINK_KIND];
+  const kinds: readonly Kind[] = [type.kind, ...CORE_KINDS];
 
   const queryInterface = byMethod({
     GET: (req, res) => {
@@ -63,7 +63,7 @@ export function handlers(deps: HandlerDeps) {
         filter.length === 0 || filter.some((f) => related(f, typeId(category), parent));
       const shownKinds = kinds.filter((kind) => matches(kind, kind.parent));
       const shownActions = type.kind.actions.filter((action) => matches(action));
-      send(res, 200, queryInterfaceRepresentation(negotiated, shownKinds, shownActions, baseUrl(req)));
+      send(res, 200, queryInterfaceRepresentation(negotiated, shownKinds, shownActions));
     },
   });
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { BadRequest, Conflict, NotFound } from '../../lib/errors.js';
 import { typeId } from '../../lib/occi/model.js';
 import type { AttributeInput, CategoryRef } from '../../lib/occi/parse.js';
@@ -7,8 +6,9 @@ import type { Orchestration } from '../lifecycle/orchestration.js';
 import { touchesOrchestrator } from '../lifecycle/parameters.js';
 import { isServing, type ActionRule } from '../lifecycle/states.js';
 import type { EventPage, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
-import { createInputs, effectiveInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
+import { createInputs, effectiveInputs, replaceInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
+import type { AccountCapacity } from '../../lib/cloudstack/account.js';
 import type { Admission } from '../admission/admission.js';
 
 export interface InstanceServiceDeps {
@@ -51,18 +51,11 @@ export class InstanceService {
       );
     }
     const given = withoutCoreId(request.attributes, clientId, 'create');
-    const attributes = createInputs(this.deps.type, given);
-    const fingerprint = fingerprintOf(this.deps.type.kind.term, attributes);
-    const repeated = (): CreateResult | undefined => {
-      const existing = clientId === undefined ? undefined : this.deps.registry.find(tenant, clientId);
-      return existing && { instance: this.repeatedCreate(existing, fingerprint), created: false };
-    };
-    const early = repeated();
-    if (early) return early;
     const cloud = await this.deps.admission.cloud(tenant);
-    // From here to the insert nothing waits, so the registry the admission counts is the one written to.
-    const late = repeated();
-    if (late) return late;
+    // From here to the write nothing waits, so the registry the admission counts is the one written to.
+    const found = clientId === undefined ? undefined : this.deps.registry.find(tenant, clientId);
+    if (found) return { instance: this.replace(tenant, found, given, cloud), created: false };
+    const attributes = createInputs(this.deps.type, given);
     this.deps.admission.create(tenant, attributes, cloud);
     const instance = this.deps.registry.insert(
       {
@@ -74,7 +67,6 @@ export class InstanceService {
         outputs: {},
         state: 'initialise',
         stateMessage: INITIAL_MESSAGE,
-        fingerprint,
       },
       { actor: tenant, type: 'created', state: 'initialise', message: INITIAL_MESSAGE, changes: asChanges(attributes) },
     );
@@ -82,12 +74,18 @@ export class InstanceService {
     return { instance, created: true };
   }
 
-  private repeatedCreate(existing: InstanceRecord, fingerprint: string): InstanceRecord {
+  /**
+   * A PUT of an instance that exists is a full replace (GFD.223): the same
+   * representation again changes nothing; changed updatable attributes are
+   * an update; changed fixed ones are refused.
+   */
+  private replace(tenant: string, existing: InstanceRecord, given: readonly AttributeInput[], cloud: AccountCapacity | undefined): InstanceRecord {
     if (isDeleting(existing)) throw new Conflict(`Instance ${existing.id} is being deleted; choose another id or wait.`);
-    if (existing.fingerprint !== fingerprint) {
-      throw new Conflict(`Instance ${existing.id} already exists with different attributes.`);
-    }
-    return existing;
+    const { next, changes } = replaceInputs(this.deps.type, existing.attributes, given);
+    if (Object.keys(changes).length === 0) return existing;
+    this.refuseAutoscaledResize(existing, next, changes);
+    this.deps.admission.update(existing, next, cloud);
+    return applyUpdate(this.deps, existing, next, changes, tenant, `Updating: ${describeChanges(changes)}.`);
   }
 
   list(tenant: string): InstanceRecord[] {
@@ -118,9 +116,7 @@ export class InstanceService {
     if (isDeleting(instance)) throw new Conflict(`Instance ${id} is being deleted and can no longer be updated.`);
     const { next, changes } = updateInputs(this.deps.type, instance.attributes, given);
     if (Object.keys(changes).length === 0) return instance;
-    if (changes[AGENTS] && autoscaled(this.deps.type, instance.attributes) && autoscaled(this.deps.type, next)) {
-      throw new Conflict(`Instance ${id} is autoscaled, so the autoscaler sets ${AGENTS}; send ${AUTOSCALE}=false with it to take over.`);
-    }
+    this.refuseAutoscaledResize(instance, next, changes);
     this.deps.admission.update(instance, next, cloud);
     return applyUpdate(this.deps, instance, next, changes, tenant, `Updating: ${describeChanges(changes)}.`);
   }
@@ -177,6 +173,12 @@ export class InstanceService {
   /** A page of the instance's history: up to `limit` events numbered after `after`. */
   events(tenant: string, id: string, after: number, limit: number): EventPage {
     return this.deps.registry.eventPage(this.get(tenant, id).uid, after, limit);
+  }
+
+  private refuseAutoscaledResize(instance: InstanceRecord, next: Attributes, changes: Changes): void {
+    if (changes[AGENTS] && autoscaled(this.deps.type, instance.attributes) && autoscaled(this.deps.type, next)) {
+      throw new Conflict(`Instance ${instance.id} is autoscaled, so the autoscaler sets ${AGENTS}; send ${AUTOSCALE}=false with it to take over.`);
+    }
   }
 
   private actionRule(term: string): ActionRule {
@@ -278,11 +280,6 @@ function describeChanges(changes: Changes): string {
   return Object.entries(changes)
     .map(([name, change]) => `${name} ${change.from === undefined ? '(default)' : String(change.from)} → ${change.to === undefined ? '(default)' : String(change.to)}`)
     .join(', ');
-}
-
-function fingerprintOf(kind: string, attributes: Attributes): string {
-  const canonical = JSON.stringify([kind, Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1))]);
-  return createHash('sha256').update(canonical).digest('hex');
 }
 
 function asChanges(attributes: Attributes): Record<string, { to: Attributes[string] }> {

@@ -28,8 +28,6 @@ export interface InstanceRecord {
   readonly failedPhase?: ServiceState;
   /** The pipeline's own bookkeeping; never rendered. */
   readonly memo: PipelineMemo;
-  /** Hash of the create request, so a repeated PUT can be recognised. */
-  readonly fingerprint: string;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly version: number;
@@ -92,7 +90,7 @@ export class DuplicateInstance extends Conflict {
 
 export const SERVICE_MANAGER_ACTOR = 'service-manager';
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE instances (
@@ -137,6 +135,8 @@ const MIGRATIONS: readonly string[] = [
    DROP INDEX events_by_instance;
    CREATE UNIQUE INDEX events_by_number ON events (uid, n);
    CREATE INDEX instances_removed ON instances (removed_at) WHERE removed_at IS NOT NULL;`,
+  // A PUT of an existing instance is a replace now, compared attribute by attribute: no hash of the create is kept.
+  `ALTER TABLE instances DROP COLUMN fingerprint;`,
 ];
 
 /** How an instance's history is kept bounded. */
@@ -171,7 +171,6 @@ interface InstanceRow {
   state_since: number;
   failed_phase: string | null;
   memo: string;
-  fingerprint: string;
   created_at: number;
   updated_at: number;
   version: number;
@@ -412,9 +411,9 @@ function prepareStatements(db: Database.Database) {
   return {
     insert: db.prepare(
       `INSERT INTO instances (uid, id, tenant, kind, attributes, outputs, state, state_message, failed_phase,
-         fingerprint, created_at, updated_at, state_since, version)
+         created_at, updated_at, state_since, version)
        VALUES (@uid, @id, @tenant, @kind, @attributes, @outputs, @state, @stateMessage, @failedPhase,
-         @fingerprint, @now, @now, @now, 1)`,
+         @now, @now, @now, 1)`,
     ),
     find: db.prepare<[string, string], InstanceRow>(
       'SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL',
@@ -474,7 +473,6 @@ function toRecord(row: InstanceRow): InstanceRecord {
     stateSince: row.state_since,
     ...(failedPhase === undefined ? {} : { failedPhase }),
     memo: JSON.parse(row.memo) as PipelineMemo,
-    fingerprint: row.fingerprint,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,

@@ -1,3 +1,4 @@
+import { readableByHurtle } from '../../lib/hurtle/text-values.js';
 import { BadRequest } from '../../lib/errors.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
 import type { AttributeInput, WireValue } from '../../lib/occi/parse.js';
@@ -61,6 +62,35 @@ export function updateInputs(
   }
   checkConstraints(type, effectiveInputs(type, next));
   return { next, changes };
+}
+
+/**
+ * Checks a full replace (GFD.223: a PUT of an existing instance, such as a
+ * client's GET, edit, PUT) and returns the new stored inputs and what
+ * changed. Outputs in it are the service's and are ignored; fixed inputs
+ * must keep their values; updatable ones may change. A string as the text
+ * renderings show it (readable by hurtle's parsers) counts as unchanged.
+ */
+export function replaceInputs(
+  type: ServiceType,
+  current: Attributes,
+  given: readonly AttributeInput[],
+): { readonly next: Attributes; readonly changes: Changes } {
+  const effective = effectiveInputs(type, current);
+  const changing: AttributeInput[] = [];
+  for (const attribute of given) {
+    const def = type.attributes.get(attribute.name);
+    if (def === undefined) throw unknownAttribute(type, attribute.name);
+    if (def.output) continue;
+    const value = coerce(def, attribute.value);
+    const now = effective[def.name];
+    if (value === now || (typeof now === 'string' && value === readableByHurtle(now))) continue;
+    if (!def.updatable) {
+      throw new BadRequest(`Attribute ${def.name} is fixed when the instance is created and cannot be updated (${String(now)} → ${String(value)}).`);
+    }
+    changing.push(attribute);
+  }
+  return updateInputs(type, current, changing);
 }
 
 /** Stored inputs with the defaults that follow other attributes filled in. */

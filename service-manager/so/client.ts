@@ -126,8 +126,8 @@ export class SoClient {
     const signature = reply.headers[SIGNATURE_HEADER];
     if (!verifyResponse(endpoint.key, nonce, reply.status, text, typeof signature === 'string' ? signature : undefined)) throw new SoUnproven(endpoint.url);
     if (reply.status === 404 && missingIsUndefined) return undefined;
-    if (reply.status >= 500) throw new SoUnavailable(`HTTP ${reply.status}: ${firstLine(text)}`);
-    if (reply.status >= 400) throw new SoRejected(reply.status, firstLine(text) || `HTTP ${reply.status}`);
+    if (reply.status >= 500) throw new SoUnavailable(`HTTP ${reply.status}: ${errorMessage(text)}`);
+    if (reply.status >= 400) throw new SoRejected(reply.status, errorMessage(text) || `HTTP ${reply.status}`);
     return text;
   }
 }
@@ -160,6 +160,17 @@ function entityOf(body: string): SoEntity {
       ...(isClusterHealth(attributes[HEALTH_ATTRIBUTE]) ? { health: attributes[HEALTH_ATTRIBUTE] } : {}),
     },
   };
+}
+
+/** The message of an error answer: a JSON object's `message` (it was asked for JSON), else its first line. */
+function errorMessage(text: string): string {
+  try {
+    const doc: unknown = JSON.parse(text);
+    if (isObject(doc) && typeof doc['message'] === 'string') return firstLine(doc['message']);
+  } catch {
+    // Not JSON: a plain message.
+  }
+  return firstLine(text);
 }
 
 function firstLine(text: string): string {

@@ -1,8 +1,8 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { BadRequest, NotFound } from '../../lib/errors.js';
 import { clusterTextForms } from '../../lib/cluster/text-forms.js';
-import { baseUrlOf, send, sendText } from '../../lib/http/context.js';
-import { byMethod, errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
+import { baseUrlOf, send } from '../../lib/http/context.js';
+import { byMethod, errorHandler, occiVersion, requestContext, sendError } from '../../lib/http/middleware.js';
 import type { Logger } from '../../lib/logger.js';
 import {
   ORCHESTRATOR_LOCATION,
@@ -14,7 +14,7 @@ import {
   STACK_STATE_ATTRIBUTE,
 } from '../../lib/hurtle/protocol.js';
 import { NonceBook, SIGNATURE_HEADER, signResponse, verifyRequest } from '../../lib/orchestrator-auth.js';
-import { LINK_KIND, RESOURCE_TYPE, typeId, type Action, type AttributeValue, type Entity, type Kind } from '../../lib/occi/model.js';
+import { CORE_KINDS, RESOURCE_TYPE, typeId, type Action, type AttributeValue, type Entity, type Kind } from '../../lib/occi/model.js';
 import { negotiate } from '../../lib/occi/negotiate.js';
 import type { CategoryRef } from '../../lib/occi/parse.js';
 import {
@@ -88,7 +88,7 @@ export function createSoApp(deps: SoAppDeps): Express {
   };
 
   app.all(['/-/', '/.well-known/org/ogf/occi/-/'], byMethod({
-    GET: (req, res) => send(res, 200, queryInterfaceRepresentation(negotiate(req.get('accept'), false), [ORCHESTRATOR_KIND, LINK_KIND], [DEPLOY, PROVISION], baseUrl(req))),
+    GET: (req, res) => send(res, 200, queryInterfaceRepresentation(negotiate(req.get('accept'), false), [ORCHESTRATOR_KIND, ...CORE_KINDS], [DEPLOY, PROVISION])),
   }));
   app.all(['/', ORCHESTRATOR_LOCATION], byMethod({ GET: list }));
   app.all(ORCHESTRATOR_PATH, byMethod({
@@ -137,7 +137,7 @@ export function createSoApp(deps: SoAppDeps): Express {
 
 /** hurtle's gate: an X-Auth-Token must be present, whatever it is. */
 const hurtleGate: RequestHandler = (req, res, next) => {
-  if (!req.get('x-auth-token')) return forbid(res, 'X-Auth-Token required...');
+  if (!req.get('x-auth-token')) return sendError(req, res, 403, 'X-Auth-Token required...');
   next();
 };
 
@@ -153,7 +153,7 @@ function signedOnly(key: string, wallClock: () => number): RequestHandler {
     const request = { method: req.method, path: req.originalUrl, header: (name: string) => req.get(name), body };
     const verdict = verifyRequest(key, request, authority(req.socket.localAddress, req.socket.localPort), wallClock(), nonces.fresh);
     if (!verdict.ok) {
-      sendText(res, 401, `This orchestrator serves only the service manager that started it: ${verdict.reason}.`, { 'WWW-Authenticate': 'SO-HMAC-SHA256' });
+      sendError(req, res, 401, `This orchestrator serves only the service manager that started it: ${verdict.reason}.`, { 'WWW-Authenticate': 'SO-HMAC-SHA256' });
       return;
     }
     signAnswer(res, key, verdict.nonce);
@@ -183,14 +183,10 @@ function signAnswer(res: Response, key: string, nonce: string): void {
 function tenantGate(tenant: string): RequestHandler {
   return (req, res, next) => {
     const given = req.get('x-tenant-name');
-    if (!given) return forbid(res, 'X-Tenant-Name required...');
-    if (given !== tenant) return forbid(res, 'This orchestrator serves another tenant.');
+    if (!given) return sendError(req, res, 403, 'X-Tenant-Name required...');
+    if (given !== tenant) return sendError(req, res, 403, 'This orchestrator serves another tenant.');
     next();
   };
-}
-
-function forbid(res: Response, message: string): void {
-  sendText(res, 403, message);
 }
 
 function occiRequest(req: Request): OcciRequest {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { connect } from 'node:net';
 import { parseAttributes, parseCategories } from '../../lib/occi/parse.js';
 import { SERVICE_MANAGER_ACTOR } from '../../service-manager/registry/registry.js';
 import { RecordingOrchestration } from '../support/recording-orchestration.js';
@@ -53,6 +54,29 @@ describe('SM OCCI API', () => {
       expect(reply.status).to.equal(501);
     });
 
+    it('renders errors in the client\'s rendering: the message as text/plain, text/occi, or a JSON object', async () => {
+      const as = async (accept: string) => {
+        const reply = await sm().call('GET', '/mesos/none', { headers: { ...DEMO, Accept: accept } });
+        return [reply.status, reply.header('content-type'), reply.body];
+      };
+      expect(await as('text/plain')).to.deep.equal([404, 'text/plain; charset=utf-8', 'No instance none.\n']);
+      expect(await as('text/occi')).to.deep.equal([404, 'text/occi; charset=utf-8', 'No instance none.\n']);
+      expect(await as('application/occi+json')).to.deep.equal([404, 'application/json', '{"status":404,"message":"No instance none."}\n']);
+      expect(await as('image/png'), 'nothing it accepts fits: plain text').to.deep.equal([406, 'text/plain; charset=utf-8', (await as('image/png'))[2]]);
+    });
+
+    it('answers CONNECT, which no route serves, with 405 and the methods it allows', async () => {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(sm().url).port), '127.0.0.1', () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0]).to.equal('HTTP/1.1 405 Method Not Allowed');
+      expect(answer).to.contain('Allow: GET, HEAD, PUT, POST, DELETE');
+    });
+
     it('answers 406 to an Accept it cannot render, and 404 for unknown paths', async () => {
       expect((await sm().call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'application/xml' } })).status).to.equal(406);
       expect((await sm().call('GET', '/nothing/here', { headers: DEMO })).status).to.equal(404);
@@ -77,13 +101,16 @@ describe('SM OCCI API', () => {
   });
 
   describe('query interface', () => {
-    it('lists the service kind with its attributes and flags, the link kind and the actions', async () => {
+    it('lists the service kind with its attributes and flags, the core kinds (entity, resource, link) and the actions', async () => {
       const reply = await sm().call('GET', '/-/', { headers: DEMO });
       expect(reply.status).to.equal(200);
       expect(reply.header('content-type')).to.equal('text/plain');
       const lines = reply.body.trim().split('\n');
-      expect(lines.map((l) => l.split(';')[0])).to.deep.equal(['Category: mesos', 'Category: link', 'Category: retry']);
-      expect(lines[0]).to.contain(`location="${sm().url}/mesos/"`);
+      expect(lines.map((l) => l.split(';')[0])).to.deep.equal(['Category: mesos', 'Category: entity', 'Category: resource', 'Category: link', 'Category: retry']);
+      expect(lines[0], 'GFD.223: the location is a path').to.contain('location="/mesos/"');
+      expect(lines[1]).to.contain('attributes="occi.core.id{immutable} occi.core.title"');
+      expect(lines[2]).to.contain('rel="http://schemas.ogf.org/occi/core#entity"');
+      expect(lines[3]).to.contain('attributes="occi.core.source{required} occi.core.target{required}"');
       expect(lines[0]).to.contain('mesos.agents mesos.agents.min_ready');
       expect(lines[0]).to.contain('mcn.service.state{immutable}');
       expect(lines[0]).to.contain(`actions="${RETRY_TYPE}"`);
@@ -93,7 +120,7 @@ describe('SM OCCI API', () => {
       const a = await sm().call('GET', '/-/', { headers: { ...DEMO, Accept: 'text/occi' } });
       const b = await sm().call('GET', '/.well-known/org/ogf/occi/-/', { headers: { ...DEMO, Accept: 'text/occi' } });
       expect(b.header('category')).to.equal(a.header('category'));
-      expect(parseCategories(a.header('category')!)).to.have.length(3);
+      expect(parseCategories(a.header('category')!)).to.have.length(5);
       expect(a.body).to.equal('OK');
     });
 
@@ -114,7 +141,8 @@ describe('SM OCCI API', () => {
         ).map((c) => c.term);
       expect(await filtered(KIND)).to.deep.equal(['mesos']);
       expect(await filtered(`retry; scheme="${RETRY_TYPE.split('#')[0]}#"`)).to.deep.equal(['retry']);
-      expect(await filtered('resource; scheme="http://schemas.ogf.org/occi/core#"')).to.deep.equal(['mesos']);
+      expect(await filtered('resource; scheme="http://schemas.ogf.org/occi/core#"')).to.deep.equal(['mesos', 'resource']);
+      expect(await filtered('entity; scheme="http://schemas.ogf.org/occi/core#"')).to.deep.equal(['entity', 'resource', 'link']);
       expect(await filtered('nothing; scheme="http://x#"')).to.deep.equal([]);
       const bad = await sm().call('GET', '/-/', { headers: { ...DEMO, Category: 'no scheme here' } });
       expect(bad.status).to.equal(400);
@@ -222,11 +250,31 @@ describe('SM OCCI API', () => {
       expect((await put('c', 'mesos.agents=2, mesos.masters=1, cloudstack.zone="sim-zone-1"')).status).to.equal(200);
     });
 
-    it('answers 409 when the id exists with different attributes', async () => {
+    it('takes a PUT of an existing instance as a full replace: changed updatable attributes are an update, changed fixed ones 400', async () => {
       await put('cluster-1', 'mesos.agents=3');
-      const reply = await put('cluster-1', 'mesos.agents=4');
-      expect(reply.status).to.equal(409);
-      expect(reply.body).to.match(/already exists with different attributes/);
+      const grown = await put('cluster-1', 'mesos.agents=4');
+      expect(grown.status).to.equal(200);
+      expect(attributesOf(grown.body)).to.include({ 'mesos.agents': 4 });
+      expect(orchestration.calls.map((c) => c.call)).to.deep.equal(['created', 'reconfigured']);
+      const fixed = await put('cluster-1', 'mesos.agents=4, mesos.masters=3');
+      expect([fixed.status, fixed.body]).to.deep.equal([400, 'Attribute mesos.masters is fixed when the instance is created and cannot be updated (1 → 3).\n']);
+      expect(sm().sm.registry.find('demo', 'cluster-1')!.attributes['mesos.masters']).to.equal(1);
+    });
+
+    it('round-trips GET, edit, PUT: outputs and unchanged attributes in the body are ignored, the edited title is applied', async () => {
+      await put('round', 'mesos.agents=2, occi.core.title="a \\"quoted\\", title"');
+      const got = await sm().call('GET', '/mesos/round', { headers: { ...DEMO, Accept: 'text/plain' } });
+      const edited = got.body.replace(/occi\.core\.title="[^"]*"/, 'occi.core.title="renamed"');
+      const replaced = await sm().call('PUT', '/mesos/round', { headers: { ...DEMO, 'Content-Type': 'text/plain' }, body: edited });
+      expect([replaced.status, replaced.body.split('\n')[0]], replaced.body).to.deep.equal([200, got.body.split('\n')[0]]);
+      expect(sm().sm.registry.find('demo', 'round')!.attributes['occi.core.title']).to.equal('renamed');
+      const unchanged = await sm().call('PUT', '/mesos/round', { headers: { ...DEMO, 'Content-Type': 'text/plain' }, body: got.body.replace(/occi\.core\.title="[^"]*"/, 'occi.core.title="renamed"') });
+      expect(unchanged.status).to.equal(200);
+      const json = (await sm().call('GET', '/mesos/round', { headers: { ...DEMO, Accept: 'application/occi+json' } })).json<any>();
+      json.title = 'in JSON';
+      const jsonPut = await sm().call('PUT', '/mesos/round', { headers: { ...DEMO, 'Content-Type': 'application/occi+json' }, body: JSON.stringify(json) });
+      expect(jsonPut.status, jsonPut.body).to.equal(200);
+      expect(sm().sm.registry.find('demo', 'round')!.attributes['occi.core.title']).to.equal('in JSON');
     });
 
     it('accepts occi.core.id only when it repeats the id', async () => {

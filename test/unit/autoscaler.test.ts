@@ -48,7 +48,7 @@ describe('Autoscaler loop', () => {
   function ready(attributes: string, outputs: Attributes): InstanceRecord {
     const id = `c${++seq}`;
     const created = registry.insert(
-      { uid: `uid-${id}`, id, tenant: 'demo', kind: 'mesos', attributes: createInputs(type, parseAttributes(attributes)), outputs: {}, state: 'initialise', stateMessage: '', fingerprint: id },
+      { uid: `uid-${id}`, id, tenant: 'demo', kind: 'mesos', attributes: createInputs(type, parseAttributes(attributes)), outputs: {}, state: 'initialise', stateMessage: '' },
       { actor: 'demo', type: 'created' },
     );
     let current = created;
@@ -77,7 +77,7 @@ describe('Autoscaler loop', () => {
   it('leaves clusters alone that are not autoscaled or not ready', async () => {
     ready('mesos.agents=1', load(1, 2, { tasks: 4, cpus: 4, mem: 256 }));
     const building = registry.insert(
-      { uid: 'uid-b', id: 'b', tenant: 'demo', kind: 'mesos', attributes: createInputs(type, parseAttributes('mesos.autoscale=true')), outputs: {}, state: 'initialise', stateMessage: '', fingerprint: 'b' },
+      { uid: 'uid-b', id: 'b', tenant: 'demo', kind: 'mesos', attributes: createInputs(type, parseAttributes('mesos.autoscale=true')), outputs: {}, state: 'initialise', stateMessage: '' },
       { actor: 'demo', type: 'created' },
     );
     expect(await autoscaler.run()).to.equal(0);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { HttpError } from '../../lib/errors.js';
-import { LINK_KIND, RESOURCE_TYPE, type Entity, type Kind } from '../../lib/occi/model.js';
+import { CORE_KINDS, RESOURCE_TYPE, type Entity, type Kind } from '../../lib/occi/model.js';
 import { checkClientVersion, negotiate } from '../../lib/occi/negotiate.js';
 import { parseAttributes, parseCategories } from '../../lib/occi/parse.js';
 import {
@@ -45,10 +45,10 @@ const json = { rendering: 'application/occi+json', contentType: 'application/occ
 const uris = { rendering: 'text/uri-list', contentType: 'text/uri-list' } as const;
 
 describe('OCCI text rendering', () => {
-  it('renders a kind as pyssf does: absolute location, flagged attributes, actions', () => {
-    expect(renderKind(kind, 'http://h:1')).to.equal(
+  it('renders a kind as GFD.223 names it: the collection\'s path as location, flagged attributes, actions', () => {
+    expect(renderKind(kind)).to.equal(
       'demo; scheme="http://x/sm#"; class="kind"; title="Demo service"; rel="http://schemas.ogf.org/occi/core#resource"; ' +
-        'location="http://h:1/demo/"; attributes="demo.size{required} demo.state{immutable}"; ' +
+        'location="/demo/"; attributes="demo.size{required} demo.state{immutable}"; ' +
         'actions="http://x/sm/demo/action#retry"',
     );
   });
@@ -137,9 +137,11 @@ describe('OCCI text rendering', () => {
   });
 
   it('renders the query interface as categories that parse back', () => {
-    const rep = queryInterfaceRepresentation(occi, [kind, LINK_KIND], [retry], 'http://h');
+    const rep = queryInterfaceRepresentation(occi, [kind, ...CORE_KINDS], [retry]);
     expect(parseCategories(rep.headers['Category']!).map((c) => `${c.class}:${c.term}`)).to.deep.equal([
       'kind:demo',
+      'kind:entity',
+      'kind:resource',
       'kind:link',
       'action:retry',
     ]);
@@ -159,7 +161,7 @@ describe('OCCI JSON rendering (GFD.225)', () => {
   });
 
   it('renders the query interface with attribute properties', () => {
-    const doc = JSON.parse(queryInterfaceRepresentation(json, [kind], [retry], 'http://h').body);
+    const doc = JSON.parse(queryInterfaceRepresentation(json, [kind], [retry]).body);
     expect(doc.kinds[0]).to.deep.equal({
       term: 'demo',
       scheme: 'http://x/sm#',

@@ -24,7 +24,6 @@ function instance(overrides: Partial<NewInstance> = {}): NewInstance {
     outputs: {},
     state: 'initialise',
     stateMessage: 'accepted',
-    fingerprint: 'f',
     ...overrides,
   };
 }
@@ -34,6 +33,7 @@ const created = { actor: 'demo', type: 'created', state: 'initialise' } as const
 /** Takes a registry back to schema 3, as an older service manager left it. */
 function toSchema3(db: Database.Database): void {
   db.exec('DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;');
+  db.exec("ALTER TABLE instances ADD COLUMN fingerprint TEXT NOT NULL DEFAULT 'f'");
   db.pragma('user_version = 3');
 }
 
