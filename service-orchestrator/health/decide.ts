@@ -86,6 +86,8 @@ export type Outcome =
 
 export interface Replacement {
   readonly key: string;
+  /** The VM judged: the slot is replaced only while it still holds this one. */
+  readonly vm: string;
   /** Why, for the event and the log: "agent 2 of 3 (…) not active for 62 s (not registered)". */
   readonly reason: string;
 }
@@ -159,7 +161,7 @@ function replacements(judged: readonly Judged[], o: ClusterObservation, now: num
       if (o.mode !== 'ready' || masterBusy || chosen.some((c) => c.key.startsWith('m'))) continue;
       if (o.masters.length > 1 && healthyMasters < o.quorum) continue;
     }
-    chosen.push({ key: j.node.key, reason: j.text });
+    chosen.push({ key: j.node.key, vm: j.node.name, reason: j.text });
   }
   return chosen;
 }

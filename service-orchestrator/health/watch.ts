@@ -9,7 +9,7 @@ import { assess, type Assessment, type Expected, type ExpectedNode } from '../re
 import { describeAnswer } from '../readiness/observation.js';
 import type { Probe } from '../readiness/probe.js';
 import type { SmokeTest } from '../readiness/smoke.js';
-import { decide, type ClusterDecision, type HealthPolicy, type HealthTrend, type SlotRecord, type SmokeState, type WatchMode } from './decide.js';
+import { decide, type ClusterDecision, type HealthPolicy, type HealthTrend, type Replacement, type SlotRecord, type SmokeState, type WatchMode } from './decide.js';
 import { track, type NodeRecord, type Sighting } from './tracking.js';
 
 /** The cluster being watched; replacements put their new VM into `nodes`. */
@@ -110,8 +110,11 @@ export class ClusterWatch {
     for (let pace = 0; !signal.aborted; pace++) {
       const expected = expectedOf(cluster);
       const assessment = assess(await this.deps.probe.observe(expected), expected);
-      if (smoke?.phase === 'launched') smoke = { ...smoke, ...(await this.lookAtSmoke(assessment)) };
+      const smokeSeen = smoke?.phase === 'launched' ? await this.lookAtSmoke(assessment) : undefined;
       if (signal.aborted) return;
+      // A replacement that ended while the cluster was looked at made the look stale: judged, it would condemn the new VM for the old one's faults.
+      if (!sameNodes(expected, expectedOf(cluster))) continue;
+      if (smoke?.phase === 'launched') smoke = { ...smoke, ...smokeSeen };
       const now = timers.now();
       const leaderChanged = assessment.leader !== undefined && this.leader !== undefined && assessment.leader !== this.leader;
       const tracked = track(this.records, sightings(assessment), {
@@ -149,7 +152,7 @@ export class ClusterWatch {
       if (launching && smoke?.phase === 'launched') pace = 0;
       this.noteLeader(assessment, leaderChanged);
       this.noteStopped(decision);
-      for (const replacement of decision.replace) this.startReplacement(cluster, replacement.key, replacement.reason, mode, signal);
+      for (const replacement of decision.replace) this.startReplacement(cluster, replacement, mode, signal);
       const outcome = decision.outcome;
       const outputs = this.outputs(assessment, cluster);
       if (outcome.kind === 'failed') {
@@ -204,12 +207,13 @@ export class ClusterWatch {
     return { phase: 'passed', ranOn };
   }
 
-  private startReplacement(cluster: WatchedCluster, key: string, why: string, mode: WatchMode, signal: AbortSignal): void {
+  private startReplacement(cluster: WatchedCluster, replacement: Replacement, mode: WatchMode, signal: AbortSignal): void {
+    const { key } = replacement;
     const node = cluster.nodes.get(key);
-    if (!node || this.inFlight.has(key)) return;
+    if (node?.name !== replacement.vm || this.inFlight.has(key)) return;
     const record = this.slots.get(key) ?? { replacements: 0, replacing: false };
     this.slots.set(key, { ...record, replacing: true });
-    const work = this.replace(cluster, node, why, mode, record.replacements + 1, signal).finally(() => {
+    const work = this.replace(cluster, node, replacement.reason, mode, record.replacements + 1, signal).finally(() => {
       this.slots.set(key, { replacements: record.replacements + 1, lastReplacedAt: this.deps.timers.now(), replacing: false });
       this.inFlight.delete(key);
     });
@@ -309,4 +313,9 @@ function sightings(assessment: Assessment): Sighting[] {
     ...(a.mesosId ? { mesosId: a.mesosId } : {}),
   }));
   return [...masters, ...agents];
+}
+
+function sameNodes(a: Expected, b: Expected): boolean {
+  const names = (e: Expected): string => [...e.masters, ...e.agents].map((n) => n.name).join(' ');
+  return names(a) === names(b);
 }

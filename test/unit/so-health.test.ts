@@ -81,7 +81,7 @@ describe('SO health decisions', () => {
 
     it('replaces an agent not active for the unhealthy time, and says so', () => {
       const d = next(cluster({ agents: [node('a1', 'healthy'), lost('a2', 61 * S), node('a3', 'healthy')], health: { reported: 'degraded' } }));
-      expect(d.replace).to.deep.equal([{ key: 'a2', reason: 'agent 2 of 3 (127.10.0.12) not active for 61 s (registered but inactive)' }]);
+      expect(d.replace).to.deep.equal([{ key: 'a2', vm: 'vm-a2', reason: 'agent 2 of 3 (127.10.0.12) not active for 61 s (registered but inactive)' }]);
       expect(d.outcome).to.deep.include({ health: 'degraded' });
       expect((d.outcome as { message: string }).message).to.match(/; replacing it \(replacement 1\); 2 of 3 agents active/);
     });
@@ -146,7 +146,7 @@ describe('SO health decisions', () => {
     it('replaces a master that stays unhealthy, one at a time and only while the others keep the quorum', () => {
       const masters = [lost('m1', 121 * S, 'its /master/health: ECONNREFUSED'), node('m2', 'healthy'), node('m3', 'healthy')];
       const one = next(cluster({ masters, quorum: 2 }));
-      expect(one.replace).to.deep.equal([{ key: 'm1', reason: 'master 1 of 3 (127.10.0.2) not healthy for 121 s (its /master/health: ECONNREFUSED)' }]);
+      expect(one.replace).to.deep.equal([{ key: 'm1', vm: 'vm-m1', reason: 'master 1 of 3 (127.10.0.2) not healthy for 121 s (its /master/health: ECONNREFUSED)' }]);
       expect(one.outcome, 'quorum stands: ready, saying so').to.deep.include({ health: 'healthy' });
       const two = [lost('m1', 200 * S), lost('m2', 200 * S), node('m3', 'healthy'), node('m4', 'healthy'), node('m5', 'healthy')];
       expect(next(cluster({ masters: two, quorum: 3 })).replace.map((r) => r.key), 'one master at a time').to.deep.equal(['m1']);
@@ -175,7 +175,7 @@ describe('SO health decisions', () => {
     it('waits for agents, then replaces one that missed its deadline, up to the budget', () => {
       const late = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 301 * S });
       const d = next(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), late] }));
-      expect(d.replace).to.deep.equal([{ key: 'a3', reason: 'agent 3 of 3 (127.10.0.13) not ready after 301 s (not registered)' }]);
+      expect(d.replace).to.deep.equal([{ key: 'a3', vm: 'vm-a3', reason: 'agent 3 of 3 (127.10.0.13) not ready after 301 s (not registered)' }]);
       expect(d.outcome).to.deep.equal({ kind: 'progress', message: 'provision: agent 3 of 3 (127.10.0.13) not ready after 301 s (not registered); replacing it' });
       const spent = new Map<string, SlotRecord>([['a3', { replacements: 2, replacing: false }]]);
       const failed = next(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), late], slots: spent }));
