@@ -118,6 +118,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       type,
       validator: tenants,
       secrets: marathonPassword(type, clusterSecretFor),
+      jsonDialect: config.serviceManager.jsonDialect,
       writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
       logger,
       serverName: serverName('mesos-service-manager'),

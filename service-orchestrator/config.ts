@@ -1,16 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../lib/errors.js';
-import { SO_ENV, SO_SECRETS } from '../lib/hurtle/environment.js';
+import { HURTLE_CC_ENV, HURTLE_SO_PORT, SO_ENV, SO_SECRETS } from '../lib/hurtle/environment.js';
 import { parseListen, type ListenAddress } from '../lib/listen.js';
 import type { LogLevel } from '../lib/logger.js';
 import { isObject } from '../lib/objects.js';
 import type { RawValue } from './cluster/parameters.js';
 import type { OrchestratorSettings } from './orchestrator.js';
 
-/** One orchestrator's configuration, all from its environment. */
+/**
+ * One orchestrator's configuration, all from its environment: the SO_*
+ * variables a service manager of this project sets, or, under hurtle's
+ * cloud controller, what it gives a container (DC_NAME, PORT, DESIGN_URI).
+ */
 export interface SoConfig {
   readonly instanceId: string;
-  readonly tenant: string;
+  /** The instance's tenant; unset, the orchestrator serves the tenant whose PUT initialises it, as under hurtle. */
+  readonly tenant?: string;
   /** The address the orchestrator's requests to the cluster leave from, when it listens on one. */
   readonly sourceAddress?: string;
   /** The key the service manager signs its requests with; unset, any caller is served, as in hurtle. */
@@ -37,16 +42,16 @@ type Spec =
   | { readonly kind: 'choice'; readonly values: readonly string[]; readonly fallback: string };
 
 const SPECS: Record<string, Spec> = {
-  [SO_ENV.instanceId]: { kind: 'text', required: true },
-  [SO_ENV.tenant]: { kind: 'text', required: true },
+  [SO_ENV.instanceId]: { kind: 'text', required: false },
+  [SO_ENV.tenant]: { kind: 'text', required: false },
   [SO_ENV.authKey]: { kind: 'text', required: false },
   [SO_ENV.clusterSecret]: { kind: 'text', required: false },
   [SO_ENV.managerId]: { kind: 'text', required: false },
-  [SO_ENV.listen]: { kind: 'text', required: false, fallback: '127.0.0.1:8051' },
+  [SO_ENV.listen]: { kind: 'text', required: false },
   SO_MANAGEMENT_CIDR: { kind: 'text', required: false },
-  [SO_ENV.cloudstackEndpoint]: { kind: 'text', required: true },
-  [SO_ENV.cloudstackApiKey]: { kind: 'text', required: true },
-  [SO_ENV.cloudstackSecretKey]: { kind: 'text', required: true },
+  [SO_ENV.cloudstackEndpoint]: { kind: 'text', required: false },
+  [SO_ENV.cloudstackApiKey]: { kind: 'text', required: false },
+  [SO_ENV.cloudstackSecretKey]: { kind: 'text', required: false },
   [SO_ENV.parameters]: { kind: 'text', required: false, fallback: '{}' },
   SO_DEADLINE_DESIGN_S: { kind: 'int', fallback: 60, min: 1, max: 3600 },
   SO_DEADLINE_DEPLOY_S: { kind: 'int', fallback: 1200, min: 1, max: 86_400 },
@@ -93,8 +98,9 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   }
   const text = (name: string): string => values.get(name) as string;
   const int = (name: string): number => values.get(name) as number;
-  const listen = parseListen(text(SO_ENV.listen));
-  if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${text(SO_ENV.listen)}" must be host:port`);
+  const listenText = values.has(SO_ENV.listen) ? text(SO_ENV.listen) : `0.0.0.0:${hurtlePort(given[HURTLE_CC_ENV.port])}`;
+  const listen = parseListen(listenText);
+  if (!listen || listen.port === undefined) throw new ConfigError(`SO_LISTEN = "${listenText}" must be host:port`);
   const sourceAddress = isOwnAddress(listen.host) ? listen.host : undefined;
   const managementCidr = values.has('SO_MANAGEMENT_CIDR') ? text('SO_MANAGEMENT_CIDR') : `${sourceAddress ?? '127.0.0.1'}/32`;
   if (!IPV4_CIDR.test(managementCidr)) throw new ConfigError(`SO_MANAGEMENT_CIDR = "${managementCidr}" must be an IPv4 CIDR block such as 192.0.2.10/32`);
@@ -103,14 +109,14 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   const optional = (name: string, key: 'authKey' | 'clusterSecret' | 'managerId'): Partial<SoConfig> =>
     values.has(name) ? { [key]: text(name) } : {};
   return {
-    instanceId: text(SO_ENV.instanceId),
-    tenant: text(SO_ENV.tenant),
+    instanceId: instanceIdOf(values.get(SO_ENV.instanceId) as string | undefined, given),
+    ...(values.has(SO_ENV.tenant) ? { tenant: text(SO_ENV.tenant) } : {}),
     ...optional(SO_ENV.authKey, 'authKey'),
     ...optional(SO_ENV.clusterSecret, 'clusterSecret'),
     ...optional(SO_ENV.managerId, 'managerId'),
     listen: { host: listen.host, port: listen.port },
     ...(sourceAddress === undefined ? {} : { sourceAddress }),
-    cloudstack: { endpoint: text(SO_ENV.cloudstackEndpoint), apiKey: text(SO_ENV.cloudstackApiKey), secretKey: text(SO_ENV.cloudstackSecretKey) },
+    cloudstack: cloudstackAccount(values, given[HURTLE_CC_ENV.designUri]),
     parameters: parameters(text(SO_ENV.parameters)),
     settings: {
       designDeadlineMs: int('SO_DEADLINE_DESIGN_S') * 1000,
@@ -142,6 +148,66 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
     logLevel: text(SO_ENV.logLevel) as LogLevel,
     logFormat: text(SO_ENV.logFormat) as SoConfig['logFormat'],
   };
+}
+
+/** hurtle's cloud controller names the container after the instance (DC_NAME); Docker names it by its hostname. */
+function instanceIdOf(given: string | undefined, env: NodeJS.ProcessEnv): string {
+  const id = [given, env[HURTLE_CC_ENV.dcName], env[HURTLE_CC_ENV.hostname]].map((v) => v?.trim()).find((v) => v !== undefined && v !== '');
+  if (id === undefined) throw new ConfigError(`${SO_ENV.instanceId} is required (under hurtle, ${HURTLE_CC_ENV.dcName} or ${HURTLE_CC_ENV.hostname} names the instance)`);
+  return id;
+}
+
+function hurtlePort(raw: string | undefined): number {
+  const value = raw?.trim();
+  if (value === undefined || value === '') return HURTLE_SO_PORT;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new ConfigError(`PORT = "${value}" must be a port number from 0 (any free one) to 65535`);
+  return port;
+}
+
+const DESIGN_URI_FORM = 'DESIGN_URI=http://<api key>:<secret key>@<management server>/client/api';
+
+/**
+ * The CloudStack account: the SO_CLOUDSTACK_* variables, or under hurtle
+ * the design URI its service manager passes every orchestrator, which
+ * names the management server's API with the account's keys as user
+ * information. The URI is never echoed: it holds the secret key.
+ */
+function cloudstackAccount(values: ReadonlyMap<string, string | number>, designUri: string | undefined): SoConfig['cloudstack'] {
+  const design = designUri === undefined || designUri.trim() === '' ? undefined : parseDesignUri(designUri.trim());
+  const pick = (name: string, fromDesign: string | undefined): string => {
+    const value = (values.get(name) as string | undefined) ?? fromDesign;
+    if (value === undefined || value === '') throw new ConfigError(`${name} is required (under hurtle, give the account as ${DESIGN_URI_FORM})`);
+    return value;
+  };
+  return {
+    endpoint: pick(SO_ENV.cloudstackEndpoint, design?.endpoint),
+    apiKey: pick(SO_ENV.cloudstackApiKey, design?.apiKey),
+    secretKey: pick(SO_ENV.cloudstackSecretKey, design?.secretKey),
+  };
+}
+
+function parseDesignUri(text: string): { endpoint: string; apiKey?: string; secretKey?: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`DESIGN_URI is not a URL; give the CloudStack account as ${DESIGN_URI_FORM}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`DESIGN_URI must be an http or https URL: ${DESIGN_URI_FORM}`);
+  const decode = (part: string): string | undefined => {
+    if (part === '') return undefined;
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new ConfigError('DESIGN_URI: the account in its user information is not valid percent-encoding');
+    }
+  };
+  const apiKey = decode(url.username);
+  const secretKey = decode(url.password);
+  url.username = '';
+  url.password = '';
+  return { endpoint: url.toString(), ...(apiKey === undefined ? {} : { apiKey }), ...(secretKey === undefined ? {} : { secretKey }) };
 }
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/;

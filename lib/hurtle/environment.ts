@@ -20,8 +20,23 @@ export const SO_ENV = {
   logFormat: 'SO_LOG_FORMAT',
 } as const;
 
+/**
+ * What hurtle's cloud controller gives an orchestrator's container, and
+ * nothing more: the design URI its service manager is configured with, the
+ * container's name, and the port its router sends traffic to.
+ */
+export const HURTLE_CC_ENV = {
+  designUri: 'DESIGN_URI',
+  dcName: 'DC_NAME',
+  port: 'PORT',
+  hostname: 'HOSTNAME',
+} as const;
+
+/** Where an orchestrator listens when nobody says: hurtle's containers serve on 8080. */
+export const HURTLE_SO_PORT = 8080;
+
 /** The variables whose values are secrets. */
-export const SO_SECRETS = [SO_ENV.cloudstackSecretKey, SO_ENV.authKey, SO_ENV.clusterSecret] as const;
+export const SO_SECRETS = [SO_ENV.cloudstackSecretKey, SO_ENV.authKey, SO_ENV.clusterSecret, HURTLE_CC_ENV.designUri] as const;
 
 /** What a service manager sets itself for every orchestrator: an operator's extra variables may not override them. */
 export const SO_MANAGED = [

@@ -3,10 +3,15 @@ import { BadRequest, NotAcceptable, NotImplemented } from '../errors.js';
 /** The renderings an OCCI server produces. */
 export type Rendering = 'text/plain' | 'text/occi' | 'text/uri-list' | 'application/occi+json';
 
+/** The shape of `application/occi+json`: GFD.225, or pyssf's older one that hurtle's code reads. */
+export type JsonDialect = 'gfd225' | 'pyssf';
+
 export interface Negotiated {
   readonly rendering: Rendering;
   /** The Content-Type to answer with: the rendering, or the alias the client asked for. */
   readonly contentType: string;
+  /** Set when JSON is to be rendered in pyssf's shape rather than GFD.225's. */
+  readonly dialect?: JsonDialect;
 }
 
 /** Media types clients send that name one of our renderings. */
@@ -51,7 +56,12 @@ function parseAccept(accept: string): AcceptEntry[] {
  * is offered only for collections; asking for it alone on an entity is a bad
  * request (GFD.229).
  */
-export function negotiate(accept: string | undefined, listing: boolean): Negotiated {
+export function negotiate(accept: string | undefined, listing: boolean, dialect: JsonDialect = 'gfd225'): Negotiated {
+  const chosen = pick(accept, listing);
+  return dialect === 'pyssf' && chosen.rendering === 'application/occi+json' ? { ...chosen, dialect } : chosen;
+}
+
+function pick(accept: string | undefined, listing: boolean): Negotiated {
   if (accept === undefined || accept.trim() === '') {
     return { rendering: 'text/plain', contentType: 'text/plain' };
   }

@@ -28,7 +28,8 @@ export interface AttributeInput {
 const TERM = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$/;
 const NUMBER = /^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const TOKEN = /^[^\s",;\\]+$/;
+/** Unquoted text, inner spaces included: hurtle's service manager forwards every client value with its quotes removed. */
+const TOKEN = /^[^\s",;\\](?:[^",;\\\r\n\t]*[^\s",;\\])?$/;
 const CATEGORY_PARAMS = new Set(['scheme', 'class', 'title', 'rel', 'location', 'attributes', 'actions']);
 
 /** Parses a `Category` header value (one or more comma-separated categories). */

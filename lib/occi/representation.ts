@@ -1,6 +1,7 @@
 import type { Action, Entity, Kind } from './model.js';
 import type { Negotiated } from './negotiate.js';
 import { collectionJson, entityJson, queryInterfaceJson } from './render-json.js';
+import { pyssfCollection, pyssfEntity, pyssfQueryInterface } from './render-pyssf-json.js';
 import {
   EMPTY_TEXT,
   renderAction,
@@ -34,8 +35,10 @@ function text(negotiated: Negotiated, rendering: TextRendering): Representation 
   }
 }
 
+const pyssf = (negotiated: Negotiated): boolean => negotiated.dialect === 'pyssf';
+
 export function entityRepresentation(negotiated: Negotiated, entity: Entity): Representation {
-  if (negotiated.rendering === 'application/occi+json') return json(negotiated, entityJson(entity));
+  if (negotiated.rendering === 'application/occi+json') return json(negotiated, pyssf(negotiated) ? pyssfEntity(entity) : entityJson(entity));
   return text(negotiated, renderEntity(entity));
 }
 
@@ -44,12 +47,14 @@ export function collectionRepresentation(
   entities: readonly Entity[],
   baseUrl: string,
 ): Representation {
-  if (negotiated.rendering === 'application/occi+json') return json(negotiated, collectionJson(entities));
+  if (negotiated.rendering === 'application/occi+json') return json(negotiated, pyssf(negotiated) ? pyssfCollection(entities) : collectionJson(entities));
   return text(negotiated, { ...EMPTY_TEXT, locations: entities.map((e) => baseUrl + e.location) });
 }
 
 export function queryInterfaceRepresentation(negotiated: Negotiated, kinds: readonly Kind[], actions: readonly Action[]): Representation {
-  if (negotiated.rendering === 'application/occi+json') return json(negotiated, queryInterfaceJson(kinds, actions));
+  if (negotiated.rendering === 'application/occi+json') {
+    return json(negotiated, pyssf(negotiated) ? pyssfQueryInterface(kinds, actions) : queryInterfaceJson(kinds, actions));
+  }
   return text(negotiated, {
     ...EMPTY_TEXT,
     categories: [...kinds.map(renderKind), ...actions.map(renderAction)],
@@ -77,6 +82,6 @@ export function createdRepresentation(negotiated: Negotiated, entity: Entity, ur
 
 /** `OK` for the text renderings, the resource itself for JSON (which cannot say OK). */
 export function okRepresentation(negotiated: Negotiated, entity: Entity): Representation {
-  if (negotiated.rendering === 'application/occi+json') return json(negotiated, entityJson(entity));
+  if (negotiated.rendering === 'application/occi+json') return entityRepresentation(negotiated, entity);
   return { headers: { 'Content-Type': negotiated.contentType }, body: 'OK' };
 }

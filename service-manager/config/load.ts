@@ -10,6 +10,7 @@ import { SO_MANAGED } from '../../lib/hurtle/environment.js';
 import type { Quota } from '../admission/quota.js';
 import type { PortRange } from '../runtime/ports.js';
 import { SCHEMA, envName, type KeySpec } from './schema.js';
+import type { JsonDialect } from '../../lib/occi/negotiate.js';
 
 export interface SmConfig {
   readonly file: string;
@@ -21,6 +22,7 @@ export interface SmConfig {
     readonly keyFile: string;
     readonly secretFiles: 'refuse' | 'warn';
     readonly publicUrl?: string;
+    readonly jsonDialect: JsonDialect;
     readonly maxBodyBytes: number;
     readonly maxHeaderBytes: number;
   };
@@ -235,6 +237,7 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       keyFile: str('service_manager.key_file'),
       secretFiles: str('service_manager.secret_files') as SmConfig['serviceManager']['secretFiles'],
       ...(publicUrl === '' ? {} : { publicUrl }),
+      jsonDialect: str('service_manager.json_dialect') as JsonDialect,
       maxBodyBytes: num('service_manager.max_body_bytes'),
       maxHeaderBytes: num('service_manager.max_header_bytes'),
     },

@@ -3,7 +3,7 @@ import { BadRequest, NotAcceptable } from '../../lib/errors.js';
 import { baseUrlOf, send } from '../../lib/http/context.js';
 import { byMethod } from '../../lib/http/middleware.js';
 import { CORE_KINDS, typeId, type Kind } from '../../lib/occi/model.js';
-import { negotiate } from '../../lib/occi/negotiate.js';
+import { negotiate, type JsonDialect } from '../../lib/occi/negotiate.js';
 import type { CategoryRef } from '../../lib/occi/parse.js';
 import {
   collectionRepresentation,
@@ -27,6 +27,8 @@ export interface HandlerDeps {
   readonly fallbackHost: string;
   /** Secret outputs, derived for the owner's eyes when an instance is rendered. */
   readonly secrets?: SecretOutputs;
+  /** The shape of application/occi+json; GFD.225 unless the operator serves hurtle's code. */
+  readonly jsonDialect?: JsonDialect;
 }
 
 function occiRequest(req: Request): OcciRequest {
@@ -57,7 +59,7 @@ export function handlers(deps: HandlerDeps) {
 
   const queryInterface = byMethod({
     GET: (req, res) => {
-      const negotiated = negotiate(req.get('accept'), false);
+      const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
       const filter = occiRequest(req).categories;
       const matches = (category: { scheme: string; term: string }, parent?: string): boolean =>
         filter.length === 0 || filter.some((f) => related(f, typeId(category), parent));
@@ -69,14 +71,14 @@ export function handlers(deps: HandlerDeps) {
 
   const create = async (req: Request, res: Response): Promise<void> => {
     if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
-    const negotiated = negotiate(req.get('accept'), true);
+    const negotiated = negotiate(req.get('accept'), true, deps.jsonDialect);
     const { instance } = await service.create(tenantOf(res), occiRequest(req));
     const entity = entityOf(instance);
     send(res, 201, createdRepresentation(negotiated, entity, baseUrl(req) + entity.location));
   };
 
   const list = (req: Request, res: Response): void => {
-    const negotiated = negotiate(req.get('accept'), true);
+    const negotiated = negotiate(req.get('accept'), true, deps.jsonDialect);
     const entities = service.list(tenantOf(res)).map(entityOf);
     send(res, 200, collectionRepresentation(negotiated, entities, baseUrl(req)));
   };
@@ -86,7 +88,7 @@ export function handlers(deps: HandlerDeps) {
     POST: create,
     DELETE: (req, res) => {
       if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
-      const negotiated = negotiate(req.get('accept'), true);
+      const negotiated = negotiate(req.get('accept'), true, deps.jsonDialect);
       const entities = service.deleteAll(tenantOf(res)).map(entityOf);
       send(res, 200, collectionRepresentation(negotiated, entities, baseUrl(req)));
     },
@@ -95,17 +97,17 @@ export function handlers(deps: HandlerDeps) {
   const root = byMethod({ GET: list, POST: create });
 
   const links = byMethod({
-    GET: (req, res) => send(res, 200, collectionRepresentation(negotiate(req.get('accept'), true), [], baseUrl(req))),
+    GET: (req, res) => send(res, 200, collectionRepresentation(negotiate(req.get('accept'), true, deps.jsonDialect), [], baseUrl(req))),
   });
 
   const entity = byMethod({
     GET: async (req, res) => {
-      const negotiated = negotiate(req.get('accept'), false);
+      const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
       send(res, 200, entityRepresentation(negotiated, entityOf(await service.read(tenantOf(res), idOf(req)))));
     },
     PUT: async (req, res) => {
       actionOf(req);
-      const negotiated = negotiate(req.get('accept'), false);
+      const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
       const { instance, created } = await service.create(tenantOf(res), occiRequest(req), idOf(req));
       const rendered = entityOf(instance);
       if (created) send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + rendered.location));
@@ -113,7 +115,7 @@ export function handlers(deps: HandlerDeps) {
     },
     POST: async (req, res) => {
       const action = actionOf(req);
-      const negotiated = negotiate(req.get('accept'), false);
+      const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
       const tenant = tenantOf(res);
       const request = occiRequest(req);
       const record =
@@ -122,7 +124,7 @@ export function handlers(deps: HandlerDeps) {
     },
     DELETE: (req, res) => {
       actionOf(req);
-      const negotiated = negotiate(req.get('accept'), false);
+      const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
       send(res, 200, okRepresentation(negotiated, entityOf(service.delete(tenantOf(res), idOf(req)))));
     },
   });

@@ -1,5 +1,5 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
-import { BadRequest, NotFound } from '../../lib/errors.js';
+import { BadRequest, Forbidden, NotFound } from '../../lib/errors.js';
 import { clusterTextForms } from '../../lib/cluster/text-forms.js';
 import { baseUrlOf, send } from '../../lib/http/context.js';
 import { byMethod, errorHandler, occiVersion, requestContext, sendError } from '../../lib/http/middleware.js';
@@ -46,7 +46,8 @@ export const ORCHESTRATOR_KIND: Kind = {
 
 export interface SoAppDeps {
   readonly orchestrator: Orchestrator;
-  readonly tenant: string;
+  /** The instance's tenant; unset, the tenant whose PUT initialises the orchestrator is the one it serves from then on. */
+  readonly tenant?: string;
   /**
    * The key shared with the service manager that started this orchestrator:
    * when set, only requests it signed are served, and every answer to them
@@ -77,7 +78,8 @@ export function createSoApp(deps: SoAppDeps): Express {
   app.use(occiVersion());
   app.use(express.raw({ type: () => true, limit: 65_536 }));
   app.use(deps.authKey === undefined ? hurtleGate : signedOnly(deps.authKey, deps.wallClock));
-  app.use(tenantGate(deps.tenant));
+  const tenancy = new Tenancy(deps.tenant);
+  app.use(tenancy.gate);
 
   const exists = (): boolean => orchestrator.initialised || orchestrator.disposing;
   const baseUrl = (req: Request): string => baseUrlOf(req, undefined, deps.fallbackHost);
@@ -101,7 +103,11 @@ export function createSoApp(deps: SoAppDeps): Express {
       const negotiated = negotiate(req.get('accept'), false);
       const request = occiRequest(req);
       requireCategory(request.categories, ORCHESTRATOR_KIND, true);
-      const outcome = await orchestrator.initialise(attributesOf(request), deps.defaults);
+      const claim = tenancy.claim(req.get('x-tenant-name')!);
+      const outcome = await orchestrator.initialise(attributesOf(request), deps.defaults).catch((error: unknown) => {
+        if (!exists()) claim.release();
+        throw error;
+      });
       const rendered = entity(orchestrator);
       if (outcome === 'created') send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + ORCHESTRATOR_PATH));
       else send(res, 200, entityRepresentation(negotiated, rendered));
@@ -179,14 +185,32 @@ function signAnswer(res: Response, key: string, nonce: string): void {
   }) as Response['end'];
 }
 
-/** hurtle's tenant check: the orchestrator serves its instance's tenant only. */
-function tenantGate(tenant: string): RequestHandler {
-  return (req, res, next) => {
+/**
+ * hurtle's tenant check: the orchestrator serves its instance's tenant only.
+ * Started without one (as hurtle's cloud controller starts an SO), it serves
+ * the tenant whose PUT initialises it; before that any tenant may look.
+ */
+class Tenancy {
+  constructor(private tenant?: string) {}
+
+  readonly gate: RequestHandler = (req, res, next) => {
     const given = req.get('x-tenant-name');
     if (!given) return sendError(req, res, 403, 'X-Tenant-Name required...');
-    if (given !== tenant) return sendError(req, res, 403, 'This orchestrator serves another tenant.');
+    if (this.tenant !== undefined && given !== this.tenant) return sendError(req, res, 403, 'This orchestrator serves another tenant.');
     next();
   };
+
+  /** Binds an unbound orchestrator to the tenant initialising it; released when that fails before anything exists. */
+  claim(tenant: string): { release(): void } {
+    if (this.tenant !== undefined && this.tenant !== tenant) throw new Forbidden('This orchestrator serves another tenant.');
+    if (this.tenant !== undefined) return { release: () => undefined };
+    this.tenant = tenant;
+    return {
+      release: () => {
+        if (this.tenant === tenant) this.tenant = undefined;
+      },
+    };
+  }
 }
 
 function occiRequest(req: Request): OcciRequest {

@@ -17,6 +17,8 @@ import {
   twentyAtOnce,
 } from '../support/scenarios.js';
 import { DEMO } from '../support/sm.js';
+import { playHurtle } from '../support/hurtle-sequence.js';
+import { SO_IMAGE, startSoWorld, type SoWorld } from '../support/orchestrator.js';
 
 const docker = new Docker();
 
@@ -36,7 +38,7 @@ describe('SM on the Docker engine, end to end', function () {
     const info = await docker.getContainer(`mesos-so-${uid}`).inspect();
     expect(info.Config.Labels).to.include({ 'mesos-sm.instance': id, 'mesos-sm.tenant': 'demo', 'mesos-sm.uid': uid, 'mesos-sm.manager': sm.sm.managerId });
     expect(info.HostConfig).to.include({ NetworkMode: 'host', Memory: 256 * 1024 * 1024, NanoCpus: 500_000_000, ReadonlyRootfs: true });
-    expect(info.Config.Image).to.equal('mesos-so:latest');
+    expect(info.Config.Image).to.equal(SO_IMAGE);
     expect(info.Config.User).to.equal('65534:65534');
     const logs = await sm.sm.pipeline!.runtime.logs(uid, 1000);
     expect(logs).to.contain('service orchestrator listening');
@@ -129,5 +131,22 @@ describe('SM on Docker Swarm, end to end', function () {
     expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
     await sm.untilGone(DEMO, id);
     expect(await docker.listSecrets({ filters: { label: [`mesos-sm.uid=${uid}`] } })).to.deep.equal([]);
+  });
+});
+
+describe('The orchestrator image under hurtle\'s cloud controller', function () {
+  this.timeout(120_000);
+  let world: SoWorld;
+
+  beforeEach(async () => {
+    world = await startSoWorld();
+  });
+
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('comes up on the container\'s environment alone and answers hurtle\'s whole sequence', async () => {
+    await playHurtle(world, 'docker');
   });
 });

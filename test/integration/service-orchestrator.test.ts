@@ -10,6 +10,7 @@ import { call } from '../support/http.js';
 import { marathonOf } from '../support/marathon.js';
 import { DEMO_KEYS, MEDIUM, OTHER_KEYS, PLAIN_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { until } from '../support/wait.js';
+import { HURTLE_CLIENT, HURTLE_TEXT, hurtleEnvironment, playHurtle } from '../support/hurtle-sequence.js';
 
 const STATE = 'occi.mcn.stack.state';
 const MESSAGE = 'occi.mcn.stack.message';
@@ -140,6 +141,24 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(put.status).to.equal(201);
       const state = await so.state();
       expect(state).to.include({ 'mesos.agents': 1, 'mesos.marathon': false, 'cloudstack.offering.agent': 'small' });
+    });
+  });
+
+  describe('driven by hurtle\'s service manager', () => {
+    it('comes up with only the cloud controller\'s environment and answers hurtle\'s whole sequence, for the tenant that initialised it', async () => {
+      await playHurtle(world, 'process');
+    });
+
+    it('lets any tenant look before it is initialised, and forgets a tenant whose PUT failed', async () => {
+      const so = await world.startUnderHurtle(hurtleEnvironment(world, 'so-2'));
+      expect((await so.call('GET', '/', { 'X-Tenant-Name': 'other' })).status).to.equal(200);
+      const bad = await so.call('PUT', '/orchestrator/default', { ...HURTLE_TEXT, 'X-Tenant-Name': 'other', Category: `orchestrator; scheme="${SERVICE}"`, 'X-OCCI-Attribute': 'cloudstack.zone=moon-base' });
+      expect(bad.status).to.equal(400);
+      const put = await so.call('PUT', '/orchestrator/default', { ...HURTLE_TEXT, Category: `orchestrator; scheme="${SERVICE}"`, 'X-OCCI-Attribute': HURTLE_CLIENT });
+      expect(put.status, put.body).to.equal(201);
+      expect((await so.call('GET', '/', { 'X-Tenant-Name': 'other' })).status).to.equal(403);
+      const taken = await so.call('PUT', '/orchestrator/default', { ...HURTLE_TEXT, 'X-Tenant-Name': 'other', Category: `orchestrator; scheme="${SERVICE}"` });
+      expect([taken.status, taken.body]).to.deep.equal([403, 'This orchestrator serves another tenant.\n']);
     });
   });
 

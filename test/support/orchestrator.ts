@@ -1,4 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
 import { fileURLToPath } from 'node:url';
 import { SystemTimers } from '../../lib/clock.js';
 import { SO_SCHEME } from '../../lib/hurtle/protocol.js';
@@ -14,6 +16,9 @@ export const AUTH = { 'X-Auth-Token': 'any-token', 'X-Tenant-Name': 'demo' } as 
 
 /** Simulated time runs this many times faster than the wall clock, in the simulator and the SO alike. */
 export const SCALE = 50;
+
+/** The image `npm run image` builds. */
+export const SO_IMAGE = 'mesos-so:latest';
 
 export const CLUSTER = {
   'cloudstack.zone': 'sim-zone-1',
@@ -34,7 +39,6 @@ export const FAST: Record<string, string> = {
 
 export interface TestSo {
   readonly url: string;
-  readonly child: ChildProcess;
   readonly output: () => string;
   call(method: string, path: string, headers?: Record<string, string>): Promise<Reply>;
   /** The orchestrator entity as JSON attributes; empty before it is initialised. */
@@ -48,6 +52,8 @@ export interface SoWorld {
   readonly sim: TestSimulator;
   readonly timers: SystemTimers;
   start(env?: Record<string, string>, parameters?: Record<string, string | number | boolean>): Promise<TestSo>;
+  /** An SO (a process, or a container of the image) with only what hurtle's cloud controller gives one, and the simulated clock. */
+  startUnderHurtle(env: Record<string, string>, runtime?: 'process' | 'docker'): Promise<TestSo>;
   /** VMs of an instance that the simulator still has alive. */
   liveVms(instanceId?: string): Promise<Array<Record<string, any>>>;
   mesosFault(fault: Record<string, unknown>): Promise<void>;
@@ -63,7 +69,12 @@ export async function startSoWorld(): Promise<SoWorld> {
     sim,
     timers,
     start: async (env = {}, parameters = {}) => {
-      const so = await spawnSo(sim, timers, env, { ...CLUSTER, ...parameters });
+      const so = await spawnSo(timers, soEnvironment(sim, env, { ...CLUSTER, ...parameters }));
+      children.push(so);
+      return so;
+    },
+    startUnderHurtle: async (env, runtime = 'process') => {
+      const so = runtime === 'docker' ? await runSoContainer(timers, env) : await spawnSo(timers, { PATH: process.env['PATH'], ...env });
       children.push(so);
       return so;
     },
@@ -80,40 +91,87 @@ export async function startSoWorld(): Promise<SoWorld> {
   };
 }
 
-async function spawnSo(
-  sim: TestSimulator,
-  timers: SystemTimers,
-  env: Record<string, string>,
-  parameters: Record<string, string | number | boolean>,
-): Promise<TestSo> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env['PATH'],
-      SO_INSTANCE_ID: 'inst-1',
-      SO_TENANT: 'demo',
-      SO_LISTEN: '127.0.0.1:0',
-      SO_CLOUDSTACK_ENDPOINT: sim.url,
-      SO_CLOUDSTACK_API_KEY: 'demo-api-key',
-      SO_CLOUDSTACK_SECRET_KEY: 'demo-secret-key',
-      SO_PARAMETERS: JSON.stringify(parameters),
-      SO_TIME_SCALE: String(timers.scale),
-      SO_TIME_ORIGIN: String(timers.origin),
-      SO_LOG_FORMAT: 'json',
-      ...FAST,
-      ...env,
-    },
-  });
+/** What this project's service manager gives an orchestrator, with test deadlines. */
+function soEnvironment(sim: TestSimulator, env: Record<string, string>, parameters: Record<string, string | number | boolean>): Record<string, string | undefined> {
+  return {
+    PATH: process.env['PATH'],
+    SO_INSTANCE_ID: 'inst-1',
+    SO_TENANT: 'demo',
+    SO_LISTEN: '127.0.0.1:0',
+    SO_CLOUDSTACK_ENDPOINT: sim.url,
+    SO_CLOUDSTACK_API_KEY: 'demo-api-key',
+    SO_CLOUDSTACK_SECRET_KEY: 'demo-secret-key',
+    SO_PARAMETERS: JSON.stringify(parameters),
+    SO_LOG_FORMAT: 'json',
+    ...FAST,
+    ...env,
+  };
+}
+
+/** The URL an SO's "listening" line names, once it is in the output; one that listens on every address is called on loopback. */
+function listeningUrl(output: string): string | undefined {
+  const line = output.split('\n').slice(0, -1).map(parse).find((e) => e?.message === 'service orchestrator listening');
+  return line?.url ? (line.url as string).replace('//0.0.0.0:', '//127.0.0.1:') : undefined;
+}
+
+async function spawnSo(timers: SystemTimers, env: Record<string, string | undefined>): Promise<TestSo> {
+  const child = spawn(process.execPath, [MAIN], { env: { ...env, ...clockEnvironment(timers) } });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const look = (): void => {
-      const line = output.split('\n').slice(0, -1).map(parse).find((e) => e?.message === 'service orchestrator listening');
-      if (line?.url) resolve(line.url as string);
-    };
-    child.stdout!.on('data', look);
+    child.stdout!.on('data', () => {
+      const found = listeningUrl(output);
+      if (found) resolve(found);
+    });
     child.once('exit', (code) => reject(new Error(`SO exited with ${code}: ${output}`)));
   });
+  const stop = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  return testSo(url, () => output, stop);
+}
+
+/** The orchestrator image run as hurtle's cloud controller runs it: one container, this environment, the host's network. */
+async function runSoContainer(timers: SystemTimers, env: Record<string, string>): Promise<TestSo> {
+  const docker = new Docker();
+  const container = await docker.createContainer({
+    Image: SO_IMAGE,
+    Env: Object.entries({ ...env, ...clockEnvironment(timers) }).map(([name, value]) => `${name}=${value}`),
+    HostConfig: { NetworkMode: 'host' },
+  });
+  let output = '';
+  const sink = new PassThrough();
+  sink.on('data', (d) => (output += d));
+  const stop = async (): Promise<void> => {
+    await container.remove({ force: true }).catch(() => undefined);
+  };
+  try {
+    await container.start();
+    const logs = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream;
+    docker.modem.demuxStream(logs, sink, sink);
+    const url = await new Promise<string>((resolve, reject) => {
+      sink.on('data', () => {
+        const found = listeningUrl(output);
+        if (found) resolve(found);
+      });
+      logs.once('end', () => reject(new Error(`the SO container ended: ${output}`)));
+    });
+    return testSo(url, () => output, stop);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function clockEnvironment(timers: SystemTimers): Record<string, string> {
+  return { SO_TIME_SCALE: String(timers.scale), SO_TIME_ORIGIN: String(timers.origin) };
+}
+
+function testSo(url: string, output: () => string, stop: () => Promise<void>): TestSo {
   const callSo = (method: string, path: string, headers: Record<string, string> = {}) => call(method, url + path, { headers: { ...AUTH, ...headers } });
   /** The entity's attributes; every look also checks that hurtle's SM reads the text/occi rendering of it whole. */
   const state = async (): Promise<Record<string, unknown>> => {
@@ -125,8 +183,7 @@ async function spawnSo(
   };
   return {
     url,
-    child,
-    output: () => output,
+    output,
     call: callSo,
     state,
     settle: async (limitMs = 30_000) => {
@@ -138,12 +195,7 @@ async function spawnSo(
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
+    stop,
   };
 }
 

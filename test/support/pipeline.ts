@@ -16,7 +16,7 @@ import { startServiceManager, type ServiceManager } from '../../service-manager/
 import { parseFixtures } from '../../simulator/fixtures.js';
 import { call, type Reply, type RequestOptions } from './http.js';
 import { expectHurtleReads } from './hurtle-rules.js';
-import { FAST, SCALE } from './orchestrator.js';
+import { FAST, SCALE, SO_IMAGE } from './orchestrator.js';
 import { shippedFixtures, startTestSimulator, type TestSimulator } from './simulator.js';
 import { baseConfig, KIND, removeDir } from './sm.js';
 
@@ -202,7 +202,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
 /** The runtime a service manager of this world used, to remove what it left behind. */
 function runtimeOf(kind: RuntimeKind, dir: string, managerId: string): SoRuntime {
   if (kind === 'process') return new ProcessRuntime(join(dir, 'so'));
-  const options = { docker: new Docker(), image: 'mesos-so:latest', managerId, limits: { memoryMb: 256, cpus: 0.5 } };
+  const options = { docker: new Docker(), image: SO_IMAGE, managerId, limits: { memoryMb: 256, cpus: 0.5 } };
   return kind === 'docker' ? new DockerRuntime(options) : new SwarmRuntime(options);
 }
 

@@ -102,9 +102,17 @@ describe('OCCI X-OCCI-Attribute parsing', () => {
     expect(badRequest(() => parseAttributes('justaname'))).to.match(/name=value/);
   });
 
-  it('rejects bad names and unquoted text with spaces', () => {
+  it('rejects bad names', () => {
     expect(badRequest(() => parseAttributes('a..b=1'))).to.match(/not a valid attribute name/);
-    expect(badRequest(() => parseAttributes('a=two words'))).to.match(/malformed value/);
+  });
+
+  it('reads unquoted text, inner spaces included, as hurtle forwards it, and still refuses stray quotes', () => {
+    expect(parseAttributes('a=two words, b=Ubuntu 22.04 (Mesos)').map((x) => x.value)).to.deep.equal([
+      { lexical: 'token', value: 'two words' },
+      { lexical: 'token', value: 'Ubuntu 22.04 (Mesos)' },
+    ]);
+    expect(badRequest(() => parseAttributes('a=it"s'))).to.match(/unterminated/);
+    expect(badRequest(() => parseAttributes('a=it\\s'))).to.match(/malformed value/);
   });
 
   it('rejects text after a closing quote', () => {
