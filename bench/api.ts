@@ -1,42 +1,54 @@
 /**
- * Service manager API benchmark: create, get and list throughput and latency
- * over real HTTP against a registry on disk, and what each instance costs in
- * registry bytes and memory. Prints figures; asserts nothing.
+ * Service manager API benchmark. A registry holding many instances (10 000
+ * by default) is served by the service manager in a process of its own;
+ * GET of one instance and of the listing run at 16 and 64 connections side
+ * by side with a bare express app serving the very same bytes, then the
+ * service manager's CPU is read while it sits idle. Create runs against a
+ * bare Node server answering 201. Prints figures and ratios; asserts
+ * nothing.
  *
- *   npm run bench
+ *   npm run bench [-- --instances 10000 --idle-s 60 --reference <checkout>]
  *
- * Memory figures need --expose-gc, which the npm script passes.
+ * --reference runs the same against another built checkout of the project
+ * (its own registry code fills its registry) and prints both side by side.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createLogger } from '../lib/logger.js';
+import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../lib/logger.js';
 import { parseConfig } from '../service-manager/config/load.js';
+import type { Orchestration } from '../service-manager/lifecycle/orchestration.js';
 import { startServiceManager } from '../service-manager/start.js';
 
-const ETC = fileURLToPath(new URL('../../etc/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ETC = join(ROOT, 'etc');
 const AUTH = { 'X-Auth-Token': 'demo-token', 'X-Tenant-Name': 'demo' };
 const KIND = 'mesos; scheme="http://schemas.mobile-cloud-networking.eu/occi/sm#"; class="kind"';
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-function call(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; location?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
 }
 
-/** Heap in use after a full collection (run with --expose-gc). */
-function retainedHeap(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed;
+function call(url: string, method: string, headers: Record<string, string>, agent: Agent): Promise<Reply> {
+  return new Promise((done, fail) => {
+    const req = request(url, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const kept = Object.entries(res.headers).filter(([name]) => !['date', 'connection', 'keep-alive', 'x-request-id', 'content-length', 'transfer-encoding'].includes(name));
+        done({ status: res.statusCode ?? 0, headers: Object.fromEntries(kept.map(([n, v]) => [n, String(v)])), body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', fail);
+    req.end();
+  });
 }
 
 interface Figures {
@@ -45,7 +57,8 @@ interface Figures {
   readonly p99: number;
 }
 
-async function measure(total: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Figures> {
+async function measure(total: number, connections: number, op: (i: number, agent: Agent) => Promise<unknown>): Promise<Figures> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -53,71 +66,191 @@ async function measure(total: number, concurrency: number, op: (i: number) => Pr
     while (next < total) {
       const i = next++;
       const t0 = performance.now();
-      await op(i);
+      await op(i, agent);
       latencies.push(performance.now() - t0);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: connections }, worker));
   const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
   return { perSecond: total / elapsed, p50: at(0.5), p99: at(0.99) };
 }
 
-function show(name: string, f: Figures): void {
-  console.log(`${name.padEnd(34)} ${f.perSecond.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2)} ms   p99 ${f.p99.toFixed(2)} ms`);
+const fmt = (f: Figures): string => `${f.perSecond.toFixed(0).padStart(6)} req/s p50 ${f.p50.toFixed(1).padStart(6)} ms p99 ${f.p99.toFixed(1).padStart(7)} ms`;
+
+/** Fills a registry with the checkout's own registry code: failed instances whose VMs are kept, which the pipeline leaves alone. */
+async function fill(root: string, path: string, count: number): Promise<string[]> {
+  const { InstanceRegistry } = (await import(join(root, 'dist/service-manager/registry/registry.js'))) as typeof import('../service-manager/registry/registry.js');
+  const registry = new InstanceRegistry(path, { now: () => Date.now() });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `bench-${String(i).padStart(6, '0')}`;
+    registry.insert(
+      { uid: `uid-${id}`, id, tenant: 'demo', kind: 'mesos', attributes: { 'mesos.agents': 3, 'occi.core.title': `bench ${i}` }, outputs: {}, state: 'failed', stateMessage: 'deploy failed: no capacity. Its VMs are kept for debugging (on_failure=keep).' },
+      { actor: 'demo', type: 'created', state: 'failed' },
+    );
+    registry.setMemo(`uid-${id}`, { failure: { cause: 'deploy failed: no capacity', vms: 'kept' } });
+    ids.push(id);
+  }
+  registry.close();
+  return ids;
+}
+
+/** The shipped simulator fixtures without the accounts' VM limits: one tenant makes thousands of instances here. */
+function unlimitedFixtures(dir: string): string {
+  const fixtures = JSON.parse(readFileSync(join(ETC, 'simulator.json'), 'utf8')) as { accounts: Array<{ limits?: unknown }> };
+  for (const account of fixtures.accounts) delete account.limits;
+  writeFileSync(join(dir, 'simulator.json'), JSON.stringify(fixtures));
+  return join(dir, 'simulator.json');
+}
+
+function configText(dir: string): string {
+  return [
+    '[service_manager]',
+    `manifest = ${join(ETC, 'service_manifest.json')}`,
+    'listen = 127.0.0.1:0',
+    `registry = ${join(dir, 'registry.db')}`,
+    `key_file = ${join(dir, 'manager.key')}`,
+    'secret_files = warn',
+    '[authentication]',
+    `tenants_file = ${join(ETC, 'tenants.json')}`,
+    '[so_runtime]',
+    'type = process',
+    `process_dir = ${join(dir, 'so')}`,
+    '[general]',
+    'log_format = json',
+    '[simulator]',
+    `fixtures = ${unlimitedFixtures(dir)}`,
+    'listen = 127.0.0.1:0',
+  ].join('\n');
+}
+
+/** Starts a process and resolves with the first stdout line that `found` accepts; later output is read and dropped. */
+function startProcess(args: string[], env: NodeJS.ProcessEnv, found: (line: string) => string | undefined): Promise<{ child: ChildProcess; value: string }> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let partial = '';
+  let settled = false;
+  return new Promise((done, fail) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      const value = lines.map(found).find((v) => v !== undefined);
+      if (value === undefined) return;
+      settled = true;
+      done({ child, value });
+    });
+    child.once('exit', (code) => {
+      if (!settled) fail(new Error(`${args[0]} exited with ${code}`));
+    });
+  });
+}
+
+/** CPU seconds a process used so far (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface ReadRun {
+  readonly figures: Map<string, { sm: Figures; bare: Figures }>;
+  readonly idleCore: number;
+}
+
+async function reads(root: string, count: number, idleS: number): Promise<ReadRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'sm-bench-'));
+  const stop: ChildProcess[] = [];
+  try {
+    const ids = await fill(root, join(dir, 'registry.db'), count);
+    writeFileSync(join(dir, 'sm.cfg'), configText(dir));
+    const sm = await startProcess([join(root, 'dist/service-manager/main.js')], { PATH: process.env['PATH'], SM_CONFIG_PATH: join(dir, 'sm.cfg') }, (line) => {
+      try {
+        const entry = JSON.parse(line) as { message?: string; url?: string };
+        return entry.message === 'service manager listening' ? entry.url : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    stop.push(sm.child);
+    const cases = [
+      { name: 'GET one (text/occi)', path: `/mesos/${ids[Math.floor(count / 2)]}`, accept: 'text/occi', total: 20_000 },
+      { name: `GET list of ${count} (text/uri-list)`, path: '/mesos/', accept: 'text/uri-list', total: 100 },
+      { name: `GET list of ${count} (occi+json)`, path: '/mesos/', accept: 'application/occi+json', total: 40 },
+    ];
+    const warm = new Agent({ keepAlive: true });
+    const recorded = [];
+    for (const c of cases) recorded.push({ path: c.path, accept: c.accept, ...(await call(sm.value + c.path, 'GET', { ...AUTH, Accept: c.accept }, warm)) });
+    warm.destroy();
+    writeFileSync(join(dir, 'answers.json'), JSON.stringify(recorded));
+    const bare = await startProcess([join(ROOT, 'dist/bench/bare-server.js'), join(dir, 'answers.json')], { PATH: process.env['PATH'] }, (line) => (line.startsWith('http://') ? line.trim() : undefined));
+    stop.push(bare.child);
+    const figures = new Map<string, { sm: Figures; bare: Figures }>();
+    for (const c of cases) {
+      for (const connections of [16, 64]) {
+        const load = (base: string) => measure(c.total, connections, (_i, agent) => call(base + c.path, 'GET', { ...AUTH, Accept: c.accept }, agent));
+        figures.set(`${c.name}, ${connections} connections`, { bare: await load(bare.value), sm: await load(sm.value) });
+      }
+    }
+    await new Promise((wait) => setTimeout(wait, 3000));
+    const before = cpuSeconds(sm.child.pid!);
+    await new Promise((wait) => setTimeout(wait, idleS * 1000));
+    const idleCore = (cpuSeconds(sm.child.pid!) - before) / idleS;
+    return { figures, idleCore };
+  } finally {
+    for (const child of stop) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Create through the service manager (no orchestrator started) against a bare Node server answering 201, in this process. */
+async function creates(): Promise<{ sm: Figures; bare: Figures }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sm-bench-'));
+  const text = `${configText(dir)}\n[quota]\ninstances = 1000000\nvms = 10000000\nwrites_per_minute = 1000000\nwrite_burst = 1000000\n`;
+  const config = parseConfig(text, join(dir, 'sm.cfg'), {}, dir);
+  const silent = new Writable({ write: (_c, _e, done) => done() });
+  const idle: Orchestration = { created: () => undefined, reconfigured: () => undefined, retried: () => undefined, deleteRequested: () => undefined, refresh: async () => false };
+  const sm = await startServiceManager(config, { logger: createLogger({ level: 'error', format: 'json', stream: silent }), orchestration: () => idle });
+  const bareServer = createServer((_req, res) => {
+    res.writeHead(201, { Location: 'http://127.0.0.1/mesos/x', 'Content-Type': 'text/plain' }).end('OK');
+  });
+  await new Promise<void>((ready) => bareServer.listen(0, '127.0.0.1', ready));
+  const address = bareServer.address();
+  const bareUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : '';
+  const headers = { ...AUTH, 'Content-Type': 'text/occi', Category: KIND, 'X-OCCI-Attribute': 'mesos.agents=3, occi.core.title="bench"' };
+  try {
+    const bare = await measure(2000, 16, (_i, agent) => call(`${bareUrl}/mesos/`, 'POST', headers, agent));
+    const smFigures = await measure(2000, 16, async (_i, agent) => {
+      const reply = await call(`${sm.url}/mesos/`, 'POST', headers, agent);
+      if (reply.status !== 201) throw new Error(`create answered ${reply.status}: ${reply.body}`);
+    });
+    return { sm: smFigures, bare };
+  } finally {
+    bareServer.close();
+    await sm.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'sm-bench-'));
-  // One tenant makes thousands of instances here: its quota, its write rate and its account's VM limit are lifted.
-  const fixtures = JSON.parse(readFileSync(join(ETC, 'simulator.json'), 'utf8')) as { accounts: Array<{ name: string; limits?: unknown }> };
-  for (const account of fixtures.accounts) delete account.limits;
-  writeFileSync(join(dir, 'simulator.json'), JSON.stringify(fixtures));
-  const text = `[service_manager]\nmanifest = ${join(ETC, 'service_manifest.json')}\nlisten = 127.0.0.1:0\nregistry = ${join(dir, 'registry.db')}\nkey_file = ${join(dir, 'manager.key')}\nsecret_files = warn\n[quota]\ninstances = 1000000\nvms = 10000000\nwrites_per_minute = 1000000\nwrite_burst = 1000000\n[authentication]\ntenants_file = ${join(ETC, 'tenants.json')}\n[simulator]\nfixtures = ${join(dir, 'simulator.json')}\nlisten = 127.0.0.1:0\n`;
-  const config = parseConfig(text, join(dir, 'sm.cfg'), {}, dir);
-  const silent = new Writable({ write: (_c, _e, done) => done() });
-  const sm = await startServiceManager(config, { logger: createLogger({ level: 'error', format: 'json', stream: silent }) });
-  const ids: string[] = [];
-  const create = async (): Promise<void> => {
-    const reply = await call(`${sm.url}/mesos/`, 'POST', {
-      ...AUTH,
-      'Content-Type': 'text/occi',
-      Category: KIND,
-      'X-OCCI-Attribute': 'mesos.agents=3, occi.core.title="bench"',
-    });
-    if (reply.status !== 201) throw new Error(`create answered ${reply.status}`);
-    ids.push(reply.location!.split('/').pop()!);
-  };
-  try {
-    show('create, 1 client', await measure(500, 1, create));
-    const heapBefore = retainedHeap();
-    show('create, 16 clients', await measure(1500, 16, create));
-    const heapAfter = retainedHeap();
-    const count = ids.length;
-    const get = async (i: number) => {
-      await call(`${sm.url}/mesos/${ids[i % count]}`, 'GET', { ...AUTH, Accept: 'text/occi' });
-    };
-    show('get (text/occi), 16 clients', await measure(5000, 16, get));
-    const listAt = (accept: string) => async () => {
-      await call(`${sm.url}/mesos/`, 'GET', { ...AUTH, Accept: accept });
-    };
-    const list = await measure(50, 4, listAt('text/uri-list'));
-    show(`list ${count} (uri-list), 4 clients`, list);
-    show(`list ${count} (occi+json), 4 clients`, await measure(50, 4, listAt('application/occi+json')));
-    const small = await measure(500, 4, async () => {
-      await call(`${sm.url}/mesos/`, 'GET', { 'X-Auth-Token': 'other-token', 'X-Tenant-Name': 'other', Accept: 'text/uri-list' });
-    });
-    show('list 0 (other tenant), 4 clients', small);
-    console.log(`list cost ratio, ${count} instances vs none: ${(list.p50 / small.p50).toFixed(1)}x at p50`);
-    const bytes = statSync(join(dir, 'registry.db')).size + statSync(join(dir, 'registry.db-wal')).size;
-    console.log(`registry on disk: ${(bytes / count).toFixed(0)} bytes per instance (${count} instances with events)`);
-    console.log(`heap retained after GC: ${((heapAfter - heapBefore) / 1500).toFixed(0)} bytes per instance created (warm)`);
-  } finally {
-    await sm.close();
-    agent.destroy();
-    rmSync(dir, { recursive: true, force: true });
+  const { values } = parseArgs({ options: { instances: { type: 'string', default: '10000' }, 'idle-s': { type: 'string', default: '60' }, reference: { type: 'string' } } });
+  const count = Number(values.instances);
+  const idleS = Number(values['idle-s']);
+  const runs: Array<[string, string]> = [['this', ROOT], ...(values.reference ? [['reference', resolve(values.reference)] as [string, string]] : [])];
+  const results = new Map<string, ReadRun>();
+  for (const [name, root] of runs) results.set(name, await reads(root, count, idleS));
+  console.log(`${count} instances in the registry; ratio = service manager / bare express serving the same bytes`);
+  for (const key of results.get('this')!.figures.keys()) {
+    console.log(key);
+    for (const [name, run] of results) {
+      const { sm, bare } = run.figures.get(key)!;
+      console.log(`  ${name.padEnd(9)} sm ${fmt(sm)}   bare ${fmt(bare)}   ratio ${(sm.perSecond / bare.perSecond).toFixed(2)}`);
+    }
   }
+  for (const [name, run] of results) console.log(`idle service manager (${name}), ${idleS} s: ${(run.idleCore * 100).toFixed(2)} % of a core`);
+  const create = await creates();
+  console.log(`create, 16 connections: sm ${fmt(create.sm)}   bare node ${fmt(create.bare)}   ratio ${(create.sm.perSecond / create.bare.perSecond).toFixed(2)}`);
 }
 
 await main();

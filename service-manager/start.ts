@@ -131,7 +131,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       url: server.url,
       serviceType: type.kind.scheme + type.kind.term,
       registry: config.serviceManager.registry,
-      instances: registry.listAll().length,
+      instances: registry.liveStates().length,
       cloudstack: cloudstackUrl,
       runtime: pipeline?.runtime.kind ?? 'none',
       managerId,

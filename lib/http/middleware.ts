@@ -19,6 +19,7 @@ export function requestContext(logger: Logger, serverName: string, quietReads = 
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
       const level = quietReads && (req.method === 'GET' || req.method === 'HEAD') && res.statusCode < 400 ? 'debug' : 'info';
+      if (!ctx.log.isLevelEnabled(level)) return;
       ctx.log.log(level, 'request', {
         method: req.method,
         path: req.path,

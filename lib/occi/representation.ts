@@ -19,8 +19,9 @@ export interface Representation {
   readonly body: string;
 }
 
+/** Compact: a listing of thousands of instances is read by programs, and indentation would double its size. */
 function json(negotiated: Negotiated, document: unknown): Representation {
-  return { headers: { 'Content-Type': negotiated.contentType }, body: `${JSON.stringify(document, null, 2)}\n` };
+  return { headers: { 'Content-Type': negotiated.contentType }, body: `${JSON.stringify(document)}\n` };
 }
 
 function text(negotiated: Negotiated, rendering: TextRendering): Representation {
@@ -48,7 +49,12 @@ export function collectionRepresentation(
   baseUrl: string,
 ): Representation {
   if (negotiated.rendering === 'application/occi+json') return json(negotiated, pyssf(negotiated) ? pyssfCollection(entities) : collectionJson(entities));
-  return text(negotiated, { ...EMPTY_TEXT, locations: entities.map((e) => baseUrl + e.location) });
+  return locationsRepresentation(negotiated, entities.map((e) => e.location), baseUrl);
+}
+
+/** A collection in a text rendering, which names only where its members are: no member need be read whole for it. */
+export function locationsRepresentation(negotiated: Negotiated, paths: readonly string[], baseUrl: string): Representation {
+  return text(negotiated, { ...EMPTY_TEXT, locations: paths.map((path) => baseUrl + path) });
 }
 
 export function queryInterfaceRepresentation(negotiated: Negotiated, kinds: readonly Kind[], actions: readonly Action[]): Representation {

@@ -19,6 +19,14 @@ export interface AdmissionDeps {
 const BUILDING = new Set(['initialise', 'activate', 'deploy']);
 const NONE: Footprint = { masters: 0, agents: 0 };
 
+/** An instance as admission weighs it, as the registry's holdings give it. */
+type Holding = ReturnType<InstanceRegistry['holdings']>[number];
+
+function holdingOf(record: InstanceRecord): Holding {
+  const vms = record.memo.failure?.vms;
+  return { attributes: record.attributes, state: record.state, ...(vms === undefined ? {} : { failedVms: vms }) };
+}
+
 /**
  * Checks a create, a resize or a retry against the tenant's quota and its
  * CloudStack account before anything is started, refusing with 403 and the
@@ -48,23 +56,23 @@ export class Admission {
     const before = this.footprint(instance.attributes);
     const after = this.footprint(next);
     if (vmsOf(after) <= vmsOf(before)) return;
-    this.check(instance.tenant, { kind: 'update', before: this.held(instance).empty ? NONE : before, footprint: after }, cloud);
+    this.check(instance.tenant, { kind: 'update', before: this.held(holdingOf(instance)).empty ? NONE : before, footprint: after }, cloud);
   }
 
   /** A retry builds the VMs again when a failure removed them. */
   retry(instance: InstanceRecord, cloud: AccountCapacity | undefined): void {
-    if (!this.held(instance).empty) return;
+    if (!this.held(holdingOf(instance)).empty) return;
     this.check(instance.tenant, { kind: 'update', before: NONE, footprint: this.footprint(instance.attributes) }, cloud);
   }
 
   private check(tenant: string, request: Request, cloud: AccountCapacity | undefined): void {
-    const held = this.deps.registry.list(tenant).map((i) => this.held(i));
+    const held = this.deps.registry.holdings(tenant).map((i) => this.held(i));
     const verdict = admit(request, held, this.deps.quotaOf(tenant), cloud);
     if (!verdict.ok) throw new Forbidden(verdict.message);
   }
 
-  private held(instance: InstanceRecord): Held {
-    const vms = instance.memo.failure?.vms;
+  private held(instance: Holding): Held {
+    const vms = instance.failedVms;
     return {
       footprint: this.footprint(instance.attributes),
       building: BUILDING.has(instance.state),

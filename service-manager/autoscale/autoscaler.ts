@@ -15,6 +15,7 @@ export const AUTOSCALER_ACTOR = 'autoscaler';
 const AGENTS = 'mesos.agents';
 const MIN_READY = 'mesos.agents.min_ready';
 const ACTIVE = 'mesos.agents.active';
+const AUTOSCALE = 'mesos.autoscale';
 
 export interface AutoscalerDeps {
   readonly registry: InstanceRegistry;
@@ -49,7 +50,9 @@ export class Autoscaler {
 
   /** One look at every autoscaled cluster; returns how many it resized. */
   async run(): Promise<number> {
-    const autoscaled = this.deps.registry.listAll().filter((i) => this.autoscaled(i.attributes));
+    // Only instances that say so are looked at, unless the manifest autoscales by default.
+    const candidates = this.autoscaled({}) ? this.deps.registry.listAll() : this.deps.registry.withAttribute(AUTOSCALE);
+    const autoscaled = candidates.filter((i) => this.autoscaled(i.attributes));
     for (const uid of this.memory.keys()) if (!autoscaled.some((i) => i.uid === uid)) this.memory.delete(uid);
     const results = await Promise.all(autoscaled.map((instance) => this.look(instance)));
     return results.filter(Boolean).length;
@@ -87,7 +90,7 @@ export class Autoscaler {
   }
 
   private autoscaled(attributes: Attributes): boolean {
-    return effectiveInputs(this.deps.type, attributes)['mesos.autoscale'] === true;
+    return effectiveInputs(this.deps.type, attributes)[AUTOSCALE] === true;
   }
 }
 

@@ -31,7 +31,8 @@ export function createApp(deps: AppDeps): Express {
   const routes = handlers(deps);
   const location = deps.type.kind.location!;
 
-  app.use(requestContext(deps.logger, deps.serverName));
+  // Clients poll; successful reads are logged at debug.
+  app.use(requestContext(deps.logger, deps.serverName, true));
   app.use(occiVersion());
   app.use(authenticate(deps.validator));
   app.use(limitWrites(deps.writes));

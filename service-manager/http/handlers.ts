@@ -9,13 +9,15 @@ import {
   collectionRepresentation,
   createdRepresentation,
   entityRepresentation,
+  locationsRepresentation,
   okRepresentation,
   queryInterfaceRepresentation,
 } from '../../lib/occi/representation.js';
 import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
-import { toEntity, type SecretOutputs } from '../instances/entity.js';
+import type { Representation } from '../../lib/occi/representation.js';
+import { instancePath, toEntity, type SecretOutputs } from '../instances/entity.js';
 import type { InstanceService } from '../instances/service.js';
-import type { InstanceEvent } from '../registry/registry.js';
+import type { InstanceEvent, ListingCursor } from '../registry/registry.js';
 import type { ServiceType } from '../service-type/manifest.js';
 import { tenantOf } from './auth.js';
 
@@ -77,10 +79,23 @@ export function handlers(deps: HandlerDeps) {
     send(res, 201, createdRepresentation(negotiated, entity, baseUrl(req) + entity.location));
   };
 
+  /** A listing, whole or (with ?limit) one page of it with a Link to the next; text renderings read no instance whole. */
   const list = (req: Request, res: Response): void => {
     const negotiated = negotiate(req.get('accept'), true, deps.jsonDialect);
-    const entities = service.list(tenantOf(res)).map(entityOf);
-    send(res, 200, collectionRepresentation(negotiated, entities, baseUrl(req)));
+    const tenant = tenantOf(res);
+    const { after, limit } = listingPageOf(req);
+    const next = (last: ListingCursor | undefined, more: boolean): Record<string, string> =>
+      more && last && limit !== undefined ? { Link: `<${baseUrl(req)}${req.path}?limit=${limit}&after=${cursorText(last)}>; rel="next"` } : {};
+    if (negotiated.rendering !== 'application/occi+json') {
+      const page = service.cursorPage(tenant, after, limit);
+      const rendered = locationsRepresentation(negotiated, page.cursors.map((c) => instancePath(type, c.id)), baseUrl(req));
+      send(res, 200, withHeaders(rendered, next(page.cursors.at(-1), page.more)));
+      return;
+    }
+    const page = service.listPage(tenant, after, limit);
+    const last = page.records.at(-1);
+    const rendered = collectionRepresentation(negotiated, page.records.map(entityOf), baseUrl(req));
+    send(res, 200, withHeaders(rendered, next(last && { createdAt: last.createdAt, id: last.id }, page.more)));
   };
 
   const collection = byMethod({
@@ -167,6 +182,35 @@ function eventJson(event: InstanceEvent): Record<string, unknown> {
 }
 
 const EVENTS_PAGE = { default: 100, max: 1000 } as const;
+/** Listings are whole unless a client asks for pages, as clients written before pages expect. */
+const LISTING_PAGE_MAX = 1000;
+
+function withHeaders(rendered: Representation, headers: Record<string, string>): Representation {
+  return { ...rendered, headers: { ...rendered.headers, ...headers } };
+}
+
+/** A listing page's end as a client sends it back: when the last instance was made, and its id. */
+function cursorText(cursor: ListingCursor): string {
+  return `${cursor.createdAt}.${cursor.id}`;
+}
+
+function listingPageOf(req: Request): { after?: ListingCursor; limit?: number } {
+  const query = req.query as Record<string, unknown>;
+  for (const key of Object.keys(query)) {
+    if (key !== 'after' && key !== 'limit') throw new BadRequest(`Unknown query parameter "${key}"; a listing takes ?limit=<1-${LISTING_PAGE_MAX}> and ?after=<the marker of a next link>.`);
+  }
+  const { limit: rawLimit, after: rawAfter } = query;
+  let limit: number | undefined;
+  if (rawLimit !== undefined) {
+    limit = typeof rawLimit === 'string' && /^\d{1,9}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+    if (!(limit >= 1 && limit <= LISTING_PAGE_MAX)) throw new BadRequest(`?limit must be a whole number from 1 to ${LISTING_PAGE_MAX}.`);
+  }
+  if (rawAfter === undefined) return limit === undefined ? {} : { limit };
+  const marker = typeof rawAfter === 'string' ? /^(\d{1,15})\.([A-Za-z0-9._-]{1,64})$/.exec(rawAfter) : null;
+  if (!marker) throw new BadRequest('?after must be the marker a listing\'s next link gave.');
+  const after = { createdAt: Number(marker[1]), id: marker[2]! };
+  return limit === undefined ? { after } : { after, limit };
+}
 
 /** `?after=<event number>&limit=<1…1000>`, both optional; anything else is a mistake worth saying. */
 function pageOf(req: Request): { after: number; limit: number } {

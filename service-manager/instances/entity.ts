@@ -10,6 +10,11 @@ export type SecretOutputs = (record: InstanceRecord) => Readonly<Record<string, 
 
 const NO_SECRETS: SecretOutputs = () => ({});
 
+/** Where an instance is, below the service's collection. */
+export function instancePath(type: ServiceType, id: string): string {
+  return `${type.kind.location}${id}`;
+}
+
 /** The OCCI resource a client sees for an instance: id first, then the manifest's attributes in order. */
 export function toEntity(type: ServiceType, record: InstanceRecord, secrets: SecretOutputs = NO_SECRETS): Entity {
   const inputs = effectiveInputs(type, record.attributes);
@@ -21,7 +26,7 @@ export function toEntity(type: ServiceType, record: InstanceRecord, secrets: Sec
   }
   return {
     id: record.id,
-    location: `${type.kind.location}${record.id}`,
+    location: instancePath(type, record.id),
     kind: type.kind,
     attributes,
     actions: type.actionRules.filter((rule) => rule.applies(record.state)).map((rule) => rule.action),

@@ -5,7 +5,7 @@ import type { OcciRequest } from '../../lib/occi/request.js';
 import type { Orchestration } from '../lifecycle/orchestration.js';
 import { touchesOrchestrator } from '../lifecycle/parameters.js';
 import { isServing, type ActionRule } from '../lifecycle/states.js';
-import type { EventPage, InstanceRecord, InstanceRegistry } from '../registry/registry.js';
+import type { EventPage, InstanceRecord, InstanceRegistry, ListingCursor } from '../registry/registry.js';
 import { createInputs, effectiveInputs, replaceInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
 import type { AccountCapacity } from '../../lib/cloudstack/account.js';
@@ -92,16 +92,26 @@ export class InstanceService {
     return this.deps.registry.list(tenant);
   }
 
+  /** A page of a tenant's instances, oldest first: all of them without a limit. */
+  listPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { records: InstanceRecord[]; more: boolean } {
+    return this.deps.registry.listPage(tenant, after, limit);
+  }
+
+  /** Where a page of a tenant's instances are, without reading them. */
+  cursorPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { cursors: ListingCursor[]; more: boolean } {
+    return this.deps.registry.cursorPage(tenant, after, limit);
+  }
+
   get(tenant: string, id: string): InstanceRecord {
     const instance = this.deps.registry.find(tenant, id);
     if (!instance) throw new NotFound(`No instance ${id}.`);
     return instance;
   }
 
-  /** The instance with its orchestrator's latest news, asked for only if what is known is not recent. */
+  /** The instance with its orchestrator's latest news, asked for (and read again) only if what is known is not recent. */
   async read(tenant: string, id: string): Promise<InstanceRecord> {
     const instance = this.get(tenant, id);
-    await this.deps.orchestration.refresh(instance);
+    if (!(await this.deps.orchestration.refresh(instance))) return instance;
     const latest = this.deps.registry.byUid(instance.uid);
     if (!latest) throw new NotFound(`No instance ${id}.`);
     return latest;

@@ -274,8 +274,8 @@ export class Actuator {
 
   /** Ports of instances whose orchestrator may run; a failure cleaned up has none. */
   private heldPorts(): Set<number> {
-    const gone = (i: InstanceRecord): boolean => i.state === 'failed' && (i.memo.failure?.vms === 'removed' || i.memo.failure?.vms === 'none');
-    return new Set(this.deps.registry.listAll().flatMap((i) => (i.memo.port === undefined || gone(i) ? [] : [i.memo.port])));
+    const gone = (p: { state: string; failedVms?: Failure['vms'] }): boolean => p.state === 'failed' && (p.failedVms === 'removed' || p.failedVms === 'none');
+    return new Set(this.deps.registry.recordedPorts().flatMap((p) => (gone(p) ? [] : [p.port])));
   }
 
   /** The instance as the registry has it now (the pipeline's own writes, or a request, may have moved it on). */

@@ -72,11 +72,12 @@ export class PipelineDriver implements Orchestration {
   }
 
   /** Waits (briefly) until the orchestrator was asked recently, so a GET shows fresh state. */
-  async refresh(instance: InstanceRecord): Promise<void> {
+  async refresh(instance: InstanceRecord): Promise<boolean> {
     const { refreshMs } = this.deps.pacing;
-    if (refreshMs === 0) return;
-    if (this.deps.timers.now() - (this.observer.lastObserved(instance.uid) ?? -Infinity) <= refreshMs) return;
+    if (refreshMs === 0) return false;
+    if (this.deps.timers.now() - (this.observer.lastObserved(instance.uid) ?? -Infinity) <= refreshMs) return false;
     await this.loop.stepped(instance.uid, REFRESH_WAIT_MS);
+    return true;
   }
 
   /** Makes the instance's loop take a step now, starting it if it is not running. */
@@ -96,7 +97,7 @@ export class PipelineDriver implements Orchestration {
 
   /** Picks every instance up again, as after a restart: each is observed and continues from there. */
   resumeAll(): void {
-    for (const instance of this.deps.registry.listAll()) this.kick(instance.uid);
+    for (const instance of this.deps.registry.liveStates()) this.kick(instance.uid);
   }
 
   /** Stops every loop; orchestrators keep running for the next service manager to adopt. */

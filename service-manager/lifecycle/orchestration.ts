@@ -12,6 +12,10 @@ export interface Orchestration {
   retried(instance: InstanceRecord): void;
   /** The instance is in `destroy`; it is removed once its teardown is confirmed. */
   deleteRequested(instance: InstanceRecord): void;
-  /** Resolves when the registry shows the instance's state as of a moment ago, not as of long ago. */
-  refresh(instance: InstanceRecord): Promise<void>;
+  /**
+   * Resolves when the registry shows the instance's state as of a moment
+   * ago, not as of long ago: true when it had to ask, so the registry may
+   * hold newer state than the record given.
+   */
+  refresh(instance: InstanceRecord): Promise<boolean>;
 }

@@ -1,7 +1,8 @@
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PipelineDriver } from '../lifecycle/driver.js';
-import type { InstanceRecord, InstanceRegistry } from '../registry/registry.js';
+import type { InstanceRegistry } from '../registry/registry.js';
+import { awaitsRetry } from '../lifecycle/pipeline.js';
 import type { SoRuntime } from '../runtime/runtime.js';
 import type { VmSweeper } from './vm-sweep.js';
 
@@ -34,16 +35,16 @@ export class Reconciler {
    * outputs and events).
    */
   resync(): number {
-    return this.kickWhere((i) => i.state !== 'failed');
+    return this.kickIdle(this.deps.registry.liveStates().filter((i) => i.state !== 'failed'));
   }
 
   /**
-   * Looks at every failed instance: the pipeline tries a failed teardown or
+   * Looks at the failed instances with something left to try again: the pipeline tries a failed teardown or
    * clean-up (on_failure=delete) again with a fresh orchestrator once its
    * back-off has passed.
    */
   retries(): number {
-    return this.kickWhere((i) => i.state === 'failed');
+    return this.kickIdle(this.deps.registry.failed().filter((i) => awaitsRetry(i.failedPhase, i.memo)));
   }
 
   /** Removes orchestrators that belong to no live instance (left by a crash between two steps). */
@@ -68,11 +69,12 @@ export class Reconciler {
     return this.deps.registry.prune(this.deps.clock.now() - this.deps.retentionMs);
   }
 
-  private kickWhere(wanted: (instance: InstanceRecord) => boolean): number {
+  /** Makes the loops of these instances take a step, unless they are running already. */
+  private kickIdle(instances: ReadonlyArray<{ readonly uid: string }>): number {
     let kicked = 0;
-    for (const instance of this.deps.registry.listAll()) {
-      if (!wanted(instance) || this.deps.driver.active(instance.uid)) continue;
-      this.deps.driver.kick(instance.uid);
+    for (const { uid } of instances) {
+      if (this.deps.driver.active(uid)) continue;
+      this.deps.driver.kick(uid);
       kicked++;
     }
     return kicked;

@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.js';
 import { privateFile } from '../../lib/private-files.js';
 import { Conflict } from '../../lib/errors.js';
 import type { Attributes, Changes } from '../service-type/attributes.js';
-import type { PipelineMemo } from '../lifecycle/memo.js';
+import type { Failure, PipelineMemo } from '../lifecycle/memo.js';
 import { canTransition, IllegalTransition, isState, type ServiceState } from '../lifecycle/states.js';
 
 /** One service instance as the registry keeps it. */
@@ -90,7 +90,7 @@ export class DuplicateInstance extends Conflict {
 
 export const SERVICE_MANAGER_ACTOR = 'service-manager';
 
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE instances (
@@ -137,6 +137,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX instances_removed ON instances (removed_at) WHERE removed_at IS NOT NULL;`,
   // A PUT of an existing instance is a replace now, compared attribute by attribute: no hash of the create is kept.
   `ALTER TABLE instances DROP COLUMN fingerprint;`,
+  // Periodic checks pick instances by state.
+  `CREATE INDEX instances_live_state ON instances (state) WHERE removed_at IS NULL;`,
 ];
 
 /** How an instance's history is kept bounded. */
@@ -207,7 +209,9 @@ export class InstanceRegistry {
     this.db = new Database(path);
     this.clock = clock;
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    // With WAL, NORMAL loses no committed transaction when the process dies (the log is written before a commit
+    // returns); only a power cut may cost the last ones. It saves an fsync per write.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
@@ -258,12 +262,59 @@ export class InstanceRegistry {
 
   /** A tenant's live instances, oldest first. */
   list(tenant: string): InstanceRecord[] {
-    return this.sql.list.all(tenant).map(toRecord);
+    return this.listPage(tenant, undefined, undefined).records;
+  }
+
+  /** A tenant's live instances after a cursor (from the first without one), oldest first, at most `limit` of them. */
+  listPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { records: InstanceRecord[]; more: boolean } {
+    const rows = this.sql.listPage.all(...pageArguments(tenant, after, limit));
+    const more = limit !== undefined && rows.length > limit;
+    return { records: (more ? rows.slice(0, limit) : rows).map(toRecord), more };
+  }
+
+  /** Like listPage, with only where each instance is in the order: all a listing of locations needs. */
+  cursorPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { cursors: ListingCursor[]; more: boolean } {
+    const rows = this.sql.cursorPage.all(...pageArguments(tenant, after, limit));
+    const more = limit !== undefined && rows.length > limit;
+    return { cursors: (more ? rows.slice(0, limit) : rows).map((row) => ({ createdAt: row.created_at, id: row.id })), more };
   }
 
   /** Every live instance of every tenant, oldest first. */
   listAll(): InstanceRecord[] {
     return this.sql.listAll.all().map(toRecord);
+  }
+
+  /** The uid and state of every live instance, oldest first: what periodic checks look through, without reading whole records. */
+  liveStates(): Array<{ readonly uid: string; readonly state: ServiceState }> {
+    return this.sql.liveStates.all().map((row) => ({ uid: row.uid, state: checkedState(row.state) }));
+  }
+
+  /** The failed instances with what tells whether anything is left to try again, oldest first. */
+  failed(): Array<{ readonly uid: string; readonly failedPhase?: ServiceState; readonly memo: PipelineMemo }> {
+    return this.sql.failed.all().map((row) => ({
+      uid: row.uid,
+      ...(row.failed_phase === null ? {} : { failedPhase: checkedState(row.failed_phase) }),
+      memo: JSON.parse(row.memo) as PipelineMemo,
+    }));
+  }
+
+  /** Live instances whose stored attributes name this attribute, oldest first. */
+  withAttribute(name: string): InstanceRecord[] {
+    return this.sql.withAttribute.all(jsonPath(name)).map(toRecord);
+  }
+
+  /** What a tenant's live instances hold, for admission: their inputs, states and what a failure left of their VMs. */
+  holdings(tenant: string): Array<{ readonly attributes: Attributes; readonly state: ServiceState; readonly failedVms?: Failure['vms'] }> {
+    return this.sql.holdings.all(tenant).map((row) => ({
+      attributes: JSON.parse(row.attributes) as Attributes,
+      state: checkedState(row.state),
+      ...(row.vms === null ? {} : { failedVms: row.vms as Failure['vms'] }),
+    }));
+  }
+
+  /** The orchestrator ports recorded in live instances' memos, with what the pipeline needs to tell whether one is still held. */
+  recordedPorts(): Array<{ readonly port: number; readonly state: ServiceState; readonly failedVms?: Failure['vms'] }> {
+    return this.sql.recordedPorts.all().map((row) => ({ port: row.port, state: checkedState(row.state), ...(row.vms === null ? {} : { failedVms: row.vms as Failure['vms'] }) }));
   }
 
   /** This service manager's id, made once and kept with its registry; it labels what the SM owns. */
@@ -419,10 +470,23 @@ function prepareStatements(db: Database.Database) {
       'SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL',
     ),
     byUid: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid = ? AND removed_at IS NULL'),
-    list: db.prepare<[string], InstanceRow>(
-      'SELECT * FROM instances WHERE tenant = ? AND removed_at IS NULL ORDER BY created_at, id',
-    ),
+    listPage: db.prepare<PageArguments, InstanceRow>(`SELECT * FROM instances WHERE ${PAGE_WHERE}`),
+    cursorPage: db.prepare<PageArguments, { created_at: number; id: string }>(`SELECT created_at, id FROM instances WHERE ${PAGE_WHERE}`),
     listAll: db.prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
+    liveStates: db.prepare<[], { uid: string; state: string }>('SELECT uid, state FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
+    failed: db.prepare<[], { uid: string; failed_phase: string | null; memo: string }>(
+      "SELECT uid, failed_phase, memo FROM instances WHERE removed_at IS NULL AND state = 'failed' ORDER BY created_at, id",
+    ),
+    withAttribute: db.prepare<[string], InstanceRow>(
+      'SELECT * FROM instances WHERE removed_at IS NULL AND json_type(attributes, ?) IS NOT NULL ORDER BY created_at, id',
+    ),
+    holdings: db.prepare<[string], { attributes: string; state: string; vms: string | null }>(
+      "SELECT attributes, state, json_extract(memo, '$.failure.vms') AS vms FROM instances WHERE tenant = ? AND removed_at IS NULL",
+    ),
+    recordedPorts: db.prepare<[], { port: number; state: string; vms: string | null }>(
+      `SELECT json_extract(memo, '$.port') AS port, state, json_extract(memo, '$.failure.vms') AS vms
+       FROM instances WHERE removed_at IS NULL AND json_type(memo, '$.port') = 'integer'`,
+    ),
     change: db.prepare(
       `UPDATE instances SET attributes = @attributes, outputs = @outputs, state = @state,
          state_message = @stateMessage, failed_phase = @failedPhase, updated_at = @now, state_since = @stateSince,
@@ -456,6 +520,28 @@ function prepareStatements(db: Database.Database) {
     pruneEvents: db.prepare<[number]>('DELETE FROM events WHERE uid IN (SELECT uid FROM instances WHERE removed_at IS NOT NULL AND removed_at < ?)'),
     pruneInstances: db.prepare<[number]>('DELETE FROM instances WHERE removed_at IS NOT NULL AND removed_at < ?'),
   };
+}
+
+/** Where a listing page ends: the next page starts after this instance in the order of creation. */
+export interface ListingCursor {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+type PageArguments = [string, number, number, string, number];
+
+const PAGE_WHERE = `tenant = ? AND removed_at IS NULL AND (created_at > ? OR (created_at = ? AND id > ?))
+  ORDER BY created_at, id LIMIT ?`;
+
+/** One row more than the page, to tell whether more follow; SQLite reads LIMIT -1 as no limit. */
+function pageArguments(tenant: string, after: ListingCursor | undefined, limit: number | undefined): PageArguments {
+  const from = after ?? { createdAt: -1, id: '' };
+  return [tenant, from.createdAt, from.createdAt, from.id, limit === undefined ? -1 : limit + 1];
+}
+
+/** The JSON path of a top-level member whose name holds dots: $."mesos.autoscale". */
+function jsonPath(name: string): string {
+  return `$.${JSON.stringify(name)}`;
 }
 
 function toRecord(row: InstanceRow): InstanceRecord {

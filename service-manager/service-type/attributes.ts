@@ -96,12 +96,22 @@ export function replaceInputs(
 /** Stored inputs with the defaults that follow other attributes filled in. */
 export function effectiveInputs(type: ServiceType, stored: Attributes): Attributes {
   const result: Record<string, AttributeValue> = { ...stored };
-  for (const def of type.attributes.values()) {
-    if (result[def.name] !== undefined || !isAttributeRef(def.default)) continue;
-    const source = stored[def.default.attribute];
-    if (source !== undefined) result[def.name] = source;
+  for (const [name, source] of followers(type)) {
+    if (result[name] === undefined && stored[source] !== undefined) result[name] = stored[source]!;
   }
   return result;
+}
+
+const FOLLOWERS = new WeakMap<ServiceType, ReadonlyArray<readonly [string, string]>>();
+
+/** The attributes whose default is another attribute's value, with that attribute: found once per service type, as every rendering asks. */
+function followers(type: ServiceType): ReadonlyArray<readonly [string, string]> {
+  let found = FOLLOWERS.get(type);
+  if (!found) {
+    found = [...type.attributes.values()].flatMap((def) => (isAttributeRef(def.default) ? [[def.name, def.default.attribute] as const] : []));
+    FOLLOWERS.set(type, found);
+  }
+  return found;
 }
 
 function readInputs(

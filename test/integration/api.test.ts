@@ -307,6 +307,35 @@ describe('SM OCCI API', () => {
       expect(root.header('x-occi-location')).to.equal(occi.header('x-occi-location'));
     });
 
+    it('pages a listing on request, following Link rel=next to the end, in text and JSON alike', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await sm().create());
+      const walk = async (accept: string, read: (body: string, header: (name: string) => string | undefined) => string[]): Promise<string[]> => {
+        const seen: string[] = [];
+        let path: string | undefined = '/mesos/?limit=2';
+        while (path) {
+          const page = await sm().call('GET', path, { headers: { ...DEMO, Accept: accept } });
+          expect(page.status, page.body).to.equal(200);
+          seen.push(...read(page.body, (name) => page.header(name)));
+          const next = /^<([^>]+)>; rel="next"$/.exec(page.header('link') ?? '')?.[1];
+          path = next?.slice(sm().url.length);
+        }
+        return seen;
+      };
+      const uris = await walk('text/uri-list', (body) => body.trim().split('\r\n').map((u) => u.split('/').pop()!));
+      // Oldest first; these were made in one instant of the test's clock, so by id.
+      const order = [...ids].sort();
+      expect(uris, 'five instances in pages of two').to.deep.equal(order);
+      const json = await walk('application/occi+json', (body) => JSON.parse(body).resources.map((r: { id: string }) => r.id));
+      expect(json).to.deep.equal(order);
+      const whole = await sm().call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'text/uri-list' } });
+      expect([whole.header('link'), whole.body.trim().split('\r\n').length], 'no limit: everything, as before').to.deep.equal([undefined, 5]);
+      for (const bad of ['?limit=0', '?limit=1001', '?limit=x', '?after=nothing', '?sort=id']) {
+        const reply = await sm().call('GET', `/mesos/${bad}`, { headers: DEMO });
+        expect(reply.status, bad).to.equal(400);
+      }
+    });
+
     it('renders an instance with its kind, state, message and every input', async () => {
       const id = await sm().create(DEMO, 'mesos.agents=3, occi.core.title="a \\"quoted\\", title"');
       const reply = await sm().call('GET', `/mesos/${id}`, { headers: DEMO });

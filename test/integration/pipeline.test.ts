@@ -117,6 +117,22 @@ describe('SM killed mid-provisioning, on the process runtime', function () {
   });
 });
 
+describe('SM killed right after answering creates, on the process runtime', function () {
+  this.timeout(180_000);
+  const world = useWorld();
+
+  it('keeps every instance it answered 201 for, and removes them after the restart leaving no VM', async () => {
+    const first = await world().spawnSm('process');
+    const ids = await Promise.all(['kept-1', 'kept-2', 'kept-3'].map((id) => first.create(DEMO, 'mesos.agents=1, mesos.marathon=false', id)));
+    await first.kill();
+    const second = await world().spawnSm('process', { dir: first.dir });
+    for (const id of ids) expect(await second.attributes(DEMO, id), id).to.not.equal(undefined);
+    for (const id of ids) expect((await second.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
+    for (const id of ids) await second.untilGone(DEMO, id);
+    expect(await world().liveVms()).to.deep.equal([]);
+  });
+});
+
 describe('SM pipeline details, on the process runtime', function () {
   this.timeout(120_000);
   const world = useWorld();

@@ -23,5 +23,7 @@ export class DetachedOrchestration implements Orchestration {
     });
   }
 
-  async refresh(): Promise<void> {}
+  async refresh(): Promise<boolean> {
+    return false;
+  }
 }

@@ -22,5 +22,7 @@ export class RecordingOrchestration implements Orchestration {
     this.calls.push({ call: 'deleteRequested', id: instance.id });
   }
 
-  async refresh(): Promise<void> {}
+  async refresh(): Promise<boolean> {
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { PipelineMemo } from '../../service-manager/lifecycle/memo.js';
-import { decide, failureMessage, type PipelinePolicy, type Situation, type SoObservation } from '../../service-manager/lifecycle/pipeline.js';
+import { awaitsRetry, decide, failureMessage, type PipelinePolicy, type Situation, type SoObservation } from '../../service-manager/lifecycle/pipeline.js';
 import type { ServiceState } from '../../service-manager/lifecycle/states.js';
 import { STACK_STATES, type SoAction, type StackState } from '../../lib/hurtle/protocol.js';
 
@@ -201,6 +201,22 @@ describe('SM pipeline decisions', () => {
       expect(next(failed(stack('DELETE_COMPLETE'), { ...removing, failure: { cause: 'x', vms: 'removed' } }))).to.deep.equal({ kind: 'idle' });
       expect(next(failed(stack('CREATE_FAILED'), { ...removing, failure: { cause: 'x', vms: 'kept' } }))).to.deep.equal({ kind: 'idle' });
       expect(next(situation('failed', stack('DELETE_FAILED'), { failedPhase: 'destroy' }))).to.deep.equal({ kind: 'idle' });
+    });
+
+    it('has something to try again only for a failed teardown or a clean-up under way, and is idle for every other failed instance', () => {
+      const cases: Array<[ServiceState | undefined, PipelineMemo, boolean]> = [
+        ['destroy', STARTED, true],
+        ['deploy', removing, true],
+        ['deploy', { ...removing, failure: { cause: 'x', vms: 'removed' } }, false],
+        ['deploy', { ...removing, failure: { cause: 'x', vms: 'kept' } }, false],
+        ['initialise', { ...removing, started: false, failure: { cause: 'x', vms: 'none' } }, false],
+      ];
+      for (const [failedPhase, memo, expected] of cases) {
+        expect(awaitsRetry(failedPhase, memo), `${failedPhase} ${memo.failure?.vms}`).to.equal(expected);
+        if (expected) continue;
+        const long = situation('failed', stack('CREATE_FAILED'), { ...(failedPhase ? { failedPhase } : {}), memo, stateSince: NOW - 86_400_000 });
+        expect(next(long), 'the pipeline agrees: nothing to do, however long it waits').to.deep.equal({ kind: 'idle' });
+      }
     });
 
     it('says what became of the VMs', () => {

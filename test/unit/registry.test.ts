@@ -32,7 +32,7 @@ const created = { actor: 'demo', type: 'created', state: 'initialise' } as const
 
 /** Takes a registry back to schema 3, as an older service manager left it. */
 function toSchema3(db: Database.Database): void {
-  db.exec('DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;');
+  db.exec('DROP INDEX instances_live_state; DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;');
   db.exec("ALTER TABLE instances ADD COLUMN fingerprint TEXT NOT NULL DEFAULT 'f'");
   db.pragma('user_version = 3');
 }
@@ -266,6 +266,44 @@ describe('SM registry', () => {
     expect(db.prepare('SELECT uid FROM instances ORDER BY uid').all()).to.deep.equal([{ uid: 'u2' }, { uid: 'u3' }]);
     expect(db.prepare('SELECT DISTINCT uid FROM events ORDER BY uid').all()).to.deep.equal([{ uid: 'u2' }, { uid: 'u3' }]);
     db.close();
+  });
+
+  it('answers the periodic checks and listings from the columns they need, live instances only, oldest first', () => {
+    registry.insert(instance(), created);
+    clock.advance(1);
+    registry.insert(instance({ uid: 'u2', id: 'c2', attributes: { 'mesos.autoscale': false } }), created);
+    clock.advance(1);
+    const third = registry.insert(instance({ uid: 'u3', id: 'c3', tenant: 'other' }), created);
+    registry.setMemo('u1', { port: 18001 });
+    registry.setMemo('u2', { port: 18002 });
+    const failed = registry.change('u2', 1, { state: 'failed' }, { actor: 'service-manager', type: 'state_changed', state: 'failed' });
+    registry.setMemo('u2', { ...failed.memo, failure: { cause: 'x', vms: 'removed' } });
+    registry.remove('u3', third.version, { actor: 'demo', type: 'removed' });
+    expect(registry.liveStates()).to.deep.equal([
+      { uid: 'u1', state: 'initialise' },
+      { uid: 'u2', state: 'failed' },
+    ]);
+    expect(registry.cursorPage('demo', undefined, undefined)).to.deep.equal({ cursors: [{ createdAt: clock.now() - 2, id: 'c1' }, { createdAt: clock.now() - 1, id: 'c2' }], more: false });
+    expect(registry.cursorPage('other', undefined, undefined).cursors, 'removed').to.deep.equal([]);
+    expect(registry.withAttribute('mesos.autoscale').map((r) => r.uid)).to.deep.equal(['u2']);
+    expect(registry.recordedPorts()).to.deep.equal([
+      { port: 18001, state: 'initialise' },
+      { port: 18002, state: 'failed', failedVms: 'removed' },
+    ]);
+  });
+
+  it('lists a tenant\'s instances in pages that neither skip nor repeat one when instances come and go between pages', () => {
+    for (const [i, id] of ['b', 'a', 'c', 'd'].entries()) {
+      registry.insert(instance({ uid: `u${i}`, id }), created);
+      if (id !== 'b') clock.advance(1);
+    }
+    const first = registry.listPage('demo', undefined, 2);
+    expect([first.records.map((r) => r.id), first.more], 'same creation time: by id').to.deep.equal([['a', 'b'], true]);
+    registry.remove('u1', 1, { actor: 'demo', type: 'removed' });
+    const last = first.records.at(-1)!;
+    const second = registry.cursorPage('demo', { createdAt: last.createdAt, id: last.id }, 2);
+    expect([second.cursors.map((c) => c.id), second.more]).to.deep.equal([['c', 'd'], false]);
+    expect(registry.listPage('demo', undefined, 4).more, 'exactly a page').to.equal(false);
   });
 
   it('refuses a registry written by a newer schema', () => {
