@@ -55,30 +55,38 @@ interface Figures {
   readonly perSecond: number;
   readonly p50: number;
   readonly p99: number;
+  /** Requests that got no answer (reset, refused): counted, not timed. */
+  readonly failed: number;
 }
 
 async function measure(total: number, connections: number, op: (i: number, agent: Agent) => Promise<unknown>): Promise<Figures> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   let next = 0;
+  let failed = 0;
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (next < total) {
       const i = next++;
       const t0 = performance.now();
-      await op(i, agent);
-      latencies.push(performance.now() - t0);
+      try {
+        await op(i, agent);
+        latencies.push(performance.now() - t0);
+      } catch {
+        failed++;
+      }
     }
   };
   await Promise.all(Array.from({ length: connections }, worker));
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { perSecond: total / elapsed, p50: at(0.5), p99: at(0.99) };
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), failed };
 }
 
-const fmt = (f: Figures): string => `${f.perSecond.toFixed(0).padStart(6)} req/s p50 ${f.p50.toFixed(1).padStart(6)} ms p99 ${f.p99.toFixed(1).padStart(7)} ms`;
+const fmt = (f: Figures): string =>
+  `${f.perSecond.toFixed(0).padStart(6)} req/s p50 ${f.p50.toFixed(1).padStart(6)} ms p99 ${f.p99.toFixed(1).padStart(7)} ms${f.failed > 0 ? ` (${f.failed} failed)` : ''}`;
 
 /** Fills a registry with the checkout's own registry code: failed instances whose VMs are kept, which the pipeline leaves alone. */
 async function fill(root: string, path: string, count: number): Promise<string[]> {
@@ -189,6 +197,7 @@ async function reads(root: string, count: number, idleS: number): Promise<ReadRu
     const figures = new Map<string, { sm: Figures; bare: Figures }>();
     for (const c of cases) {
       for (const connections of [16, 64]) {
+        process.stderr.write(`${root === ROOT ? 'this' : 'reference'}: ${c.name}, ${connections} connections\n`);
         const load = (base: string) => measure(c.total, connections, (_i, agent) => call(base + c.path, 'GET', { ...AUTH, Accept: c.accept }, agent));
         figures.set(`${c.name}, ${connections} connections`, { bare: await load(bare.value), sm: await load(sm.value) });
       }

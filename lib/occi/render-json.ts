@@ -75,7 +75,3 @@ export function entityJson(entity: Entity): Record<string, unknown> {
     ...members,
   };
 }
-
-export function collectionJson(entities: readonly Entity[]): Record<string, unknown> {
-  return { resources: entities.map(entityJson) };
-}

@@ -45,10 +45,6 @@ export function pyssfEntity(entity: Entity): Record<string, unknown> {
   };
 }
 
-export function pyssfCollection(entities: readonly Entity[]): unknown[] {
-  return entities.map(pyssfEntity);
-}
-
 /** The core kinds first: hurtle's dependency lookup takes the last category with `related` as the service's kind. */
 export function pyssfQueryInterface(kinds: readonly Kind[], actions: readonly Action[]): unknown[] {
   const core = kinds.filter((k) => k.scheme === CORE_SCHEME);

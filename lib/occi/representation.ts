@@ -1,7 +1,7 @@
 import type { Action, Entity, Kind } from './model.js';
 import type { Negotiated } from './negotiate.js';
-import { collectionJson, entityJson, queryInterfaceJson } from './render-json.js';
-import { pyssfCollection, pyssfEntity, pyssfQueryInterface } from './render-pyssf-json.js';
+import { entityJson, queryInterfaceJson } from './render-json.js';
+import { pyssfEntity, pyssfQueryInterface } from './render-pyssf-json.js';
 import {
   EMPTY_TEXT,
   renderAction,
@@ -48,8 +48,19 @@ export function collectionRepresentation(
   entities: readonly Entity[],
   baseUrl: string,
 ): Representation {
-  if (negotiated.rendering === 'application/occi+json') return json(negotiated, pyssf(negotiated) ? pyssfCollection(entities) : collectionJson(entities));
+  if (negotiated.rendering === 'application/occi+json') return jsonCollectionRepresentation(negotiated, entities.map((e) => entityJsonText(negotiated, e)));
   return locationsRepresentation(negotiated, entities.map((e) => e.location), baseUrl);
+}
+
+/** One entity as a member of a JSON collection: what a cache of rendered members keeps. */
+export function entityJsonText(negotiated: Negotiated, entity: Entity): string {
+  return JSON.stringify(pyssf(negotiated) ? pyssfEntity(entity) : entityJson(entity));
+}
+
+/** A JSON collection of members rendered by entityJsonText: GFD.225's {"resources": [...]}, or pyssf's plain list. */
+export function jsonCollectionRepresentation(negotiated: Negotiated, members: readonly string[]): Representation {
+  const list = `[${members.join(',')}]`;
+  return { headers: { 'Content-Type': negotiated.contentType }, body: `${pyssf(negotiated) ? list : `{"resources":${list}}`}\n` };
 }
 
 /** A collection in a text rendering, which names only where its members are: no member need be read whole for it. */

@@ -3,12 +3,14 @@ import { BadRequest, NotAcceptable } from '../../lib/errors.js';
 import { baseUrlOf, send } from '../../lib/http/context.js';
 import { byMethod } from '../../lib/http/middleware.js';
 import { CORE_KINDS, typeId, type Kind } from '../../lib/occi/model.js';
-import { negotiate, type JsonDialect } from '../../lib/occi/negotiate.js';
+import { negotiate, type JsonDialect, type Negotiated } from '../../lib/occi/negotiate.js';
 import type { CategoryRef } from '../../lib/occi/parse.js';
 import {
   collectionRepresentation,
   createdRepresentation,
+  entityJsonText,
   entityRepresentation,
+  jsonCollectionRepresentation,
   locationsRepresentation,
   okRepresentation,
   queryInterfaceRepresentation,
@@ -17,7 +19,8 @@ import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
 import type { Representation } from '../../lib/occi/representation.js';
 import { instancePath, toEntity, type SecretOutputs } from '../instances/entity.js';
 import type { InstanceService } from '../instances/service.js';
-import type { InstanceEvent, ListingCursor } from '../registry/registry.js';
+import type { InstanceEvent, InstanceKey, ListingCursor } from '../registry/registry.js';
+import { RenderedMembers } from './rendered-members.js';
 import type { ServiceType } from '../service-type/manifest.js';
 import { tenantOf } from './auth.js';
 
@@ -58,6 +61,7 @@ export function handlers(deps: HandlerDeps) {
   const baseUrl = (req: Request): string => baseUrlOf(req, deps.publicUrl, deps.fallbackHost);
   const entityOf = (record: Parameters<typeof toEntity>[1]) => toEntity(type, record, deps.secrets);
   const kinds: readonly Kind[] = [type.kind, ...CORE_KINDS];
+  const rendered = new RenderedMembers(RENDERED_MEMBERS);
 
   const queryInterface = byMethod({
     GET: (req, res) => {
@@ -86,16 +90,25 @@ export function handlers(deps: HandlerDeps) {
     const { after, limit } = listingPageOf(req);
     const next = (last: ListingCursor | undefined, more: boolean): Record<string, string> =>
       more && last && limit !== undefined ? { Link: `<${baseUrl(req)}${req.path}?limit=${limit}&after=${cursorText(last)}>; rel="next"` } : {};
-    if (negotiated.rendering !== 'application/occi+json') {
-      const page = service.cursorPage(tenant, after, limit);
-      const rendered = locationsRepresentation(negotiated, page.cursors.map((c) => instancePath(type, c.id)), baseUrl(req));
-      send(res, 200, withHeaders(rendered, next(page.cursors.at(-1), page.more)));
-      return;
+    const page = service.keyPage(tenant, after, limit);
+    const rendered =
+      negotiated.rendering === 'application/occi+json'
+        ? jsonCollectionRepresentation(negotiated, members(tenant, negotiated, page.keys))
+        : locationsRepresentation(negotiated, page.keys.map((key) => instancePath(type, key.id)), baseUrl(req));
+    send(res, 200, withHeaders(rendered, next(page.keys.at(-1), page.more)));
+  };
+
+  /** The listed instances in JSON: those rendered at their current version come from the cache, the others are read and rendered. */
+  const members = (tenant: string, negotiated: Negotiated, keys: readonly InstanceKey[]): string[] => {
+    const cached = keys.map((key) => rendered.get(key.uid, key.version));
+    const fresh = new Map<string, string>();
+    for (const record of service.records(tenant, keys.filter((_, i) => cached[i] === undefined).map((key) => key.uid))) {
+      const text = entityJsonText(negotiated, entityOf(record));
+      rendered.set(record.uid, record.version, text);
+      fresh.set(record.uid, text);
     }
-    const page = service.listPage(tenant, after, limit);
-    const last = page.records.at(-1);
-    const rendered = collectionRepresentation(negotiated, page.records.map(entityOf), baseUrl(req));
-    send(res, 200, withHeaders(rendered, next(last && { createdAt: last.createdAt, id: last.id }, page.more)));
+    // An instance removed between the two reads is left out; one changed in between shows as it is now.
+    return keys.flatMap((key, i) => cached[i] ?? fresh.get(key.uid) ?? []);
   };
 
   const collection = byMethod({
@@ -182,6 +195,8 @@ function eventJson(event: InstanceEvent): Record<string, unknown> {
 }
 
 const EVENTS_PAGE = { default: 100, max: 1000 } as const;
+/** Instances whose JSON is kept between listings: more than any tenant lists at once. */
+const RENDERED_MEMBERS = 50_000;
 /** Listings are whole unless a client asks for pages, as clients written before pages expect. */
 const LISTING_PAGE_MAX = 1000;
 

@@ -5,7 +5,7 @@ import type { OcciRequest } from '../../lib/occi/request.js';
 import type { Orchestration } from '../lifecycle/orchestration.js';
 import { touchesOrchestrator } from '../lifecycle/parameters.js';
 import { isServing, type ActionRule } from '../lifecycle/states.js';
-import type { EventPage, InstanceRecord, InstanceRegistry, ListingCursor } from '../registry/registry.js';
+import type { EventPage, InstanceKey, InstanceRecord, InstanceRegistry, ListingCursor } from '../registry/registry.js';
 import { createInputs, effectiveInputs, replaceInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
 import type { AccountCapacity } from '../../lib/cloudstack/account.js';
@@ -92,14 +92,14 @@ export class InstanceService {
     return this.deps.registry.list(tenant);
   }
 
-  /** A page of a tenant's instances, oldest first: all of them without a limit. */
-  listPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { records: InstanceRecord[]; more: boolean } {
-    return this.deps.registry.listPage(tenant, after, limit);
+  /** A page of a tenant's instances, oldest first (all of them without a limit), as keys: where each is and its version. */
+  keyPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { keys: InstanceKey[]; more: boolean } {
+    return this.deps.registry.keyPage(tenant, after, limit);
   }
 
-  /** Where a page of a tenant's instances are, without reading them. */
-  cursorPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { cursors: ListingCursor[]; more: boolean } {
-    return this.deps.registry.cursorPage(tenant, after, limit);
+  /** The tenant's instances among these uids. */
+  records(tenant: string, uids: readonly string[]): InstanceRecord[] {
+    return this.deps.registry.byUids(uids).filter((record) => record.tenant === tenant);
   }
 
   get(tenant: string, id: string): InstanceRecord {

@@ -262,21 +262,23 @@ export class InstanceRegistry {
 
   /** A tenant's live instances, oldest first. */
   list(tenant: string): InstanceRecord[] {
-    return this.listPage(tenant, undefined, undefined).records;
+    return this.sql.list.all(tenant).map(toRecord);
   }
 
-  /** A tenant's live instances after a cursor (from the first without one), oldest first, at most `limit` of them. */
-  listPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { records: InstanceRecord[]; more: boolean } {
-    const rows = this.sql.listPage.all(...pageArguments(tenant, after, limit));
+  /**
+   * A page of a tenant's live instances, oldest first, after a cursor (from
+   * the first without one) and at most `limit` of them: only where each is in
+   * the order and its uid and version, without reading it whole.
+   */
+  keyPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { keys: InstanceKey[]; more: boolean } {
+    const rows = this.sql.keyPage.all(...pageArguments(tenant, after, limit));
     const more = limit !== undefined && rows.length > limit;
-    return { records: (more ? rows.slice(0, limit) : rows).map(toRecord), more };
+    return { keys: (more ? rows.slice(0, limit) : rows).map((row) => ({ uid: row.uid, id: row.id, createdAt: row.created_at, version: row.version })), more };
   }
 
-  /** Like listPage, with only where each instance is in the order: all a listing of locations needs. */
-  cursorPage(tenant: string, after: ListingCursor | undefined, limit: number | undefined): { cursors: ListingCursor[]; more: boolean } {
-    const rows = this.sql.cursorPage.all(...pageArguments(tenant, after, limit));
-    const more = limit !== undefined && rows.length > limit;
-    return { cursors: (more ? rows.slice(0, limit) : rows).map((row) => ({ createdAt: row.created_at, id: row.id })), more };
+  /** The live instances among these uids, in no particular order. */
+  byUids(uids: readonly string[]): InstanceRecord[] {
+    return uids.length === 0 ? [] : this.sql.byUids.all(JSON.stringify(uids)).map(toRecord);
   }
 
   /** Every live instance of every tenant, oldest first. */
@@ -470,8 +472,11 @@ function prepareStatements(db: Database.Database) {
       'SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL',
     ),
     byUid: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid = ? AND removed_at IS NULL'),
-    listPage: db.prepare<PageArguments, InstanceRow>(`SELECT * FROM instances WHERE ${PAGE_WHERE}`),
-    cursorPage: db.prepare<PageArguments, { created_at: number; id: string }>(`SELECT created_at, id FROM instances WHERE ${PAGE_WHERE}`),
+    list: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE tenant = ? AND removed_at IS NULL ORDER BY created_at, id'),
+    keyPage: db.prepare<PageArguments, { uid: string; id: string; created_at: number; version: number }>(
+      `SELECT uid, id, created_at, version FROM instances WHERE ${PAGE_WHERE}`,
+    ),
+    byUids: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid IN (SELECT value FROM json_each(?)) AND removed_at IS NULL'),
     listAll: db.prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
     liveStates: db.prepare<[], { uid: string; state: string }>('SELECT uid, state FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
     failed: db.prepare<[], { uid: string; failed_phase: string | null; memo: string }>(
@@ -526,6 +531,12 @@ function prepareStatements(db: Database.Database) {
 export interface ListingCursor {
   readonly createdAt: number;
   readonly id: string;
+}
+
+/** An instance's place in a listing, and the version its rendering is good for. */
+export interface InstanceKey extends ListingCursor {
+  readonly uid: string;
+  readonly version: number;
 }
 
 type PageArguments = [string, number, number, string, number];

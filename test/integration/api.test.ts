@@ -336,6 +336,18 @@ describe('SM OCCI API', () => {
       }
     });
 
+    it('lists in JSON what each instance is now, an instance updated since the last listing included', async () => {
+      const a = await sm().create(DEMO, 'mesos.agents=2');
+      const b = await sm().create(DEMO, 'mesos.agents=2');
+      const agents = async (): Promise<Record<string, unknown>> => {
+        const doc = (await sm().call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'application/occi+json' } })).json<{ resources: Array<{ id: string; attributes: Record<string, unknown> }> }>();
+        return Object.fromEntries(doc.resources.map((r) => [r.id, r.attributes['mesos.agents']]));
+      };
+      expect(await agents()).to.deep.equal({ [a]: 2, [b]: 2 });
+      expect((await sm().call('POST', `/mesos/${b}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.agents=4' } })).status).to.equal(200);
+      expect(await agents()).to.deep.equal({ [a]: 2, [b]: 4 });
+    });
+
     it('renders an instance with its kind, state, message and every input', async () => {
       const id = await sm().create(DEMO, 'mesos.agents=3, occi.core.title="a \\"quoted\\", title"');
       const reply = await sm().call('GET', `/mesos/${id}`, { headers: DEMO });

@@ -283,8 +283,15 @@ describe('SM registry', () => {
       { uid: 'u1', state: 'initialise' },
       { uid: 'u2', state: 'failed' },
     ]);
-    expect(registry.cursorPage('demo', undefined, undefined)).to.deep.equal({ cursors: [{ createdAt: clock.now() - 2, id: 'c1' }, { createdAt: clock.now() - 1, id: 'c2' }], more: false });
-    expect(registry.cursorPage('other', undefined, undefined).cursors, 'removed').to.deep.equal([]);
+    expect(registry.keyPage('demo', undefined, undefined)).to.deep.equal({
+      keys: [
+        { uid: 'u1', id: 'c1', createdAt: clock.now() - 2, version: 1 },
+        { uid: 'u2', id: 'c2', createdAt: clock.now() - 1, version: 2 },
+      ],
+      more: false,
+    });
+    expect(registry.keyPage('other', undefined, undefined).keys, 'removed').to.deep.equal([]);
+    expect(registry.byUids(['u2', 'u3', 'u9']).map((r) => r.uid), 'live ones only').to.deep.equal(['u2']);
     expect(registry.withAttribute('mesos.autoscale').map((r) => r.uid)).to.deep.equal(['u2']);
     expect(registry.recordedPorts()).to.deep.equal([
       { port: 18001, state: 'initialise' },
@@ -297,13 +304,12 @@ describe('SM registry', () => {
       registry.insert(instance({ uid: `u${i}`, id }), created);
       if (id !== 'b') clock.advance(1);
     }
-    const first = registry.listPage('demo', undefined, 2);
-    expect([first.records.map((r) => r.id), first.more], 'same creation time: by id').to.deep.equal([['a', 'b'], true]);
+    const first = registry.keyPage('demo', undefined, 2);
+    expect([first.keys.map((k) => k.id), first.more], 'same creation time: by id').to.deep.equal([['a', 'b'], true]);
     registry.remove('u1', 1, { actor: 'demo', type: 'removed' });
-    const last = first.records.at(-1)!;
-    const second = registry.cursorPage('demo', { createdAt: last.createdAt, id: last.id }, 2);
-    expect([second.cursors.map((c) => c.id), second.more]).to.deep.equal([['c', 'd'], false]);
-    expect(registry.listPage('demo', undefined, 4).more, 'exactly a page').to.equal(false);
+    const second = registry.keyPage('demo', first.keys.at(-1), 2);
+    expect([second.keys.map((k) => k.id), second.more]).to.deep.equal([['c', 'd'], false]);
+    expect(registry.keyPage('demo', undefined, 4).more, 'exactly a page').to.equal(false);
   });
 
   it('refuses a registry written by a newer schema', () => {
