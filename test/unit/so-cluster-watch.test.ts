@@ -71,7 +71,8 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
-async function until(condition: () => boolean): Promise<void> {
+/** Turns the event loop until the condition holds; unlike support/wait's until, no real time passes, only the watch's own steps. */
+async function whenTurned(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
   if (!condition()) throw new Error('the watch never got there');
 }
@@ -117,20 +118,20 @@ describe('SO cluster watch', () => {
     const stop = new AbortController();
     const running = watch.run(cluster, 'provision', 900 * S, stop.signal);
 
-    await until(() => looks.length === 1);
+    await whenTurned(() => looks.length === 1);
     looks[0]!.answer.resolve(ONLY_A2);
-    await until(() => replaced.length === 1);
+    await whenTurned(() => replaced.length === 1);
     expect(replaced).to.deep.equal([A1.name]);
 
-    await until(() => clock.nextDue() !== undefined);
+    await whenTurned(() => clock.nextDue() !== undefined);
     clock.advance(clock.nextDue()! - clock.now());
-    await until(() => looks.length === 2);
+    await whenTurned(() => looks.length === 2);
     expect(looks[1]!.expected.agents.map((a) => a.name)).to.deep.equal([A1.name, A2.name]);
     fresh.resolve(A1_AGAIN);
-    await until(() => cluster.nodes.get('a1') === A1_AGAIN);
+    await whenTurned(() => cluster.nodes.get('a1') === A1_AGAIN);
     looks[1]!.answer.resolve(ONLY_A2);
 
-    await until(() => looks.length === 3 || replaced.length > 1);
+    await whenTurned(() => looks.length === 3 || replaced.length > 1);
     expect(replaced, 'the new VM was not condemned for the old one').to.deep.equal([A1.name]);
     expect(looks[2]!.expected.agents.map((a) => a.name), 'looked at again, at once, at the new VM').to.deep.equal([A1_AGAIN.name, A2.name]);
     stop.abort();
