@@ -68,12 +68,13 @@ describe('SO runtimes', () => {
   });
 
   it('hands out ports no instance holds and nothing else is bound to, until released', async () => {
-    const busy: Server = await new Promise((resolve) => {
-      const server = createServer().listen({ host: '127.0.0.1', port: 0 }, () => resolve(server));
-    });
-    const port = (busy.address() as { port: number }).port;
+    // Four consecutive ports held by this test, so no other process on the machine can take one of them.
+    const [busy, held, ...mine] = await consecutivePorts(4);
+    const port = busy!.port;
     try {
       const pool = new PortPool({ from: port, to: port + 3 }, '127.0.0.1');
+      await Promise.all(mine.map((p) => p.release()));
+      await held!.release();
       const first = await pool.allocate(new Set([port + 1]));
       expect(first, 'skips the bound port and the held one').to.equal(port + 2);
       expect(await pool.allocate(new Set([port + 1]))).to.equal(port + 3);
@@ -85,7 +86,7 @@ describe('SO runtimes', () => {
       pool.release(first);
       expect(await pool.allocate(new Set([port + 1]))).to.equal(first);
     } finally {
-      busy.close();
+      await busy!.release();
     }
   });
 
@@ -96,3 +97,34 @@ describe('SO runtimes', () => {
     expect(() => connectDocker('ssh://host')).to.throw(ConfigError, /docker_host = "ssh:\/\/host"/);
   });
 });
+
+interface HeldPort {
+  readonly port: number;
+  release(): Promise<void>;
+}
+
+function hold(port: number): Promise<HeldPort | undefined> {
+  return new Promise((resolve) => {
+    const server: Server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen({ host: '127.0.0.1', port }, () =>
+      resolve({ port: (server.address() as { port: number }).port, release: () => new Promise<void>((done) => server.close(() => done())) }),
+    );
+  });
+}
+
+/** Binds `count` consecutive loopback ports, starting from a free one the system picks, trying again where a neighbour is taken. */
+async function consecutivePorts(count: number): Promise<HeldPort[]> {
+  for (;;) {
+    const first = (await hold(0))!;
+    const rest: HeldPort[] = [];
+    for (let i = 1; i < count; i++) {
+      const next = first.port + i <= 65_535 ? await hold(first.port + i) : undefined;
+      if (!next) break;
+      rest.push(next);
+    }
+    if (rest.length === count - 1) return [first, ...rest];
+    await Promise.all([first, ...rest].map((p) => p.release()));
+  }
+}
+
