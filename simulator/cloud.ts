@@ -148,12 +148,20 @@ export class Cloud {
   readonly offerings: readonly Offering[];
   readonly vms = new Map<string, Vm>();
   readonly jobs = new Map<string, Job>();
+  /** API calls received, by account name, then command: what a client's work costs the cloud. */
+  readonly calls = new Map<string, Map<string, number>>();
   readonly keypairs: KeyPair[] = [];
   readonly securityGroups: SecurityGroup[] = [];
   tags: Tag[] = [];
   settings: SimSettings;
   readonly timing: Timing;
   private nextVmNumber = 1;
+
+  countCall(account: string, command: string): void {
+    let byCommand = this.calls.get(account);
+    if (!byCommand) this.calls.set(account, (byCommand = new Map()));
+    byCommand.set(command, (byCommand.get(command) ?? 0) + 1);
+  }
 
   constructor(
     fixtures: Fixtures,

@@ -56,6 +56,10 @@ export function controlRoutes(cloud: Cloud, faults: Faults, timers: Timers, life
     res.json([...cloud.jobs.values()].map((job) => ({ command: job.command, ...jobJson(job) })));
   });
 
+  router.get('/calls', (_req, res) => {
+    res.json(Object.fromEntries([...cloud.calls].map(([account, byCommand]) => [account, Object.fromEntries(byCommand)])));
+  });
+
   router.get('/faults', (_req, res) => res.json(faults.list()));
   router.post('/faults', (req, res) => {
     res.status(201).json({ id: faults.add(parseFault(req.body)) });

@@ -44,6 +44,7 @@ export class ManagementServer {
       if (!command) throw authFailure(`The given command '${name ?? ''}' either does not exist, is not available for user.`);
       const { cloud, jobs, faults, vms } = this.parts;
       const account = this.parts.auth.verify(params, isRead(command.name), method);
+      cloud.countCall(account.name, command.name);
       const typed = validateParams(command.name, command.params, params, { cloud, jobs, account });
       const injected = faults.take('fail-call', command.name);
       if (injected) throw new ApiError(injected.errorcode, injected.errortext, injected.cserrorcode);

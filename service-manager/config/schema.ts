@@ -108,7 +108,7 @@ export const SCHEMA = {
     deadline_update_s: { type: 'int', min: 1, max: 86_400, default: 1800, doc: 'for an update to be ready' },
     deadline_destroy_s: { type: 'int', min: 1, max: 86_400, default: 900, doc: 'for every VM to be gone' },
     poll_min_ms: { type: 'int', min: 10, max: 60_000, default: 250, doc: 'first wait between two looks at an orchestrator' },
-    poll_max_ms: { type: 'int', min: 10, max: 600_000, default: 5000, doc: 'longest wait between two looks' },
+    poll_max_ms: { type: 'int', min: 10, max: 600_000, default: 1000, doc: 'longest wait between two looks' },
     max_running: {
       type: 'int',
       min: 1,

@@ -27,7 +27,7 @@ export interface SlotRecord {
 /** The health reported last, and a different verdict waiting to be confirmed. */
 export interface HealthTrend {
   readonly reported: ClusterHealth;
-  readonly pending?: { readonly health: ClusterHealth; readonly polls: number };
+  readonly pending?: { readonly health: ClusterHealth; readonly since: number };
 }
 
 /** Where the proof that work runs stands, while a new cluster is provisioned. */
@@ -49,8 +49,8 @@ export interface ClusterObservation {
   /** Why the masters are not in order, as the assessment says it. */
   readonly masterProblem?: string;
   readonly marathon: { readonly wanted: boolean; readonly ready: boolean; readonly problem?: string };
-  /** Consecutive polls with the same verdict. */
-  readonly stable: number;
+  /** How long the current leader has led without a change; 0 without one. */
+  readonly leaderHeldMs: number;
   readonly minReady: number;
   readonly quorum: number;
   readonly health: HealthTrend;
@@ -73,8 +73,12 @@ export interface HealthPolicy {
   readonly maxReplacements: number;
   /** Wait after a slot's first replacement before its next; it doubles each time, up to an hour. */
   readonly replaceBackoffMs: number;
-  /** Consecutive equal polls before a verdict counts. */
-  readonly stablePolls: number;
+  /**
+   * How long what a verdict rests on must hold before it counts: while
+   * building, every node healthy and the leader unchanged; once ready, a
+   * change between healthy and degraded.
+   */
+  readonly stableMs: number;
   /** From launching the smoke task, for it to run. */
   readonly smokeTimeoutMs: number;
 }
@@ -100,6 +104,8 @@ export interface ClusterDecision {
   readonly health: HealthTrend;
   /** What to do about the smoke task: launch it, or remove it because it ran. */
   readonly smoke?: 'launch' | 'remove';
+  /** Look again no later than this from now: a stability window closes then. */
+  readonly recheckInMs?: number;
 }
 
 const MAX_BACKOFF_MS = 3_600_000;
@@ -186,8 +192,8 @@ function build(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   const mastersOk = o.leader !== undefined && o.masterProblem === undefined;
   const total = o.agents.length;
   const active = o.agents.filter((a) => a.status === 'healthy');
-  const settled = mastersOk && o.marathon.ready && o.stable >= policy.stablePolls;
-  if (settled && active.length === total) return { ...proven(c, readyText(o)), health };
+  const working = mastersOk && o.marathon.ready;
+  if (working && active.length === total) return { ...proven(c, readyText(o), steadyMs(o, active)), health };
   if (!mastersOk && now - o.since >= policy.mastersDeadlineMs) {
     return { outcome: { kind: 'failed', cause: `${phase} failed: masters not ready after ${seconds(now - o.since)} s: ${o.masterProblem ?? 'no leader'}` }, health };
   }
@@ -201,8 +207,8 @@ function build(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   }
   // Agents that missed their time are being replaced or given up on: with min_ready met, the cluster is ready without them.
   const judgedOut = missing.every((a) => c.judged.some((j) => j.node.key === a.key && j.overdue));
-  if (settled && judgedOut && active.length >= o.minReady) {
-    return { ...proven(c, `ready with ${active.length} of ${total} agents (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`), health };
+  if (working && judgedOut && active.length >= o.minReady) {
+    return { ...proven(c, `ready with ${active.length} of ${total} agents (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`, steadyMs(o, active)), health };
   }
   if (now >= o.deadline) {
     const why = !mastersOk ? (o.masterProblem ?? 'no leader') : !o.marathon.ready ? o.marathon.problem! : `${active.length} of ${total} agents ready (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`;
@@ -211,26 +217,37 @@ function build(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   return { outcome: { kind: 'progress', message: `${phase}: ${progressText(c, mastersOk)}` }, health };
 }
 
-/** A cluster otherwise ready is ready once a smoke task ran on it (when one must). */
-function proven(c: Context, message: string): Pick<ClusterDecision, 'outcome' | 'smoke'> {
+/** How long the leader and every node counted have held without a break. */
+function steadyMs(o: ClusterObservation, activeAgents: readonly NodeHealth[]): number {
+  return Math.min(o.leaderHeldMs, ...o.masters.map((m) => m.healthyMs), ...activeAgents.map((a) => a.healthyMs));
+}
+
+/**
+ * A cluster that works is ready once it held for the stability window and
+ * a smoke task ran on it (when one must). The smoke task is launched at
+ * once, so it runs while the window closes.
+ */
+function proven(c: Context, message: string, steady: number): Pick<ClusterDecision, 'outcome' | 'smoke' | 'recheckInMs'> {
   const { o, now, policy } = c;
   const smoke = o.smoke;
+  const held = steady >= policy.stableMs;
+  const window = held ? {} : { recheckInMs: policy.stableMs - steady };
   const ready = (text: string): Outcome => ({ kind: 'ready', health: 'healthy', message: text });
-  if (!smoke) return { outcome: ready(message) };
-  const checking = `${o.mode}: checking that work runs`;
-  switch (smoke.phase) {
-    case 'passed':
-      return { outcome: ready(`${message}; a smoke task ran on ${smoke.ranOn}`) };
-    case 'pending':
-      return { outcome: { kind: 'progress', message: `${checking}: launching a one-task Marathon app` }, smoke: 'launch' };
-    case 'launched': {
-      if (smoke.runningOn) return { outcome: ready(`${message}; a smoke task ran on ${smoke.runningOn}`), smoke: 'remove' };
-      const waited = now - smoke.since;
-      const why = smoke.waiting ?? 'its task is not running yet';
-      if (waited >= policy.smokeTimeoutMs) return { outcome: { kind: 'failed', cause: `${o.mode} failed: a smoke task did not run within ${seconds(waited)} s: ${why}` } };
-      return { outcome: { kind: 'progress', message: `${checking}: ${why} (${seconds(waited)} s)` } };
-    }
+  const settling: Outcome = { kind: 'progress', message: `${o.mode}: ${progressText(c, true)}` };
+  if (!smoke || smoke.phase === 'passed') {
+    if (!held) return { outcome: settling, ...window };
+    return { outcome: ready(smoke ? `${message}; a smoke task ran on ${smoke.ranOn}` : message) };
   }
+  const checking = `${o.mode}: checking that work runs`;
+  if (smoke.phase === 'pending') return { outcome: { kind: 'progress', message: `${checking}: launching a one-task Marathon app` }, smoke: 'launch', ...window };
+  if (smoke.runningOn) {
+    if (!held) return { outcome: settling, ...window };
+    return { outcome: ready(`${message}; a smoke task ran on ${smoke.runningOn}`), smoke: 'remove' };
+  }
+  const waited = now - smoke.since;
+  const why = smoke.waiting ?? 'its task is not running yet';
+  if (waited >= policy.smokeTimeoutMs) return { outcome: { kind: 'failed', cause: `${o.mode} failed: a smoke task did not run within ${seconds(waited)} s: ${why}` } };
+  return { outcome: { kind: 'progress', message: `${checking}: ${why} (${seconds(waited)} s)` }, ...window };
 }
 
 function isExhausted(agent: NodeHealth, c: Context): boolean {
@@ -260,15 +277,16 @@ function watch(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   const { o, policy } = c;
   const problem = belowPromise(c);
   const verdict: ClusterHealth = problem ? 'degraded' : 'healthy';
-  const health = trend(o.health, verdict, policy.stablePolls);
-  if (health.reported === 'degraded') return { outcome: { kind: 'ready', health: 'degraded', message: `degraded: ${problem ?? 'recovering'}` }, health };
-  return { outcome: { kind: 'ready', health: 'healthy', message: wholeText(c) }, health };
+  const health = trend(o.health, verdict, c.now, policy.stableMs);
+  const window = health.pending ? { recheckInMs: health.pending.since + policy.stableMs - c.now } : {};
+  if (health.reported === 'degraded') return { outcome: { kind: 'ready', health: 'degraded', message: `degraded: ${problem ?? 'recovering'}` }, health, ...window };
+  return { outcome: { kind: 'ready', health: 'healthy', message: wholeText(c) }, health, ...window };
 }
 
-function trend(previous: HealthTrend, verdict: ClusterHealth, stablePolls: number): HealthTrend {
+function trend(previous: HealthTrend, verdict: ClusterHealth, now: number, stableMs: number): HealthTrend {
   if (verdict === previous.reported) return { reported: verdict };
-  const polls = previous.pending?.health === verdict ? previous.pending.polls + 1 : 1;
-  return polls >= stablePolls ? { reported: verdict } : { reported: previous.reported, pending: { health: verdict, polls } };
+  const since = previous.pending?.health === verdict ? previous.pending.since : now;
+  return now - since >= stableMs ? { reported: verdict } : { reported: previous.reported, pending: { health: verdict, since } };
 }
 
 /** What keeps the cluster from what was promised, if anything: a leader, quorum, Marathon, min_ready agents. */

@@ -37,6 +37,8 @@ export interface NodeHealth extends Sighting {
   readonly watchedMs: number;
   /** How long it has been unhealthy without a break; 0 when healthy. */
   readonly unhealthyMs: number;
+  /** How long it has been healthy without a break; 0 when not. */
+  readonly healthyMs: number;
   readonly everHealthy: boolean;
 }
 
@@ -92,11 +94,13 @@ function view(sighting: Sighting, record: NodeRecord, context: TrackingContext):
     watchedMs: context.now - record.firstSeen,
     everHealthy: record.everHealthy,
     unhealthyMs: record.unhealthySince === undefined ? 0 : context.now - record.unhealthySince,
+    healthyMs: sighting.status === 'healthy' && record.healthySince !== undefined ? context.now - record.healthySince : 0,
   };
   if (sighting.status !== 'healthy' || !record.flapping) return base;
   const activeMs = context.now - (record.healthySince ?? context.now);
   return {
     ...base,
+    healthyMs: 0,
     status: 'unhealthy',
     reason: `flapping: active again for ${seconds(activeMs)} s of the ${seconds(context.quarantineMs)} s it must hold`,
   };

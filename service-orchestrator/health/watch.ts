@@ -67,6 +67,8 @@ export class ClusterWatch {
   private health: HealthTrend = { reported: 'healthy' };
   private stopped?: string;
   private leader?: string;
+  /** Since when the current leader leads, by this watch's looks. */
+  private leaderSince?: number;
   private marathonUrl?: string;
   private readonly log: HealthEvent[] = [];
   private seq = 0;
@@ -102,7 +104,6 @@ export class ClusterWatch {
     const since = timers.now();
     let mode = initial;
     let previous = '';
-    let stable = 0;
     let closer = 0;
     if (mode !== 'ready') this.health = { reported: 'healthy' };
     let smoke: SmokeState | undefined = mode === 'provision' && cluster.smoke ? { phase: 'pending' } : undefined;
@@ -125,7 +126,7 @@ export class ClusterWatch {
       });
       this.records = tracked.records;
       const signature = JSON.stringify([assessment.signature, tracked.nodes.map((n) => [n.key, n.status])]);
-      stable = signature === previous ? stable + 1 : 1;
+      const changed = signature !== previous;
       previous = signature;
       const decision = decide(
         {
@@ -138,7 +139,7 @@ export class ClusterWatch {
           ...(assessment.leader ? { leader: assessment.leader } : {}),
           ...(assessment.masterProblem ? { masterProblem: assessment.masterProblem } : {}),
           marathon: { wanted: cluster.marathon, ready: assessment.marathon.ready, ...(assessment.marathon.problem ? { problem: assessment.marathon.problem } : {}) },
-          stable,
+          leaderHeldMs: this.leaderHeld(assessment.leader, now),
           minReady: Math.min(cluster.minReady(), expected.agents.length),
           quorum: quorum(expected.masters.length),
           health: this.health,
@@ -169,15 +170,24 @@ export class ClusterWatch {
       }
       // A ready cluster with a node in trouble, or a verdict still to confirm, is looked at sooner: a replacement shows as soon as it works.
       const troubled = tracked.nodes.some((n) => n.status !== 'healthy') || this.inFlight.size > 0 || decision.health.pending !== undefined;
-      closer = !troubled || stable === 1 ? 0 : closer + 1;
-      const wait =
+      closer = !troubled || changed ? 0 : closer + 1;
+      const paced =
         mode !== 'ready'
           ? Math.min(settings.pollMaxMs, settings.pollMinMs * 1.5 ** pace, Math.max(0, since + deadlineMs - now))
           : troubled
             ? Math.min(settings.healthIntervalMs, settings.pollMinMs * 1.5 ** closer)
             : settings.healthIntervalMs;
-      await timers.sleep(wait, signal);
+      await timers.sleep(Math.max(0, Math.min(paced, decision.recheckInMs ?? paced)), signal);
     }
+  }
+
+  private leaderHeld(leader: string | undefined, now: number): number {
+    if (leader === undefined) {
+      this.leaderSince = undefined;
+      return 0;
+    }
+    if (leader !== this.leader || this.leaderSince === undefined) this.leaderSince = now;
+    return now - this.leaderSince;
   }
 
   private async lookAtSmoke(assessment: Assessment): Promise<{ runningOn?: string; waiting?: string }> {

@@ -19,7 +19,7 @@ const SETTINGS: WatchSettings = {
   maxUnhealthy: 0.5,
   maxReplacements: 3,
   replaceBackoffMs: 30 * S,
-  stablePolls: 2,
+  stableMs: 1 * S,
   smokeTimeoutMs: 120 * S,
   healthIntervalMs: 30 * S,
   pollMinMs: 1 * S,

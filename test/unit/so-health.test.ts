@@ -13,7 +13,7 @@ const POLICY: HealthPolicy = {
   maxUnhealthy: 0.4,
   maxReplacements: 2,
   replaceBackoffMs: 30 * S,
-  stablePolls: 2,
+  stableMs: 5 * S,
   smokeTimeoutMs: 120 * S,
 };
 
@@ -30,6 +30,7 @@ function node(key: string, status: NodeHealth['status'], options: Partial<NodeHe
     role,
     watchedMs: 600 * S,
     unhealthyMs: 0,
+    healthyMs: status === 'healthy' ? 600 * S : 0,
     everHealthy: true,
     ...options,
   };
@@ -45,7 +46,7 @@ function cluster(overrides: Partial<ClusterObservation> = {}): ClusterObservatio
     slots: new Map(),
     leader: '127.10.0.2',
     marathon: { wanted: true, ready: true },
-    stable: 5,
+    leaderHeldMs: 600 * S,
     minReady: 3,
     quorum: 1,
     health: { reported: 'healthy' },
@@ -54,7 +55,7 @@ function cluster(overrides: Partial<ClusterObservation> = {}): ClusterObservatio
 }
 
 const lost = (key: string, forMs: number, reason = 'registered but inactive'): NodeHealth => node(key, 'unhealthy', { unhealthyMs: forMs, reason });
-const next = (o: ClusterObservation) => decide(o, NOW, POLICY);
+const next = (o: ClusterObservation, now = NOW) => decide(o, now, POLICY);
 
 describe('SO health decisions', () => {
   describe('a ready cluster', () => {
@@ -66,11 +67,15 @@ describe('SO health decisions', () => {
       });
     });
 
-    it('turns degraded only when the loss is seen on two polls in a row, naming the node and the cause', () => {
+    it('turns degraded only once the loss held for the stability window, naming the node and the cause', () => {
       const once = next(cluster({ agents: [node('a1', 'healthy'), lost('a2', 10 * S), node('a3', 'healthy')] }));
       expect(once.outcome).to.include({ kind: 'ready', health: 'healthy' });
-      expect(once.health).to.deep.equal({ reported: 'healthy', pending: { health: 'degraded', polls: 1 } });
-      const twice = next(cluster({ agents: [node('a1', 'healthy'), lost('a2', 20 * S), node('a3', 'healthy')], health: once.health }));
+      expect(once.health).to.deep.equal({ reported: 'healthy', pending: { health: 'degraded', since: NOW } });
+      expect(once.recheckInMs, 'looked at again when the window closes').to.equal(5 * S);
+      const early = next(cluster({ agents: [node('a1', 'healthy'), lost('a2', 14 * S), node('a3', 'healthy')], health: once.health }), NOW + 4 * S);
+      expect(early.outcome, 'not before the window closes').to.include({ health: 'healthy' });
+      expect(early.recheckInMs).to.equal(1 * S);
+      const twice = next(cluster({ agents: [node('a1', 'healthy'), lost('a2', 20 * S), node('a3', 'healthy')], health: once.health }), NOW + 5 * S);
       expect(twice.outcome).to.deep.equal({
         kind: 'ready',
         health: 'degraded',
@@ -137,10 +142,11 @@ describe('SO health decisions', () => {
       expect(marathon).to.deep.include({ message: 'degraded: Marathon: no Marathon instance is elected yet' });
     });
 
-    it('heals back to ready once the cluster is whole on two polls in a row', () => {
+    it('heals back to ready once the cluster stayed whole for the stability window', () => {
       const first = next(cluster({ health: { reported: 'degraded' } }));
       expect(first.outcome).to.deep.include({ health: 'degraded' });
-      expect(next(cluster({ health: first.health })).outcome).to.deep.include({ health: 'healthy', message: 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered' });
+      expect(next(cluster({ health: first.health }), NOW + 4 * S).outcome).to.deep.include({ health: 'degraded' });
+      expect(next(cluster({ health: first.health }), NOW + 5 * S).outcome).to.deep.include({ health: 'healthy', message: 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered' });
     });
 
     it('replaces a master that stays unhealthy, one at a time and only while the others keep the quorum', () => {
@@ -165,11 +171,16 @@ describe('SO health decisions', () => {
   });
 
   describe('while building', () => {
-    const building = (overrides: Partial<ClusterObservation>) => cluster({ mode: 'provision', since: NOW - 10 * S, stable: 2, ...overrides });
+    const building = (overrides: Partial<ClusterObservation>) => cluster({ mode: 'provision', since: NOW - 10 * S, ...overrides });
+    const fresh = (key: string, forMs: number): NodeHealth => node(key, 'healthy', { healthyMs: forMs });
 
-    it('is ready when every node is, on two equal polls', () => {
+    it('is ready once the leader and every node held for the stability window, and says when that closes', () => {
       expect(next(building({})).outcome).to.deep.include({ kind: 'ready', message: 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered' });
-      expect(next(building({ stable: 1 })).outcome).to.deep.include({ kind: 'progress', message: 'provision: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' });
+      const settling = next(building({ agents: [node('a1', 'healthy'), fresh('a2', 3 * S), node('a3', 'healthy')] }));
+      expect(settling).to.deep.include({ outcome: { kind: 'progress', message: 'provision: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' }, recheckInMs: 2 * S });
+      expect(next(building({ leaderHeldMs: 1 * S })).recheckInMs, 'a new leader restarts the window').to.equal(4 * S);
+      expect(next(building({ masters: [fresh('m1', 4 * S)] })).recheckInMs, 'so does a master').to.equal(1 * S);
+      expect(next(building({ agents: [fresh('a1', 5 * S), fresh('a2', 5 * S), fresh('a3', 5 * S)] })).outcome, 'the window is inclusive').to.include({ kind: 'ready' });
     });
 
     it('waits for agents, then replaces one that missed its deadline, up to the budget', () => {
@@ -196,12 +207,23 @@ describe('SO health decisions', () => {
     describe('proving that work runs', () => {
       const whole = 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered';
 
-      it('launches the smoke task once the cluster is otherwise ready, and not before', () => {
+      it('launches the smoke task as soon as the cluster works, while its stability window still runs, and not before', () => {
         expect(next(building({ smoke: { phase: 'pending' } }))).to.deep.include({
           outcome: { kind: 'progress', message: 'provision: checking that work runs: launching a one-task Marathon app' },
           smoke: 'launch',
         });
-        expect(next(building({ smoke: { phase: 'pending' }, stable: 1 })).smoke, 'not while still settling').to.equal(undefined);
+        expect(next(building({ smoke: { phase: 'pending' }, leaderHeldMs: 1 * S })).smoke, 'also while still settling').to.equal('launch');
+        const noMarathon = { wanted: true, ready: false, problem: 'no Marathon instance is elected yet' };
+        expect(next(building({ smoke: { phase: 'pending' }, marathon: noMarathon })).smoke, 'not before Marathon is ready').to.equal(undefined);
+        const young = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 20 * S });
+        expect(next(building({ smoke: { phase: 'pending' }, agents: [node('a1', 'healthy'), node('a2', 'healthy'), young] })).smoke, 'not before every agent is active').to.equal(undefined);
+      });
+
+      it('is not ready before the stability window closed, even when the smoke task runs', () => {
+        const running = { phase: 'launched' as const, since: NOW - 2 * S, runningOn: '127.10.0.12' };
+        const d = next(building({ smoke: running, leaderHeldMs: 3 * S }));
+        expect(d).to.deep.include({ outcome: { kind: 'progress', message: 'provision: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' }, recheckInMs: 2 * S });
+        expect(d.smoke, 'the smoke app stays until the cluster is ready').to.equal(undefined);
       });
 
       it('waits for the smoke task, saying why it does not run, and fails with that cause at its timeout', () => {
@@ -244,7 +266,7 @@ describe('SO health decisions', () => {
     });
 
     it('names the phase it is in', () => {
-      expect(next(building({ mode: 'update', stable: 1 })).outcome).to.deep.include({ message: 'update: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' });
+      expect(next(building({ mode: 'update', leaderHeldMs: 0 })).outcome).to.deep.include({ message: 'update: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' });
     });
   });
 });
@@ -262,6 +284,19 @@ describe('SO node tracking', () => {
     expect(t.nodes[0]).to.include({ status: 'unhealthy', unhealthyMs: 30 * S, everHealthy: true, watchedMs: 40 * S });
     t = step(t.records, 'healthy', NOW + 50 * S);
     expect(t.nodes[0]).to.include({ status: 'healthy', unhealthyMs: 0 });
+  });
+
+  it('times how long a node has been healthy without a break, from the first look that saw it so', () => {
+    let t = step(new Map(), 'unhealthy', NOW);
+    expect(t.nodes[0]).to.include({ healthyMs: 0 });
+    t = step(t.records, 'healthy', NOW + 10 * S);
+    t = step(t.records, 'healthy', NOW + 13 * S);
+    expect(t.nodes[0]).to.include({ healthyMs: 3 * S });
+    t = step(t.records, 'unknown', NOW + 14 * S);
+    expect(t.nodes[0], 'nobody could say: not counted as held').to.include({ healthyMs: 0 });
+    t = step(t.records, 'unhealthy', NOW + 15 * S);
+    t = step(t.records, 'healthy', NOW + 16 * S);
+    expect(t.nodes[0], 'a break starts it over').to.include({ healthyMs: 0 });
   });
 
   it('neither starts nor stops the timers on an unknown status', () => {

@@ -22,7 +22,7 @@ const SETTINGS: OrchestratorSettings = {
   agentDeadlineMs: 60_000,
   maxReplacements: 1,
   concurrency: 4,
-  stablePolls: 2,
+  stableMs: 1000,
   smokeTimeoutMs: 120_000,
   drainTimeoutMs: 300_000,
   flapQuarantineMs: 60_000,
