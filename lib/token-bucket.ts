@@ -13,7 +13,7 @@ export class TokenBucket {
 
   constructor(
     private readonly timers: Timers,
-    private readonly perSecond: number,
+    private perSecond: number,
     private readonly burst: number,
   ) {
     if (!(perSecond > 0) || !(burst >= 1)) throw new Error('rate limit needs perSecond > 0 and burst >= 1');
@@ -35,6 +35,17 @@ export class TokenBucket {
     const wait = this.waitNeeded();
     if (wait === 0) this.tokens -= 1;
     return wait;
+  }
+
+  get rate(): number {
+    return this.perSecond;
+  }
+
+  /** Changes the rate from now on; tokens already earned stay. */
+  retune(perSecond: number): void {
+    if (!(perSecond > 0)) throw new Error('rate limit needs perSecond > 0');
+    this.waitNeeded();
+    this.perSecond = perSecond;
   }
 
   /** Stops all calls until `ms` from now. */

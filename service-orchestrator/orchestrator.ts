@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Timers } from '../lib/clock.js';
 import { BadRequest, ServiceUnavailable } from '../lib/errors.js';
 import type { CloudStack } from '../lib/cloudstack/index.js';
@@ -64,7 +65,7 @@ export class Orchestrator {
   private placement?: Placement;
   private nodes = new Map<string, NodeVm>();
   private chain: Promise<void> = Promise.resolve();
-  private controller = new AbortController();
+  private controller = phaseController();
   /** Stops the watch of a ready cluster, so that an update can run. */
   private watching?: AbortController;
   private readonly watch: ClusterWatch;
@@ -133,6 +134,7 @@ export class Orchestrator {
         masterOfferingId: master.id,
         agentOfferingId: agent.id,
         networkId: network.id,
+        ...(network.cidr ? { network: { cidr: network.cidr, ...(network.gateway ? { gateway: network.gateway } : {}) } } : {}),
         securityGroupsEnabled: zone.securitygroupsenabled === true,
       };
     } catch (error) {
@@ -180,7 +182,7 @@ export class Orchestrator {
     this.disposing = true;
     this.actions = [];
     this.controller.abort(new Error('disposed'));
-    this.controller = new AbortController();
+    this.controller = phaseController();
     this.set('DELETE_IN_PROGRESS', 'delete: cancelling running work');
     this.chain = this.chain.then(() => this.deletePhase(this.controller.signal));
   }
@@ -232,12 +234,16 @@ export class Orchestrator {
     const { masters, agents } = this.params!;
     this.set('CREATE_IN_PROGRESS', `deploy: creating ${masters + agents} VMs (${masters} masters, ${agents} agents)`);
     try {
-      await this.isolate(signal);
+      // The group's rules are granted while the VMs are made: they need only the group to join it.
+      const { granted } = await this.isolate(signal);
+      granted.catch(() => undefined);
       const builder = this.builder();
       // A cluster scaled in has gaps among its agent slots: a restarted orchestrator keeps the agents it finds.
-      const found = [...(await builder.inventory(signal)).nodes.values()].filter((n) => n.slot.role === 'agent').map((n) => n.slot.index);
+      const inventory = await builder.inventory(signal);
+      const found = [...inventory.nodes.values()].filter((n) => n.slot.role === 'agent').map((n) => n.slot.index);
       const slots = slotsFor(masters, agents, found);
-      this.nodes = await builder.build(slots, this.userData, this.phase(this.deps.settings.deployDeadlineMs, signal, 'CREATE'));
+      this.nodes = await builder.build(slots, this.userData, this.phase(this.deps.settings.deployDeadlineMs, signal, 'CREATE'), inventory);
+      await granted;
       const { user, password } = this.deps.credentials.marathon;
       const marathon: Record<string, AttributeValue> = this.params!.marathon ? { [MARATHON_USER_OUTPUT]: user, [MARATHON_PASSWORD_OUTPUT]: password } : {};
       this.outputs = { ...this.outputs, 'mesos.zk': zkUrl(this.masters(), 'mesos'), 'mesos.masters.addresses': this.masters().join(','), ...marathon };
@@ -253,17 +259,18 @@ export class Orchestrator {
    * members reach each other on anything, and this orchestrator reaches the
    * daemons' ports; nothing else gets in (another tenant's VMs included).
    */
-  private async isolate(signal: AbortSignal): Promise<void> {
+  private async isolate(signal: AbortSignal): Promise<{ readonly granted: Promise<void> }> {
     const placement = this.placement!;
-    if (!placement.securityGroupsEnabled || placement.securityGroupIds) return;
+    if (!placement.securityGroupsEnabled || placement.securityGroupIds) return { granted: Promise.resolve() };
     this.set('CREATE_IN_PROGRESS', `deploy: making the cluster's security group ${this.prefix}`);
     const { instanceId, managerId, settings } = this.deps;
     const rules = [{ members: true as const }, ...DAEMON_PORTS.map((port) => ({ ports: [port, port] as const, cidr: settings.managementCidr }))];
-    const group = await this.deps.cloudstack.securityGroups.ensure(this.prefix, ownerTags({ instanceId, ...(managerId === undefined ? {} : { managerId }) }), rules, {
+    const { group, granted } = await this.deps.cloudstack.securityGroups.ensure(this.prefix, ownerTags({ instanceId, ...(managerId === undefined ? {} : { managerId }) }), rules, {
       deadlineMs: settings.deployDeadlineMs,
       signal,
     });
     this.placement = { ...placement, securityGroupIds: [group.id] };
+    return { granted };
   }
 
   private masters(): string[] {
@@ -401,4 +408,11 @@ export class Orchestrator {
   idle(): Promise<void> {
     return this.chain;
   }
+}
+
+/** A phase's cancellation: every VM and job of a large cluster waits on it at once, far more than Node's leak warning expects. */
+function phaseController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

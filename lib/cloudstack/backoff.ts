@@ -7,8 +7,8 @@ export interface BackoffPolicy {
   readonly jitter: number;
 }
 
-/** Job polling: start soon (short jobs are common), grow to 10 s. */
-export const JOB_POLLING: BackoffPolicy = { firstMs: 1000, factor: 1.5, maxMs: 10_000, jitter: 0.2 };
+/** Job polling: start soon (short jobs are common) and grow slowly to 5 s; one round looks at every job waited for. */
+export const JOB_POLLING: BackoffPolicy = { firstMs: 1000, factor: 1.25, maxMs: 5000, jitter: 0.2 };
 
 /** Retrying a write after a transient failure, once it is known not to have taken effect. */
 export const WRITE_RETRY: BackoffPolicy = { firstMs: 1000, factor: 2, maxMs: 15_000, jitter: 0.3 };

@@ -4,6 +4,7 @@ import { isObject } from '../objects.js';
 import { backoffDelay, JOB_POLLING, READ_RETRY, type BackoffPolicy } from './backoff.js';
 import { isRead } from './commands.js';
 import { CloudStackError, CloudStackTimeout, CloudStackTransportError } from './errors.js';
+import { JobPoller, type JobSighting } from './job-poller.js';
 import { flattenParams, type CsParams } from './params.js';
 import { TokenBucket } from '../token-bucket.js';
 import { encodeParams, formatExpires, sign } from './sign.js';
@@ -26,9 +27,11 @@ export interface CloudStackClientOptions {
   /** How long a signature stays valid (`expires`); the server refuses more than 15 min. */
   readonly signatureTtlMs?: number;
   /**
-   * Client-side limit. Within any fixed one-second window the bucket allows
-   * burst + perSecond calls; the default (15) stays well under CloudStack's 25
-   * per account, which may count a call twice.
+   * Client-side limit, the most the client ever sends. The default follows
+   * CloudStack's own throttling default (api.throttling.max 25 a second per
+   * account); when the server answers 429 the client halves its rate and
+   * creeps back up while calls get through, so clients sharing an account
+   * settle on what the server allows.
    */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** Extra attempts for reads after a transport error or a transient error answer. */
@@ -55,10 +58,13 @@ export interface WaitOptions<T> extends CallOptions {
 
 export type Body = Record<string, unknown>;
 
+/** The slowest the client goes however often the server throttles it, in calls a second. */
+const MIN_RATE = 0.5;
+
 const DEFAULTS = {
   requestTimeoutMs: 30_000,
   signatureTtlMs: 10 * 60_000,
-  rateLimit: { perSecond: 10, burst: 5 },
+  rateLimit: { perSecond: 25, burst: 10 },
   pageSize: 500,
   readRetries: 5,
   throttleRetries: 5,
@@ -78,6 +84,7 @@ export class CloudStackClient {
   private readonly random: () => number;
   private readonly options: CloudStackClientOptions & typeof DEFAULTS;
   private pageSize: number;
+  private readonly jobs: JobPoller;
 
   constructor(options: CloudStackClientOptions) {
     this.options = { ...DEFAULTS, ...options };
@@ -88,6 +95,8 @@ export class CloudStackClient {
     this.api = base.endsWith('/client/api') ? base : `${base}/client/api`;
     this.bucket = new TokenBucket(this.timers, this.options.rateLimit.perSecond, this.options.rateLimit.burst);
     this.pageSize = this.options.pageSize;
+    const source = { one: (jobid: string) => this.oneJob(jobid), since: (since: number, wide: boolean) => this.jobsSince(since, wide) };
+    this.jobs = new JobPoller(source, this.timers, JOB_POLLING, this.random);
   }
 
   /** The n-th jittered wait of a backoff policy, with this client's source of jitter. */
@@ -101,7 +110,9 @@ export class CloudStackClient {
     for (let attempt = 0; ; attempt++) {
       await this.bucket.take(options.signal);
       try {
-        return (await this.once(command, params, read ? 'GET' : 'POST', options.signal)) as T;
+        const body = (await this.once(command, params, read ? 'GET' : 'POST', options.signal)) as T;
+        this.recover();
+        return body;
       } catch (error) {
         const wait = this.retryDelay(error, attempt, read);
         if (wait === undefined) throw error;
@@ -139,30 +150,33 @@ export class CloudStackClient {
   }
 
   /**
-   * Polls an async job with growing, jittered delays until it succeeds
-   * (returns its result), fails (throws CloudStackError with the job's
-   * code) or runs past the deadline (throws CloudStackTimeout).
+   * Waits for an async job until it succeeds (returns its result), fails
+   * (throws CloudStackError with the job's code) or runs past the deadline
+   * (throws CloudStackTimeout). Every job waited for at once is looked at in
+   * the same rounds, with growing, jittered delays between them.
    */
   async waitForJob<T = Body>(command: string, jobid: string, options: WaitOptions<T>): Promise<T> {
-    const deadline = this.timers.now() + options.deadlineMs;
-    for (let attempt = 0; ; attempt++) {
-      const job = await this.pollJob(jobid, options);
-      if (job === 'lost') return this.recoverLostJob(command, jobid, options);
-      if (job.jobstatus === 1) return job.jobresult as T;
-      if (job.jobstatus !== 0) throw jobFailure(command, job);
-      const left = deadline - this.timers.now();
-      if (left <= 0) throw new CloudStackTimeout(command, options.deadlineMs, jobid);
-      await this.timers.sleep(Math.min(left, backoffDelay(attempt, JOB_POLLING, this.random)), options.signal);
-    }
+    const end = await this.jobs.ended(jobid, options.deadlineMs, options.signal);
+    if (end === 'lost') return this.recoverLostJob(command, jobid, options);
+    if (end === 'timeout') throw new CloudStackTimeout(command, options.deadlineMs, jobid);
+    if (end.jobstatus === 1) return end.jobresult as T;
+    throw jobFailure(command, end);
   }
 
-  private async pollJob(jobid: string, options: CallOptions): Promise<AsyncJob | 'lost'> {
+  private async oneJob(jobid: string): Promise<JobSighting> {
     try {
-      return await this.request<AsyncJob>('queryAsyncJobResult', { jobid }, options);
+      return await this.request<AsyncJob>('queryAsyncJobResult', { jobid });
     } catch (error) {
       if (error instanceof CloudStackError && error.errorcode === 431) return 'lost';
       throw error;
     }
+  }
+
+  /** The account's jobs from a minute before `since` (a day before when `wide`), in the server's date format. */
+  private jobsSince(since: number, wide: boolean): Promise<AsyncJob[]> {
+    const from = new Date(since - (wide ? 86_400_000 : 60_000)).toISOString();
+    const startdate = wide ? from.slice(0, 10) : `${from.slice(0, 10)} ${from.slice(11, 19)}`;
+    return this.list<AsyncJob>('listAsyncJobs', 'asyncjobs', { startdate });
   }
 
   private async recoverLostJob<T>(command: string, jobid: string, options: WaitOptions<T>): Promise<T> {
@@ -179,6 +193,7 @@ export class CloudStackClient {
 
   private retryDelay(error: unknown, attempt: number, read: boolean): number | undefined {
     if (error instanceof CloudStackError && error.classification === 'throttled') {
+      this.bucket.retune(Math.max(MIN_RATE, this.bucket.rate / 2));
       if (attempt >= this.options.throttleRetries) return undefined;
       this.bucket.pause(error.retryAfterMs() ?? 1000);
       return 0;
@@ -188,6 +203,12 @@ export class CloudStackClient {
       error instanceof CloudStackTransportError ||
       (error instanceof CloudStackError && (error.classification === 'retryable' || error.errorcode === 530));
     return transient ? backoffDelay(attempt, READ_RETRY, this.random) : undefined;
+  }
+
+  /** A call got through: the rate creeps back towards the configured limit, a fiftieth of it a call. */
+  private recover(): void {
+    const max = this.options.rateLimit.perSecond;
+    if (this.bucket.rate < max) this.bucket.retune(Math.min(max, this.bucket.rate + max / 50));
   }
 
   private async once(command: string, params: CsParams, method: 'GET' | 'POST', signal?: AbortSignal): Promise<Body> {

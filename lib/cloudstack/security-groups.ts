@@ -51,13 +51,17 @@ export class SecurityGroups {
     return this.client.list<SecurityGroup>('listSecurityGroups', 'securitygroup', { tags: { [key]: value } }, signal ? { signal } : {});
   }
 
-  /** The group by its name, made if missing, with its tags and at least the wanted rules. */
-  async ensure(name: string, tags: Readonly<Record<string, string>>, rules: readonly WantedRule[], options: OperationOptions): Promise<SecurityGroup> {
+  /**
+   * The group by its name, made if missing, and its tags and the wanted
+   * rules it lacks under way: VMs may join the group at once, while
+   * `granted` settles once the tags and rules are in place.
+   */
+  async ensure(name: string, tags: Readonly<Record<string, string>>, rules: readonly WantedRule[], options: OperationOptions): Promise<{ group: SecurityGroup; granted: Promise<void> }> {
     const group = (await this.find(name, options.signal)) ?? (await this.create(name, options));
     const missing = rules.filter((rule) => !(group.ingressrule ?? []).some((have) => matches(have, rule, group)));
     // Each is a job of its own on the server; they need not wait for each other.
-    await Promise.all([this.tag(group, tags, options), ...missing.map((rule) => this.authorize(group, rule, options))]);
-    return (await this.find(name, options.signal)) ?? group;
+    const granted = Promise.all([this.tag(group, tags, options), ...missing.map((rule) => this.authorize(group, rule, options))]).then(() => undefined);
+    return { group, granted };
   }
 
   private async create(name: string, options: OperationOptions): Promise<SecurityGroup> {

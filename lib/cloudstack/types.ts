@@ -83,6 +83,7 @@ export interface Network {
   readonly name: string;
   readonly zoneid: string;
   readonly cidr?: string;
+  readonly gateway?: string;
   readonly isdefault?: boolean;
   readonly canusefordeploy?: boolean;
 }

@@ -42,6 +42,7 @@ export interface VmFilter {
   readonly tags?: Readonly<Record<string, string>>;
   readonly name?: string;
   readonly zoneId?: string;
+  readonly networkId?: string;
   readonly state?: string;
 }
 
@@ -68,8 +69,13 @@ export class VirtualMachines {
   async deploy(spec: DeploySpec, options: DeployOptions): Promise<VirtualMachine> {
     const submitted = await this.submit(spec, options);
     await options.onSubmitted?.(submitted);
-    await this.tag(submitted.id, spec.tags, options);
-    const settled = spec.startVm === false ? ['Stopped', 'Running'] : ['Running'];
+    await this.tag([submitted.id], spec.tags, options);
+    return this.deployed(submitted, spec.startVm !== false, options);
+  }
+
+  /** Waits for a VM submitted with `submit` to be Running (or Stopped, when it was deployed stopped). */
+  async deployed(submitted: SubmittedVm, started: boolean, options: OperationOptions): Promise<VirtualMachine> {
+    const settled = started ? ['Running'] : ['Stopped', 'Running'];
     if (submitted.jobid === undefined) return this.waitForState(submitted.id, settled, options);
     return this.awaitDeployJob(submitted.id, submitted.jobid, settled, options);
   }
@@ -89,7 +95,11 @@ export class VirtualMachines {
     return result.virtualmachine;
   }
 
-  private async submit(spec: DeploySpec, options: OperationOptions): Promise<SubmittedVm> {
+  /**
+   * Asks for a VM without waiting for it (see `deployed`); its tags are not
+   * set. A VM of the same name that a lost answer made is adopted instead.
+   */
+  async submit(spec: DeploySpec, options: OperationOptions): Promise<SubmittedVm> {
     const params = {
       name: spec.name,
       displayname: spec.displayName ?? spec.name,
@@ -127,28 +137,45 @@ export class VirtualMachines {
     return encoded;
   }
 
-  /** Adds the tags the VM does not carry yet; a try that failed is simply made again, for what is still missing. */
-  private async tag(id: string, tags: Readonly<Record<string, string>>, options: OperationOptions): Promise<void> {
-    await retryingWrite(this.client, options, true, () => this.tagOnce(id, tags, options));
+  /**
+   * Gives VMs the same tags, in one call for all of them. A try that failed
+   * is made again for what is still missing, VMs missing the same keys
+   * together; VMs that are gone are left out.
+   */
+  async tag(ids: readonly string[], tags: Readonly<Record<string, string>>, options: OperationOptions): Promise<void> {
+    if (ids.length === 0) return;
+    let groups: TagGroup[] = [{ ids: [...ids], tags: { ...tags } }];
+    const write = async (): Promise<true> => {
+      for (const group of groups) await this.tagOnce(group.ids, group.tags, options);
+      return true;
+    };
+    await retryingWrite(this.client, options, true, write, async () => {
+      groups = await this.untagged(ids, tags, options.signal);
+      return groups.length === 0 ? true : undefined;
+    });
   }
 
-  private async tagOnce(id: string, tags: Readonly<Record<string, string>>, options: OperationOptions): Promise<void> {
-    const vm = await this.get(id, options.signal);
-    const present = vm ? tagsOf(vm) : {};
-    const missing = Object.fromEntries(Object.entries(tags).filter(([key]) => present[key] === undefined));
-    if (Object.keys(missing).length === 0) return;
-    const { jobid } = await this.client.request<{ jobid: string }>(
-      'createTags',
-      { resourcetype: 'UserVm', resourceids: [id], tags: missing },
-      options,
-    );
+  /** The VMs still missing some of the tags, grouped by the tags they miss. */
+  private async untagged(ids: readonly string[], tags: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<TagGroup[]> {
+    const vms = await this.client.list<VirtualMachine>('listVirtualMachines', 'virtualmachine', { ids }, signal ? { signal } : {});
+    const groups = new Map<string, TagGroup>();
+    for (const vm of vms) {
+      const present = tagsOf(vm);
+      const missing = Object.entries(tags).filter(([key]) => present[key] === undefined);
+      if (missing.length === 0) continue;
+      const key = missing.map(([k]) => k).join('\n');
+      const group = groups.get(key) ?? { ids: [], tags: Object.fromEntries(missing) };
+      group.ids.push(vm.id);
+      groups.set(key, group);
+    }
+    return [...groups.values()];
+  }
+
+  private async tagOnce(ids: readonly string[], tags: Readonly<Record<string, string>>, options: OperationOptions): Promise<void> {
+    const { jobid } = await this.client.request<{ jobid: string }>('createTags', { resourcetype: 'UserVm', resourceids: ids, tags }, options);
     await this.client.waitForJob('createTags', jobid, {
       ...options,
-      onLost: async () => {
-        const tagged = await this.get(id, options.signal);
-        const now = tagged ? tagsOf(tagged) : {};
-        return Object.keys(missing).every((key) => now[key] === missing[key]) ? {} : undefined;
-      },
+      onLost: async () => ((await this.untagged(ids, tags, options.signal)).length === 0 ? {} : undefined),
     });
   }
 
@@ -267,6 +294,7 @@ export class VirtualMachines {
         tags: first ? { [first[0]]: first[1] } : undefined,
         name: filter.name,
         zoneid: filter.zoneId,
+        networkid: filter.networkId,
         state: filter.state,
       },
       signal ? { signal } : {},
@@ -291,6 +319,16 @@ export class VirtualMachines {
     const [vm] = await this.list({ name, zoneId }, signal);
     return vm;
   }
+}
+
+interface TagGroup {
+  readonly ids: string[];
+  readonly tags: Record<string, string>;
+}
+
+/** The deploy was refused because the address asked for (ipaddress) is another VM's. */
+export function isAddressTaken(error: unknown): boolean {
+  return error instanceof CloudStackError && error.errorcode === 431 && /ip address/i.test(error.errortext) && /already (used|in use|allocated)/i.test(error.errortext);
 }
 
 function deployProblem(id: string, errorcode: number, what: string): CloudStackError {

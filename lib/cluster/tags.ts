@@ -5,8 +5,6 @@
 export const VM_TAGS = {
   instance: 'mesos.instance',
   role: 'mesos.role',
-  slot: 'mesos.slot',
-  generation: 'mesos.generation',
   /** The service manager that owns the instance, so its sweeps touch only its own VMs. */
   manager: 'mesos.manager',
 } as const;

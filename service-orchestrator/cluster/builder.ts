@@ -1,8 +1,10 @@
 import type { Timers } from '../../lib/clock.js';
 import { WRITE_RETRY } from '../../lib/cloudstack/backoff.js';
-import { addressOf, CloudStackError, CloudStackTimeout, isTransient, tagsOf, type CloudStack, type DeploySpec, type VirtualMachine } from '../../lib/cloudstack/index.js';
+import { addressOf, CloudStackError, CloudStackTimeout, isTransient, tagsOf, type CloudStack, type DeploySpec, type SubmittedVm, type VirtualMachine } from '../../lib/cloudstack/index.js';
+import { isAddressTaken } from '../../lib/cloudstack/vms.js';
 import type { Logger } from '../../lib/logger.js';
-import { describeSlot, slotFromTags, slotKey, TAGS, tagsFor, vmName, type Owner, type Slot } from './plan.js';
+import { AddressPicker } from './addresses.js';
+import { describeSlot, slotFromName, slotKey, TAGS, tagsFor, vmName, type Owner, type Slot } from './plan.js';
 import { messageOf } from '../../lib/errors.js';
 
 /** Where and how the VMs are made, resolved from names to ids. */
@@ -12,6 +14,8 @@ export interface Placement {
   readonly masterOfferingId: string;
   readonly agentOfferingId: string;
   readonly networkId: string;
+  /** The network's addresses, when the cloud says them: VMs then get chosen addresses and start with complete user data. */
+  readonly network?: { readonly cidr: string; readonly gateway?: string };
   /** The zone applies security groups: the cluster gets its own, and its VMs join it. */
   readonly securityGroupsEnabled: boolean;
   /** The cluster's group, once it exists. */
@@ -32,6 +36,16 @@ export interface Inventory {
   readonly nodes: Map<string, NodeVm>;
   /** Live VMs of the instance that belong to no current slot (older generations). */
   readonly extras: VirtualMachine[];
+  /** Addresses in use in the cluster's network, by any VM of the account; known when VMs get chosen addresses. */
+  readonly taken?: readonly string[];
+}
+
+/** A VM asked for and not yet waited for. */
+interface Launch {
+  readonly slot: Slot;
+  readonly name: string;
+  readonly address: string;
+  readonly submitted: SubmittedVm;
 }
 
 /** Renders a node's user data once every master's address is known. */
@@ -52,6 +66,8 @@ const DESTROY_WAIT_MS = 60_000;
 const WATCH_WHILE_DESTROYING_MS = 5000;
 /** Tries of one VM's deploy through transient failures. */
 const CREATE_ATTEMPTS = 3;
+/** Rounds of choosing addresses again after the cloud said some were taken. */
+const ADDRESS_ROUNDS = 5;
 
 const GONE = new Set(['Destroyed', 'Expunging']);
 
@@ -76,12 +92,19 @@ export class ClusterBuilder {
     return Math.max(1, options.deadline - this.timers.now());
   }
 
+  /**
+   * The instance's VMs by slot, from one listing: of the account's VMs in
+   * the cluster's network when VMs get chosen addresses (the addresses in
+   * use come with it), else of the VMs tagged with the instance.
+   */
   async inventory(signal?: AbortSignal): Promise<Inventory> {
-    const vms = await this.cs.vms.list({ tags: { [TAGS.instance]: this.owner.instanceId } }, signal);
+    const network = this.placement?.network ? this.placement.networkId : undefined;
+    const listed = await this.cs.vms.list(network ? { networkId: network } : { tags: { [TAGS.instance]: this.owner.instanceId } }, signal);
+    const vms = network ? listed.filter((vm) => tagsOf(vm)[TAGS.instance] === this.owner.instanceId) : listed;
     const nodes = new Map<string, NodeVm>();
     const extras: VirtualMachine[] = [];
     for (const vm of vms) {
-      const found = slotFromTags(tagsOf(vm));
+      const found = slotFromName(this.prefix, vm.name);
       if (!found || GONE.has(vm.state)) continue;
       const key = slotKey(found.slot);
       const current = nodes.get(key);
@@ -93,23 +116,38 @@ export class ClusterBuilder {
         extras.push(vm);
       }
     }
-    return { nodes, extras };
+    if (!network) return { nodes, extras };
+    // A destroyed VM keeps its address until it is expunged.
+    const taken = listed.map((vm) => addressOf(vm)).filter((a): a is string => a !== undefined);
+    return { nodes, extras, taken };
   }
 
   /**
-   * Brings every slot to a Running VM configured for the cluster: adopts
-   * what exists, creates the rest stopped, sets each node's user data once
-   * all master addresses are known, then starts them. A VM that fails to
-   * start is destroyed and replaced (masters keep their address) up to the
-   * replacement limit. VMs of the instance in no slot asked for are removed.
+   * Brings every slot to a Running VM configured for the cluster, adopting
+   * what exists. Where the network's addresses are known, the missing VMs
+   * get chosen addresses and are deployed already started with complete
+   * user data, all at once, tagged in one call per role; otherwise they are
+   * created stopped and configured once every master's address is known.
+   * A VM whose configuration may name other masters than the cluster has
+   * (one that existed while masters were missing, or was adopted by name)
+   * is stopped and configured again. A VM that fails to start is destroyed
+   * and replaced (masters keep their address) up to the replacement limit.
+   * VMs of the instance in no slot asked for are removed.
    */
-  async build(slots: readonly Slot[], userData: UserDataFor, options: PhaseOptions): Promise<Map<string, NodeVm>> {
-    const inventory = await this.inventory(options.signal);
+  async build(slots: readonly Slot[], userData: UserDataFor, options: PhaseOptions, known?: Inventory): Promise<Map<string, NodeVm>> {
+    const inventory = known ?? (await this.inventory(options.signal));
     const created = new Map<string, NodeVm>();
-    await this.pool(slots, async (slot) => {
+    for (const slot of slots) {
       const existing = inventory.nodes.get(slotKey(slot));
-      created.set(slotKey(slot), existing ?? (await this.create(slot, 1, undefined, options)));
-    });
+      if (existing) created.set(slotKey(slot), existing);
+    }
+    const missing = slots.filter((slot) => !created.has(slotKey(slot)));
+    if (inventory.taken && missing.length > 0) {
+      const stale = await this.launch(slots, missing, created, inventory.taken, userData, options);
+      await this.pool([...stale], async (key) => created.set(key, await this.stopped(created.get(key)!, options)));
+    } else {
+      await this.pool(missing, async (slot) => created.set(slotKey(slot), await this.create(slot, 1, undefined, options)));
+    }
     const masters = slots.filter((s) => s.role === 'master').map((s) => created.get(slotKey(s))!.address);
     const count = (role: Slot['role']): number => slots.filter((s) => s.role === role).length;
     let running = 0;
@@ -126,22 +164,124 @@ export class ClusterBuilder {
     return result;
   }
 
-  /** Makes a slot's VM stopped, so its address is known before its user data is written. */
-  private async create(slot: Slot, generation: number, ipAddress: string | undefined, options: PhaseOptions): Promise<NodeVm> {
-    const name = vmName(this.prefix, slot, generation);
+  /**
+   * Deploys the missing slots' VMs started, at chosen addresses, with their
+   * user data; masters first, so every agent names the masters that exist.
+   * Fills `nodes` and returns the keys of the nodes to configure again.
+   */
+  private async launch(slots: readonly Slot[], missing: readonly Slot[], nodes: Map<string, NodeVm>, taken: readonly string[], userData: UserDataFor, options: PhaseOptions): Promise<Set<string>> {
+    const network = this.placement!.network!;
+    const picker = new AddressPicker(network.cidr, network.gateway, taken, this.prefix);
+    const addresses = new Map([...nodes].map(([key, node]) => [key, node.address]));
+    const masterSlots = slots.filter((s) => s.role === 'master');
+    const masters = (): string[] => masterSlots.map((s) => addresses.get(slotKey(s))!);
+    // Nodes made while masters were missing name addresses those masters may not get now.
+    const stale = new Set(missing.some((s) => s.role === 'master') ? nodes.keys() : []);
+    const launched: Launch[] = [];
+    for (const role of ['master', 'agent'] as const) {
+      let pending = missing.filter((s) => s.role === role);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= ADDRESS_ROUNDS) throw new BuildFailure(`creating ${pending.map((s) => describeSlot(s)).join(', ')}: every address chosen was taken`);
+        for (const slot of pending) addresses.set(slotKey(slot), picker.next());
+        const outcome = await this.submitAll(pending, addresses, masters(), userData, options);
+        launched.push(...outcome.launched);
+        for (const slot of outcome.refused) picker.exclude(addresses.get(slotKey(slot))!);
+        // A master that must move to another address makes the user data of every master launched so far name a wrong one.
+        if (role === 'master' && outcome.refused.length > 0) for (const l of launched) stale.add(slotKey(l.slot));
+        pending = outcome.refused;
+      }
+    }
+    // The tags' jobs and the deploys' are waited for together: one look at the account's jobs sees them all.
+    await Promise.all([
+      this.tagLaunched(launched, options),
+      ...launched.map(async (l) => {
+        const node = await this.launched(l, options);
+        nodes.set(slotKey(l.slot), node);
+        if (node.address !== l.address) this.moved(node, addresses, nodes, stale);
+      }),
+    ]);
+    return stale;
+  }
+
+  /** Submits each slot's deploy; the slots whose chosen address the cloud refused as taken come back. */
+  private async submitAll(slots: readonly Slot[], addresses: ReadonlyMap<string, string>, masters: readonly string[], userData: UserDataFor, options: PhaseOptions): Promise<{ launched: Launch[]; refused: Slot[] }> {
+    const launched: Launch[] = [];
+    const refused: Slot[] = [];
+    await this.pool(slots, async (slot) => {
+      const name = vmName(this.prefix, slot, 1);
+      const address = addresses.get(slotKey(slot))!;
+      const spec = { ...this.spec(slot, name, address), userData: userData(slot, name, address, masters) };
+      try {
+        launched.push({ slot, name, address, submitted: await this.cs.vms.submit(spec, { deadlineMs: this.left(options), signal: options.signal }) });
+      } catch (error) {
+        if (!isAddressTaken(error)) throw this.failure(`creating ${describeSlot(slot)} (${name})`, error);
+        refused.push(slot);
+      }
+    });
+    return { launched, refused };
+  }
+
+  /** Tags the VMs launched, one call for each role. */
+  private async tagLaunched(launched: readonly Launch[], options: PhaseOptions): Promise<void> {
+    await Promise.all(
+      (['master', 'agent'] as const).map((role) => {
+        const ids = launched.filter((l) => l.slot.role === role).map((l) => l.submitted.id);
+        return this.cs.vms.tag(ids, tagsFor(this.owner, role), { deadlineMs: this.left(options), signal: options.signal });
+      }),
+    );
+  }
+
+  /** Waits for a launched VM; one that failed to come up is kept as it is, in Error, for run() to replace. */
+  private async launched(l: Launch, options: PhaseOptions): Promise<NodeVm> {
+    try {
+      const vm = await this.cs.vms.deployed(l.submitted, true, { deadlineMs: Math.min(this.left(options), this.limits.vmStartTimeoutMs), signal: options.signal });
+      return { slot: l.slot, generation: 1, name: l.name, vm, address: addressOf(vm) ?? l.address };
+    } catch (error) {
+      if (options.signal.aborted) throw error;
+      this.logger?.warn('a VM did not come up', { vm: l.name, error: reason(error) });
+      const vm = (await this.cs.vms.get(l.submitted.id, options.signal)) ?? { id: l.submitted.id, name: l.name, state: 'Error', zoneid: '', templateid: '', serviceofferingid: '', created: '' };
+      return { slot: l.slot, generation: 1, name: l.name, vm: vm.state === 'Running' ? { ...vm, state: 'Error' } : vm, address: addressOf(vm) ?? l.address };
+    }
+  }
+
+  /**
+   * A launch found a VM of the same name made earlier (its answer lost) at
+   * another address: its user data is not the one rendered now, and when it
+   * is a master every node names a wrong master.
+   */
+  private moved(node: NodeVm, addresses: Map<string, string>, nodes: ReadonlyMap<string, NodeVm>, stale: Set<string>): void {
+    addresses.set(slotKey(node.slot), node.address);
+    if (node.slot.role === 'master') for (const key of nodes.keys()) stale.add(key);
+    stale.add(slotKey(node.slot));
+  }
+
+  /** A node's VM stopped, so that run() writes its user data again and starts it. */
+  private async stopped(node: NodeVm, options: PhaseOptions): Promise<NodeVm> {
+    if (node.vm.state !== 'Running' && node.vm.state !== 'Starting') return node;
+    const operation = { deadlineMs: Math.min(this.left(options), this.limits.vmStartTimeoutMs), signal: options.signal };
+    const running = node.vm.state === 'Starting' ? await this.cs.vms.waitForState(node.vm.id, ['Running', 'Stopped'], operation) : node.vm;
+    return { ...node, vm: running.state === 'Stopped' ? running : await this.cs.vms.stop(node.vm.id, operation) };
+  }
+
+  private spec(slot: Slot, name: string, ipAddress: string | undefined): DeploySpec & { readonly tags: Record<string, string> } {
     const placement = this.placement;
     if (!placement) throw new BuildFailure(`cannot create ${describeSlot(slot)}: the cluster was never designed`);
-    const spec = {
+    return {
       name,
       zoneId: placement.zoneId,
       templateId: placement.templateId,
       serviceOfferingId: slot.role === 'master' ? placement.masterOfferingId : placement.agentOfferingId,
       networkIds: [placement.networkId],
       ...(placement.securityGroupIds ? { securityGroupIds: placement.securityGroupIds } : {}),
-      startVm: false,
-      tags: tagsFor(this.owner, slot, generation),
+      tags: tagsFor(this.owner, slot.role),
       ...(ipAddress ? { ipAddress } : {}),
     };
+  }
+
+  /** Makes a slot's VM stopped, so its address is known before its user data is written. */
+  private async create(slot: Slot, generation: number, ipAddress: string | undefined, options: PhaseOptions): Promise<NodeVm> {
+    const name = vmName(this.prefix, slot, generation);
+    const spec = { ...this.spec(slot, name, ipAddress), startVm: false };
     try {
       const vm = await this.deploy(spec, options);
       const address = addressOf(vm);
@@ -185,7 +325,8 @@ export class ClusterBuilder {
   /** Waits at most the VM start timeout: a VM stuck in Starting is replaced rather than waited for. */
   private async start(node: NodeVm, userData: UserDataFor, masters: readonly string[], options: PhaseOptions): Promise<VirtualMachine> {
     const deadlineMs = Math.min(this.left(options), this.limits.vmStartTimeoutMs);
-    const vm = (await this.cs.vms.get(node.vm.id, options.signal)) ?? node.vm;
+    // The VM was just listed, made or stopped: its state is fresh.
+    const vm = node.vm;
     if (vm.state === 'Running') return vm;
     if (vm.state === 'Error') throw new BuildFailure('the VM is in Error');
     if (vm.state === 'Stopped') {

@@ -94,27 +94,20 @@ export function ownerTags(owner: Owner): Record<string, string> {
   return { [TAGS.instance]: owner.instanceId, ...(owner.managerId === undefined ? {} : { [TAGS.manager]: owner.managerId }) };
 }
 
-export function tagsFor(owner: Owner, slot: Slot, generation: number): Record<string, string> {
-  return {
-    ...ownerTags(owner),
-    [TAGS.role]: slot.role,
-    [TAGS.slot]: String(slot.index),
-    [TAGS.generation]: String(generation),
-  };
+/** A VM's tags: its owner and its role, the same for every VM of a role, so one call tags them all; the slot and generation are in its name. */
+export function tagsFor(owner: Owner, role: Role): Record<string, string> {
+  return { ...ownerTags(owner), [TAGS.role]: role };
 }
 
 /** Where the cluster's daemons listen: ZooKeeper, the masters, the agents, Marathon. */
 export const DAEMON_PORTS = [ZK_PORT, MASTER_PORT, AGENT_PORT, MARATHON_PORT] as const;
 
-/** The slot and generation a VM's tags name, if they are a complete and valid set. */
-export function slotFromTags(tags: Readonly<Record<string, string>>): { slot: Slot; generation: number } | undefined {
-  const role = tags[TAGS.role];
-  const index = Number(tags[TAGS.slot]);
-  const generation = Number(tags[TAGS.generation] ?? '1');
-  if ((role !== 'master' && role !== 'agent') || !Number.isSafeInteger(index) || index < 1 || !Number.isSafeInteger(generation) || generation < 1) {
-    return undefined;
-  }
-  return { slot: { role, index }, generation };
+/** The slot and generation a VM's name says (see vmName), when it is one of the cluster's. */
+export function slotFromName(prefix: string, name: string): { slot: Slot; generation: number } | undefined {
+  if (!name.startsWith(`${prefix}-`)) return undefined;
+  const parts = /^([ma])([1-9]\d{0,5})(?:-g([2-9]|[1-9]\d{1,5}))?$/.exec(name.slice(prefix.length + 1));
+  if (!parts) return undefined;
+  return { slot: { role: parts[1] === 'm' ? 'master' : 'agent', index: Number(parts[2]) }, generation: Number(parts[3] ?? '1') };
 }
 
 /** A majority of the masters, as ZooKeeper and the Mesos replicated log need. */

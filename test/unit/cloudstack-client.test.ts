@@ -126,6 +126,27 @@ describe('CloudStack client requests', () => {
     expect(clock.now() - started).to.equal(750);
   });
 
+  it('halves its rate at each 429 and creeps back to its limit while calls get through', async () => {
+    const times: number[] = [];
+    const { cs, clock } = client(
+      () => {
+        times.push(clock.now());
+        return times.length === 3
+          ? reply(429, { listzonesresponse: { errorcode: 429, cserrorcode: 9999, errortext: 'please retry after [0] ms.' } })
+          : reply(200, { listzonesresponse: {} });
+      },
+      { rateLimit: { perSecond: 10, burst: 1 } },
+    );
+    await onVirtualTime(clock, (async () => {
+      for (let i = 0; i < 80; i++) await cs.request('listZones');
+    })());
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps.slice(0, 2), 'at the limit before').to.deep.equal([100, 100]);
+    expect(gaps[2], 'the retry, at half the rate').to.equal(200);
+    expect(gaps.slice(3, 10).every((gap, i) => gap <= gaps[i + 2]! && gap > 100), 'back up little by little').to.equal(true);
+    expect(gaps.slice(-10), 'at the limit again').to.deep.equal(Array(10).fill(100));
+  });
+
   it('treats a non-JSON proxy answer as a transport failure', async () => {
     const { cs } = client(() => ({ status: 502, body: '<html>Bad Gateway</html>' }));
     const error = await failure(cs.request('deployVirtualMachine'));
@@ -180,28 +201,28 @@ describe('CloudStack async jobs', () => {
     const started = clock.now();
     const result = await onVirtualTime(clock, cs.waitForJob('deployVirtualMachine', 'j1', { deadlineMs: 600_000 }));
     expect(result).to.deep.equal({ virtualmachine: { id: 'vm' } });
-    expect(clock.now() - started).to.equal(1200 + 1800 + 2700);
+    expect(clock.now() - started).to.equal(1200 + 1500 + 1875 + 2344);
   });
 
-  it('keeps every delay within ±20 % of the schedule and at most 12 s', () => {
+  it('keeps every delay within ±20 % of the schedule and at most 6 s', () => {
     for (let attempt = 0; attempt < 20; attempt++) {
       const low = backoffDelay(attempt, JOB_POLLING, () => 0);
       const high = backoffDelay(attempt, JOB_POLLING, () => 1);
-      const base = Math.min(10_000, 1000 * 1.5 ** attempt);
+      const base = Math.min(5000, 1000 * 1.25 ** attempt);
       expect(low).to.equal(Math.round(base * 0.8));
       expect(high).to.equal(Math.round(base * 1.2));
     }
   });
 
   it('raises the job\'s own error code and text, naming the resource', async () => {
-    const { cs } = client(() =>
+    const { cs, clock } = client(() =>
       job(2, {
         jobresultcode: 533,
         jobinstanceid: 'vm-9',
         jobresult: { errorcode: 533, errortext: 'Unable to create a deployment for VM[User|i-2-10-VM]' },
       }),
     );
-    const error = (await failure(cs.waitForJob('deployVirtualMachine', 'j1', { deadlineMs: 1000 }))) as CloudStackError;
+    const error = (await onVirtualTime(clock, failure(cs.waitForJob('deployVirtualMachine', 'j1', { deadlineMs: 1000 })))) as CloudStackError;
     expect(error).to.include({ errorcode: 533, classification: 'capacity', jobid: 'j1', resourceId: 'vm-9' });
   });
 
@@ -215,13 +236,35 @@ describe('CloudStack async jobs', () => {
   });
 
   it('looks at the resource when the job is unknown (431)', async () => {
-    const { cs } = client(() =>
+    const { cs, clock } = client(() =>
       reply(431, { queryasyncjobresultresponse: { errorcode: 431, cserrorcode: 9999, errortext: 'entity does not exist' } }),
     );
-    const found = await cs.waitForJob('destroyVirtualMachine', 'j1', { deadlineMs: 1000, onLost: async () => 'gone' });
+    const found = await onVirtualTime(clock, cs.waitForJob('destroyVirtualMachine', 'j1', { deadlineMs: 1000, onLost: async () => 'gone' }));
     expect(found).to.equal('gone');
-    const error = (await failure(cs.waitForJob('destroyVirtualMachine', 'j1', { deadlineMs: 1000 }))) as CloudStackError;
+    const error = (await onVirtualTime(clock, failure(cs.waitForJob('destroyVirtualMachine', 'j1', { deadlineMs: 1000 })))) as CloudStackError;
     expect(error.errortext).to.match(/no longer knows job j1/);
+  });
+
+  it('looks at every job waited for at once with one listing of the account\'s jobs a round, asking by id only for what it misses', async () => {
+    const finished = new Set<string>();
+    const { cs, clock, transport } = client((request) => {
+      if (request.params['command'] === 'queryAsyncJobResult') {
+        return reply(200, { queryasyncjobresultresponse: { jobid: request.params['jobid'], jobstatus: 1, jobresultcode: 0, jobresult: { n: request.params['jobid'] } } });
+      }
+      const listed = ['j1', 'j2', 'j3'].map((jobid) => ({ jobid, jobstatus: finished.has(jobid) ? 1 : 0, jobresultcode: 0, jobresult: { n: jobid } }));
+      return reply(200, { listasyncjobsresponse: { count: listed.length, asyncjobs: listed } });
+    });
+    const started = clock.now();
+    const waits = ['j1', 'j2', 'j3', 'j4'].map((jobid) => cs.waitForJob<{ n: string }>('deployVirtualMachine', jobid, { deadlineMs: 600_000 }));
+    finished.add('j1');
+    const first = await onVirtualTime(clock, waits[0]!);
+    expect(first).to.deep.equal({ n: 'j1' });
+    finished.add('j2').add('j3');
+    expect((await onVirtualTime(clock, Promise.all(waits.slice(1)))).map((r) => r.n)).to.deep.equal(['j2', 'j3', 'j4']);
+    const commands = transport.seen.map((r) => r.params['command']);
+    expect(commands, 'j4 is not listed: asked for by id').to.deep.equal(['listAsyncJobs', 'queryAsyncJobResult', 'listAsyncJobs']);
+    expect(transport.seen[0]!.params['startdate'], 'from a minute before the oldest job waited for').to.equal(new Date(started - 60_000).toISOString().slice(0, 19).replace('T', ' '));
+    expect(transport.seen[2]!.params['startdate'], 'a listing that missed a job reaches a day back').to.equal(new Date(started - 86_400_000).toISOString().slice(0, 10));
   });
 
   it('stops waiting when cancelled', async () => {

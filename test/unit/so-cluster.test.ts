@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { rejectedWith } from '../support/expect.js';
 import { checkChange, parseParameters, type RawValue } from '../../service-orchestrator/cluster/parameters.js';
-import { clusterPrefix, quorum, slotFromTags, slotsFor, tagsFor, vmName, zkUrl } from '../../service-orchestrator/cluster/plan.js';
+import { clusterPrefix, quorum, slotFromName, slotsFor, tagsFor, vmName, zkUrl } from '../../service-orchestrator/cluster/plan.js';
 import { renderUserData, type NodeConfig } from '../../service-orchestrator/cluster/user-data.js';
 import { bootPlan } from '../../simulator/mesos/cloud-config.js';
 import { agentFlags, masterFlags, marathonFlags, zookeeperConfig } from '../../simulator/mesos/flags.js';
@@ -32,12 +32,14 @@ describe('SO cluster plan', () => {
     expect(vmName(prefix, { role: 'agent', index: 3 }, 2)).to.equal(`${prefix}-a3-g2`);
   });
 
-  it('tags VMs with instance, role, slot and generation, and reads them back', () => {
-    const tags = tagsFor({ instanceId: 'inst' }, { role: 'agent', index: 4 }, 3);
-    expect(tags).to.deep.equal({ 'mesos.instance': 'inst', 'mesos.role': 'agent', 'mesos.slot': '4', 'mesos.generation': '3' });
-    expect(slotFromTags(tags)).to.deep.equal({ slot: { role: 'agent', index: 4 }, generation: 3 });
-    expect(slotFromTags({ 'mesos.role': 'chef', 'mesos.slot': '1' })).to.equal(undefined);
-    expect(slotFromTags({ 'mesos.role': 'agent', 'mesos.slot': '0' })).to.equal(undefined);
+  it('tags VMs with their owner and role, the same for every VM of a role, and reads slot and generation back from the name', () => {
+    expect(tagsFor({ instanceId: 'inst', managerId: 'sm-1' }, 'agent')).to.deep.equal({ 'mesos.instance': 'inst', 'mesos.manager': 'sm-1', 'mesos.role': 'agent' });
+    const prefix = clusterPrefix('inst');
+    expect(slotFromName(prefix, vmName(prefix, { role: 'agent', index: 4 }, 3))).to.deep.equal({ slot: { role: 'agent', index: 4 }, generation: 3 });
+    expect(slotFromName(prefix, vmName(prefix, { role: 'master', index: 1 }, 1))).to.deep.equal({ slot: { role: 'master', index: 1 }, generation: 1 });
+    for (const name of [`${prefix}-x1`, `${prefix}-a0`, `${prefix}-a1-g1`, `${prefix}-a1-g`, `${clusterPrefix('other')}-a1`, `${prefix}-a01`]) {
+      expect(slotFromName(prefix, name), name).to.equal(undefined);
+    }
   });
 
   it('computes the quorum as a majority and the ZooKeeper URL from the masters', () => {
