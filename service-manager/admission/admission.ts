@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { InstanceRecord, InstanceRegistry } from '../registry/registry.js';
 import { effectiveInputs, type Attributes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
-import { admit, vmsOf, type Footprint, type Held, type Quota, type Request } from './quota.js';
+import { addTo, admit, NO_TOTALS, vmsOf, type Footprint, type Held, type Quota, type Request, type Totals } from './quota.js';
 
 export interface AdmissionDeps {
   readonly registry: InstanceRegistry;
@@ -20,11 +20,17 @@ const BUILDING = new Set(['initialise', 'activate', 'deploy']);
 const NONE: Footprint = { masters: 0, agents: 0 };
 
 /** An instance as admission weighs it, as the registry's holdings give it. */
-type Holding = ReturnType<InstanceRegistry['holdings']>[number];
+type Holding = Omit<ReturnType<InstanceRegistry['holdings']>[number], 'uid'>;
 
 function holdingOf(record: InstanceRecord): Holding {
   const vms = record.memo.failure?.vms;
   return { attributes: record.attributes, state: record.state, ...(vms === undefined ? {} : { failedVms: vms }) };
+}
+
+/** A tenant's totals and each of its instances' part in them. */
+interface Ledger {
+  totals: Totals;
+  readonly parts: Map<string, Held>;
 }
 
 /**
@@ -35,7 +41,17 @@ function holdingOf(record: InstanceRecord): Holding {
  * never both take the last place.
  */
 export class Admission {
-  constructor(private readonly deps: AdmissionDeps) {}
+  /**
+   * Each tenant's totals, read from the registry once and then kept by
+   * every write the registry reports, so a check costs the same for a tenant
+   * with ten thousand instances as for one with none.
+   */
+  private readonly ledgers = new Map<string, Ledger>();
+  private readonly tenantOf = new Map<string, string>();
+
+  constructor(private readonly deps: AdmissionDeps) {
+    deps.registry.onWrite((uid, record) => this.wrote(uid, record));
+  }
 
   /** What the tenant's account has left, or undefined (admission then goes by the quota alone) when it cannot be asked. */
   async cloud(tenant: string): Promise<AccountCapacity | undefined> {
@@ -66,9 +82,35 @@ export class Admission {
   }
 
   private check(tenant: string, request: Request, cloud: AccountCapacity | undefined): void {
-    const held = this.deps.registry.holdings(tenant).map((i) => this.held(i));
-    const verdict = admit(request, held, this.deps.quotaOf(tenant), cloud);
+    const verdict = admit(request, this.ledger(tenant).totals, this.deps.quotaOf(tenant), cloud);
     if (!verdict.ok) throw new Forbidden(verdict.message);
+  }
+
+  private ledger(tenant: string): Ledger {
+    const known = this.ledgers.get(tenant);
+    if (known) return known;
+    const ledger: Ledger = { totals: NO_TOTALS, parts: new Map() };
+    for (const { uid, ...holding } of this.deps.registry.holdings(tenant)) this.enter(ledger, tenant, uid, this.held(holding));
+    this.ledgers.set(tenant, ledger);
+    return ledger;
+  }
+
+  private wrote(uid: string, record: InstanceRecord | undefined): void {
+    const tenant = record?.tenant ?? this.tenantOf.get(uid);
+    const ledger = tenant === undefined ? undefined : this.ledgers.get(tenant);
+    // A tenant not asked about yet is read whole when it first is.
+    if (!ledger || tenant === undefined) return;
+    const before = ledger.parts.get(uid);
+    if (before) ledger.totals = addTo(ledger.totals, before, -1);
+    ledger.parts.delete(uid);
+    this.tenantOf.delete(uid);
+    if (record) this.enter(ledger, tenant, uid, this.held(holdingOf(record)));
+  }
+
+  private enter(ledger: Ledger, tenant: string, uid: string, held: Held): void {
+    ledger.parts.set(uid, held);
+    ledger.totals = addTo(ledger.totals, held);
+    this.tenantOf.set(uid, tenant);
   }
 
   private held(instance: Holding): Held {

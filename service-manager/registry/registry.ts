@@ -198,6 +198,7 @@ export class InstanceRegistry {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly sql: ReturnType<typeof prepareStatements>;
+  private readonly writeListeners: Array<(uid: string, now: InstanceRecord | undefined) => void> = [];
 
   constructor(
     path: string,
@@ -233,9 +234,19 @@ export class InstanceRegistry {
     this.db.close();
   }
 
+  /** Hears of every committed write to an instance, with the instance as it is now (undefined once removed). */
+  onWrite(listener: (uid: string, now: InstanceRecord | undefined) => void): void {
+    this.writeListeners.push(listener);
+  }
+
+  private wrote<T extends InstanceRecord | undefined>(uid: string, record: T): T {
+    for (const listener of this.writeListeners) listener(uid, record);
+    return record;
+  }
+
   insert(instance: NewInstance, event: NewEvent): InstanceRecord {
     const now = this.clock.now();
-    return this.db.transaction(() => {
+    const record = this.db.transaction(() => {
       if (this.find(instance.tenant, instance.id)) throw new DuplicateInstance(instance.id);
       this.sql.insert.run({
           ...instance,
@@ -247,6 +258,7 @@ export class InstanceRegistry {
       this.appendEvent(instance.uid, now, event);
       return this.byUid(instance.uid)!;
     })();
+    return this.wrote(record.uid, record);
   }
 
   /** A live instance of a tenant by its id. */
@@ -306,8 +318,9 @@ export class InstanceRegistry {
   }
 
   /** What a tenant's live instances hold, for admission: their inputs, states and what a failure left of their VMs. */
-  holdings(tenant: string): Array<{ readonly attributes: Attributes; readonly state: ServiceState; readonly failedVms?: Failure['vms'] }> {
+  holdings(tenant: string): Array<{ readonly uid: string; readonly attributes: Attributes; readonly state: ServiceState; readonly failedVms?: Failure['vms'] }> {
     return this.sql.holdings.all(tenant).map((row) => ({
+      uid: row.uid,
       attributes: JSON.parse(row.attributes) as Attributes,
       state: checkedState(row.state),
       ...(row.vms === null ? {} : { failedVms: row.vms as Failure['vms'] }),
@@ -333,6 +346,10 @@ export class InstanceRegistry {
    * bumps the version clients race on nor adds to the history.
    */
   setMemo(uid: string, memo: PipelineMemo): InstanceRecord {
+    return this.wrote(uid, this.storeMemo(uid, memo));
+  }
+
+  private storeMemo(uid: string, memo: PipelineMemo): InstanceRecord {
     const result = this.sql.setMemo.run(JSON.stringify(memo), uid);
     if (result.changes !== 1) throw new StaleInstance(uid);
     return this.byUid(uid)!;
@@ -344,11 +361,12 @@ export class InstanceRegistry {
    */
   recordEvents(uid: string, events: readonly NewEvent[], memo: PipelineMemo): InstanceRecord {
     const now = this.clock.now();
-    return this.db.transaction(() => {
-      this.setMemo(uid, memo);
+    const record = this.db.transaction(() => {
+      this.storeMemo(uid, memo);
       for (const event of events) this.appendEvent(uid, now, event);
       return this.byUid(uid)!;
     })();
+    return this.wrote(uid, record);
   }
 
   /** Adds an event that changes nothing of the instance, such as why the autoscaler holds. */
@@ -363,7 +381,7 @@ export class InstanceRegistry {
    */
   change(uid: string, expectedVersion: number, patch: InstancePatch, event: NewEvent): InstanceRecord {
     const now = this.clock.now();
-    return this.db.transaction(() => {
+    const record = this.db.transaction(() => {
       const current = this.byUid(uid);
       if (!current || current.version !== expectedVersion) throw new StaleInstance(current?.id ?? uid);
       if (patch.state !== undefined && !canTransition(current.state, patch.state)) {
@@ -386,6 +404,7 @@ export class InstanceRegistry {
       this.appendEvent(uid, now, event);
       return this.byUid(uid)!;
     })();
+    return this.wrote(uid, record);
   }
 
   /** Marks an instance removed once its teardown is confirmed; its events stay. */
@@ -396,6 +415,7 @@ export class InstanceRegistry {
       if (result.changes !== 1) throw new StaleInstance(uid);
       this.appendEvent(uid, now, event);
     })();
+    this.wrote(uid, undefined);
   }
 
   /** The whole history of an instance, oldest first. */
@@ -485,8 +505,8 @@ function prepareStatements(db: Database.Database) {
     withAttribute: db.prepare<[string], InstanceRow>(
       'SELECT * FROM instances WHERE removed_at IS NULL AND json_type(attributes, ?) IS NOT NULL ORDER BY created_at, id',
     ),
-    holdings: db.prepare<[string], { attributes: string; state: string; vms: string | null }>(
-      "SELECT attributes, state, json_extract(memo, '$.failure.vms') AS vms FROM instances WHERE tenant = ? AND removed_at IS NULL",
+    holdings: db.prepare<[string], { uid: string; attributes: string; state: string; vms: string | null }>(
+      "SELECT uid, attributes, state, json_extract(memo, '$.failure.vms') AS vms FROM instances WHERE tenant = ? AND removed_at IS NULL",
     ),
     recordedPorts: db.prepare<[], { port: number; state: string; vms: string | null }>(
       `SELECT json_extract(memo, '$.port') AS port, state, json_extract(memo, '$.failure.vms') AS vms
