@@ -17,15 +17,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '../lib/logger.js';
-import { loadConfig } from '../service-manager/config/load.js';
 import { startServiceManager, type ServiceManager } from '../service-manager/start.js';
 import { loadFixtures } from '../simulator/fixtures.js';
 import { marathonOf } from '../test/support/marathon.js';
 import { FIXTURES } from './orchestrated.js';
+import { shippedConfig } from './shipped-config.js';
 
-const ETC = fileURLToPath(new URL('../../etc/', import.meta.url));
 const SCALE = 50;
 const DEMO = { 'X-Auth-Token': 'demo-token', 'X-Tenant-Name': 'demo' };
 const KIND = 'mesos; scheme="http://schemas.mobile-cloud-networking.eu/occi/sm#"; class="kind"';
@@ -88,21 +86,7 @@ async function burst(sm: ServiceManager, tasks: number): Promise<void> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-autoscale-'));
-// The shipped sm.cfg, as npm start runs it; only the addresses, the runtime, the clock and the sustain time differ.
-const config = loadConfig(
-  join(ETC, 'sm.cfg'),
-  {
-    SM_SERVICE_MANAGER_LISTEN: '127.0.0.1:0',
-    SM_SERVICE_MANAGER_REGISTRY: join(dir, 'registry.db'),
-    SM_SERVICE_MANAGER_KEY_FILE: join(dir, 'manager.key'),
-    SM_SO_RUNTIME_TYPE: 'process',
-    SM_SO_RUNTIME_PROCESS_DIR: join(dir, 'so'),
-    SM_SIMULATOR_LISTEN: '127.0.0.1:0',
-    SM_CLOUDSTACK_TIME_SCALE: String(SCALE),
-    SM_RECONCILER_AUTOSCALE_SUSTAIN_S: '0',
-  },
-  dir,
-);
+const config = shippedConfig(dir, { SM_CLOUDSTACK_TIME_SCALE: String(SCALE), SM_RECONCILER_AUTOSCALE_SUSTAIN_S: '0' });
 const logger = createLogger({ level: 'error', format: 'json', stream: new Writable({ write: (_c, _e, done) => done() }) });
 const sm = await startServiceManager(config, { logger });
 try {

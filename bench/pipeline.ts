@@ -14,14 +14,12 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { createLogger } from '../lib/logger.js';
-import { loadConfig } from '../service-manager/config/load.js';
 import type { RuntimeKind } from '../service-manager/runtime/runtime.js';
 import { startServiceManager, type ServiceManager } from '../service-manager/start.js';
+import { shippedConfig } from './shipped-config.js';
 
-const ETC = fileURLToPath(new URL('../../etc/', import.meta.url));
 const SCALE = 50;
 const DEMO = { 'X-Auth-Token': 'demo-token', 'X-Tenant-Name': 'demo' };
 const KIND = 'mesos; scheme="http://schemas.mobile-cloud-networking.eu/occi/sm#"; class="kind"';
@@ -110,22 +108,12 @@ function soReads(runtime: RuntimeKind, dir: string, sm: ServiceManager): Promise
 
 async function bench(runtime: RuntimeKind): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-pipeline-'));
-  // The shipped sm.cfg, as npm start runs it; only the addresses, the runtime and the clock differ.
-  const config = loadConfig(
-    join(ETC, 'sm.cfg'),
-    {
-      SM_SERVICE_MANAGER_LISTEN: '127.0.0.1:0',
-      SM_SERVICE_MANAGER_REGISTRY: join(dir, 'registry.db'),
-      SM_SERVICE_MANAGER_KEY_FILE: join(dir, 'manager.key'),
-      SM_SO_RUNTIME_TYPE: runtime,
-      SM_SO_RUNTIME_PROCESS_DIR: join(dir, 'so'),
-      // Reads are logged at debug: the orchestrators' logs count the GETs that reach them.
-      SM_SO_RUNTIME_ENVIRONMENT: 'SO_LOG_LEVEL=debug',
-      SM_SIMULATOR_LISTEN: '127.0.0.1:0',
-      SM_CLOUDSTACK_TIME_SCALE: String(SCALE),
-    },
-    dir,
-  );
+  const config = shippedConfig(dir, {
+    SM_SO_RUNTIME_TYPE: runtime,
+    // Reads are logged at debug: the orchestrators' logs count the GETs that reach them.
+    SM_SO_RUNTIME_ENVIRONMENT: 'SO_LOG_LEVEL=debug',
+    SM_CLOUDSTACK_TIME_SCALE: String(SCALE),
+  });
   const logger = createLogger({ level: 'error', format: 'json', stream: new Writable({ write: (_c, _e, done) => done() }) });
   const sm = await startServiceManager(config, { logger });
   try {
