@@ -95,12 +95,17 @@ export class ClusterBuilder {
   /**
    * The instance's VMs by slot, from one listing: of the account's VMs in
    * the cluster's network when VMs get chosen addresses (the addresses in
-   * use come with it), else of the VMs tagged with the instance.
+   * use come with it, and VMs named like the cluster's that a crash left
+   * untagged count too), else of the VMs tagged with the instance.
    */
   async inventory(signal?: AbortSignal): Promise<Inventory> {
     const network = this.placement?.network ? this.placement.networkId : undefined;
     const listed = await this.cs.vms.list(network ? { networkId: network } : { tags: { [TAGS.instance]: this.owner.instanceId } }, signal);
-    const vms = network ? listed.filter((vm) => tagsOf(vm)[TAGS.instance] === this.owner.instanceId) : listed;
+    const ours = (vm: VirtualMachine): boolean => {
+      const owner = tagsOf(vm)[TAGS.instance];
+      return owner === this.owner.instanceId || (owner === undefined && slotFromName(this.prefix, vm.name) !== undefined);
+    };
+    const vms = network ? listed.filter(ours) : listed;
     const nodes = new Map<string, NodeVm>();
     const extras: VirtualMachine[] = [];
     for (const vm of vms) {
@@ -130,7 +135,7 @@ export class ClusterBuilder {
    * created stopped and configured once every master's address is known.
    * A VM whose configuration may name other masters than the cluster has
    * (one that existed while masters were missing, or was adopted by name)
-   * is stopped and configured again. A VM that fails to start is destroyed
+   * is replaced by a new one configured right (a master keeps its address). A VM that fails to start is destroyed
    * and replaced (masters keep their address) up to the replacement limit.
    * VMs of the instance in no slot asked for are removed.
    */
@@ -142,9 +147,11 @@ export class ClusterBuilder {
       if (existing) created.set(slotKey(slot), existing);
     }
     const missing = slots.filter((slot) => !created.has(slotKey(slot)));
+    await this.tagNodes([...created.values()].filter((n) => tagsOf(n.vm)[TAGS.instance] === undefined).map((n) => ({ role: n.slot.role, id: n.vm.id })), options);
     if (inventory.taken && missing.length > 0) {
       const stale = await this.launch(slots, missing, created, inventory.taken, userData, options);
-      await this.pool([...stale], async (key) => created.set(key, await this.stopped(created.get(key)!, options)));
+      // cloud-init applies user data at a VM's first boot only: a VM that may have booted with the wrong one is made anew.
+      await this.pool([...stale], async (key) => created.set(key, await this.replace(created.get(key)!, options)));
     } else {
       await this.pool(missing, async (slot) => created.set(slotKey(slot), await this.create(slot, 1, undefined, options)));
     }
@@ -192,14 +199,13 @@ export class ClusterBuilder {
       }
     }
     // The tags' jobs and the deploys' are waited for together: one look at the account's jobs sees them all.
-    await Promise.all([
-      this.tagLaunched(launched, options),
-      ...launched.map(async (l) => {
-        const node = await this.launched(l, options);
-        nodes.set(slotKey(l.slot), node);
-        if (node.address !== l.address) this.moved(node, addresses, nodes, stale);
-      }),
-    ]);
+    const tagging = this.tagNodes(launched.map((l) => ({ role: l.slot.role, id: l.submitted.id })), options);
+    await Promise.all([tagging, ...launched.map(async (l) => nodes.set(slotKey(l.slot), await this.launched(l, options)))]);
+    // A VM of the same name made earlier (its answer lost) was adopted at another address: its user data is not the one
+    // rendered now, and when it is a master, every node names a wrong master.
+    const moved = launched.filter((l) => nodes.get(slotKey(l.slot))!.address !== l.address);
+    for (const l of moved) stale.add(slotKey(l.slot));
+    if (moved.some((l) => l.slot.role === 'master')) for (const key of nodes.keys()) stale.add(key);
     return stale;
   }
 
@@ -221,12 +227,12 @@ export class ClusterBuilder {
     return { launched, refused };
   }
 
-  /** Tags the VMs launched, one call for each role. */
-  private async tagLaunched(launched: readonly Launch[], options: PhaseOptions): Promise<void> {
+  /** Tags VMs with their owner and role, one call for each role. */
+  private async tagNodes(vms: ReadonlyArray<{ readonly role: Slot['role']; readonly id: string }>, options: PhaseOptions): Promise<void> {
     await Promise.all(
-      (['master', 'agent'] as const).map((role) => {
-        const ids = launched.filter((l) => l.slot.role === role).map((l) => l.submitted.id);
-        return this.cs.vms.tag(ids, tagsFor(this.owner, role), { deadlineMs: this.left(options), signal: options.signal });
+      (['master', 'agent'] as const).map(async (role) => {
+        const ids = vms.filter((vm) => vm.role === role).map((vm) => vm.id);
+        if (ids.length > 0) await this.cs.vms.tag(ids, tagsFor(this.owner, role), { deadlineMs: this.left(options), signal: options.signal });
       }),
     );
   }
@@ -242,25 +248,6 @@ export class ClusterBuilder {
       const vm = (await this.cs.vms.get(l.submitted.id, options.signal)) ?? { id: l.submitted.id, name: l.name, state: 'Error', zoneid: '', templateid: '', serviceofferingid: '', created: '' };
       return { slot: l.slot, generation: 1, name: l.name, vm: vm.state === 'Running' ? { ...vm, state: 'Error' } : vm, address: addressOf(vm) ?? l.address };
     }
-  }
-
-  /**
-   * A launch found a VM of the same name made earlier (its answer lost) at
-   * another address: its user data is not the one rendered now, and when it
-   * is a master every node names a wrong master.
-   */
-  private moved(node: NodeVm, addresses: Map<string, string>, nodes: ReadonlyMap<string, NodeVm>, stale: Set<string>): void {
-    addresses.set(slotKey(node.slot), node.address);
-    if (node.slot.role === 'master') for (const key of nodes.keys()) stale.add(key);
-    stale.add(slotKey(node.slot));
-  }
-
-  /** A node's VM stopped, so that run() writes its user data again and starts it. */
-  private async stopped(node: NodeVm, options: PhaseOptions): Promise<NodeVm> {
-    if (node.vm.state !== 'Running' && node.vm.state !== 'Starting') return node;
-    const operation = { deadlineMs: Math.min(this.left(options), this.limits.vmStartTimeoutMs), signal: options.signal };
-    const running = node.vm.state === 'Starting' ? await this.cs.vms.waitForState(node.vm.id, ['Running', 'Stopped'], operation) : node.vm;
-    return { ...node, vm: running.state === 'Stopped' ? running : await this.cs.vms.stop(node.vm.id, operation) };
   }
 
   private spec(slot: Slot, name: string, ipAddress: string | undefined): DeploySpec & { readonly tags: Record<string, string> } {

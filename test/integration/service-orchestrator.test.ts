@@ -10,6 +10,8 @@ import { call } from '../support/http.js';
 import { marathonOf } from '../support/marathon.js';
 import { DEMO_KEYS, MEDIUM, OTHER_KEYS, PLAIN_TEMPLATE, ZONE_1 } from '../support/simulator.js';
 import { until } from '../support/wait.js';
+import { AddressPicker } from '../../service-orchestrator/cluster/addresses.js';
+import { clusterPrefix } from '../../service-orchestrator/cluster/plan.js';
 import { HURTLE_CLIENT, HURTLE_TEXT, hurtleEnvironment, playHurtle } from '../support/hurtle-sequence.js';
 
 const STATE = 'occi.mcn.stack.state';
@@ -338,6 +340,25 @@ describe('SO against the simulated cloud and Mesos', function () {
       await teardown(so);
     });
 
+    it('chooses again an address another account holds, and makes anew the masters that named it', async () => {
+      const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 1 });
+      // The orchestrator's own choice, as it will make it; the second master's address is taken first by a VM it cannot see.
+      const picker = new AddressPicker(world.sim.network.cidrs[0], world.sim.network.address(1, 1), [], clusterPrefix('inst-1'));
+      const taken = [picker.next(), picker.next()][1]!;
+      expect((await world.sim.api(OTHER_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: PLAIN_TEMPLATE, serviceofferingid: MEDIUM, name: 'squatter', ipaddress: taken })).status).to.equal(200);
+      const { provisioned } = await build(so);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      const ip = await addresses();
+      const masters = [ip('m1-g2'), ip('m2'), ip('m3-g2')];
+      expect(masters).to.not.include(taken);
+      expect(provisioned['mesos.zk']).to.equal(`zk://${masters.map((m) => `${m}:2181`).join(',')}/mesos`);
+      const flags = await fetch(String(provisioned['mesos.master.url']) + '/master/state').then((r) => r.json() as Promise<Record<string, any>>);
+      expect(flags['flags']).to.include({ quorum: '2', zk: `zk://${masters.map((m) => `${m}:2181`).join(',')}/mesos` });
+      const names = (await world.liveVms()).map((vm) => String(vm.name).replace(/^mesos-[a-z2-7]+-/, '')).sort();
+      expect(names, 'the masters launched naming the taken address were made anew at their addresses').to.deep.equal(['a1', 'm1-g2', 'm2', 'm3-g2']);
+      await teardown(so);
+    });
+
     it('replaces a VM whose start fails for lack of capacity', async () => {
       await world.sim.control('POST', '/faults', { kind: 'fail-job', command: 'deployVirtualMachine', count: 1, errorcode: 533, errortext: 'Unable to create a deployment for VM' });
       const so = await world.start({}, { 'mesos.agents': 1 });
@@ -480,6 +501,28 @@ describe('SO against the simulated cloud and Mesos', function () {
       const names = (await world.liveVms()).map((vm) => vm.name);
       expect(names).to.have.length(4);
       expect(new Set(names).size).to.equal(4);
+      await teardown(second);
+    });
+
+    it('adopts the master an earlier run left untagged and builds the agents around it, without a second VM for any slot', async () => {
+      // The master's deploy answers late: the first orchestrator dies waiting, and the cloud makes the master afterwards, untagged.
+      await world.sim.control('POST', '/faults', { kind: 'latency', command: 'deployVirtualMachine', count: 1, ms: 20_000 });
+      const first = await world.start({}, { 'mesos.agents': 2 });
+      await first.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` });
+      await first.call('POST', '/orchestrator/default?action=deploy', { Category: `deploy; scheme="${SERVICE}"` });
+      await until(async () => (await world.sim.control('GET', '/faults')).json<unknown[]>().length === 0);
+      await first.stop();
+      const early = async () => (await world.sim.control('GET', '/vms')).json<Array<Record<string, any>>>().find((vm) => String(vm.name).startsWith(clusterPrefix('inst-1')));
+      await until(async () => (await early()) !== undefined);
+      const master = String((await early())!['address']);
+      const second = await world.start({}, { 'mesos.agents': 2 });
+      const { provisioned } = await build(second);
+      expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
+      expect(provisioned['mesos.master.url'], 'the adopted master leads').to.equal(`http://${master}:5050`);
+      expect(provisioned['mesos.agents.active']).to.equal(2);
+      expect((await world.liveVms()).map((vm) => vm.name.replace(/^mesos-[a-z2-7]+-/, '')).sort(), 'tagged now').to.deep.equal(['a1', 'a2', 'm1']);
+      const made = (await world.sim.control('GET', '/vms')).json<Array<Record<string, any>>>().filter((vm) => String(vm.name).startsWith(clusterPrefix('inst-1')));
+      expect(made, 'no VM made twice').to.have.length(3);
       await teardown(second);
     });
 
