@@ -372,7 +372,7 @@ export const FAULTY_CLOUD = {
   } satisfies SmOptions,
 };
 
-const COMMAND = /\b(deploy|start|stop|destroy|update|list)VirtualMachines?\b|\bcreateTags\b|\bqueryAsyncJobResult\b|\blistAsyncJobs\b/;
+const COMMAND = /\b(deploy|start|stop|destroy|update|list)VirtualMachines?\b|\bcreateTags\b|\bqueryAsyncJobResult\b|\blistAsyncJobs\b|\b(authorize|revoke)SecurityGroupIngress\b|\b(create|delete|list)SecurityGroups?\b/;
 
 /**
  * Ten lifecycles while about one CloudStack call in ten fails in one of the
