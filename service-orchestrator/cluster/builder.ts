@@ -135,9 +135,10 @@ export class ClusterBuilder {
    * created stopped and configured once every master's address is known.
    * A VM whose configuration may name other masters than the cluster has
    * (one that existed while masters were missing, or was adopted by name)
-   * is replaced by a new one configured right (a master keeps its address). A VM that fails to start is destroyed
-   * and replaced (masters keep their address) up to the replacement limit.
-   * VMs of the instance in no slot asked for are removed.
+   * is replaced by a new one configured right. A VM that fails to start is
+   * destroyed and replaced up to the replacement limit. A master's
+   * replacement keeps its address. VMs of the instance in no slot asked for
+   * are removed.
    */
   async build(slots: readonly Slot[], userData: UserDataFor, options: PhaseOptions, known?: Inventory): Promise<Map<string, NodeVm>> {
     const inventory = known ?? (await this.inventory(options.signal));
@@ -174,7 +175,7 @@ export class ClusterBuilder {
   /**
    * Deploys the missing slots' VMs started, at chosen addresses, with their
    * user data; masters first, so every agent names the masters that exist.
-   * Fills `nodes` and returns the keys of the nodes to configure again.
+   * Fills `nodes` and returns the keys of the nodes to make anew.
    */
   private async launch(slots: readonly Slot[], missing: readonly Slot[], nodes: Map<string, NodeVm>, taken: readonly string[], userData: UserDataFor, options: PhaseOptions): Promise<Set<string>> {
     const network = this.placement!.network!;
@@ -312,7 +313,7 @@ export class ClusterBuilder {
   /** Waits at most the VM start timeout: a VM stuck in Starting is replaced rather than waited for. */
   private async start(node: NodeVm, userData: UserDataFor, masters: readonly string[], options: PhaseOptions): Promise<VirtualMachine> {
     const deadlineMs = Math.min(this.left(options), this.limits.vmStartTimeoutMs);
-    // The VM was just listed, made or stopped: its state is fresh.
+    // The VM was just listed or made: its state is fresh.
     const vm = node.vm;
     if (vm.state === 'Running') return vm;
     if (vm.state === 'Error') throw new BuildFailure('the VM is in Error');
