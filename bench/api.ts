@@ -1,11 +1,11 @@
 /**
  * Service manager API benchmark. A registry holding many instances (10 000
  * by default) is served by the service manager in a process of its own;
- * GET of one instance and of the listing run at 16 and 64 connections side
- * by side with a bare express app serving the very same bytes, then the
- * service manager's CPU is read while it sits idle. Create runs against a
- * bare Node server answering 201. Prints figures and ratios; asserts
- * nothing.
+ * GET of one instance (16 and 64 connections) and of the listing (1, 16 and
+ * 64) run side by side with a bare express app serving the very same bytes,
+ * warmed up and in alternating rounds; then the service manager's CPU is
+ * read while it sits idle. Create runs against a bare Node server answering
+ * 201. Prints figures and ratios; asserts nothing.
  *
  *   npm run bench [-- --instances 10000 --idle-s 60 --reference <checkout>]
  *
@@ -24,6 +24,7 @@ import { createLogger } from '../lib/logger.js';
 import { parseConfig } from '../service-manager/config/load.js';
 import type { Orchestration } from '../service-manager/lifecycle/orchestration.js';
 import { startServiceManager } from '../service-manager/start.js';
+import { writeUnlimitedCopy } from '../simulator/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ETC = join(ROOT, 'etc');
@@ -106,14 +107,6 @@ async function fill(root: string, path: string, count: number): Promise<string[]
   return ids;
 }
 
-/** The shipped simulator fixtures without the accounts' VM limits: one tenant makes thousands of instances here. */
-function unlimitedFixtures(dir: string): string {
-  const fixtures = JSON.parse(readFileSync(join(ETC, 'simulator.json'), 'utf8')) as { accounts: Array<{ limits?: unknown }> };
-  for (const account of fixtures.accounts) delete account.limits;
-  writeFileSync(join(dir, 'simulator.json'), JSON.stringify(fixtures));
-  return join(dir, 'simulator.json');
-}
-
 function configText(dir: string): string {
   return [
     '[service_manager]',
@@ -130,7 +123,7 @@ function configText(dir: string): string {
     '[general]',
     'log_format = json',
     '[simulator]',
-    `fixtures = ${unlimitedFixtures(dir)}`,
+    `fixtures = ${writeUnlimitedCopy(join(ETC, 'simulator.json'), dir)}`,
     'listen = 127.0.0.1:0',
   ].join('\n');
 }
@@ -182,10 +175,11 @@ async function reads(root: string, count: number, idleS: number): Promise<ReadRu
       }
     });
     stop.push(sm.child);
+    // One connection shows how long a listing takes; 16 and 64 how the service holds up under load.
     const cases = [
-      { name: 'GET one (text/occi)', path: `/mesos/${ids[Math.floor(count / 2)]}`, accept: 'text/occi', total: 20_000 },
-      { name: `GET list of ${count} (text/uri-list)`, path: '/mesos/', accept: 'text/uri-list', total: 100 },
-      { name: `GET list of ${count} (occi+json)`, path: '/mesos/', accept: 'application/occi+json', total: 40 },
+      { name: 'GET one (text/occi)', path: `/mesos/${ids[Math.floor(count / 2)]}`, accept: 'text/occi', total: 10_000, connections: [16, 64] },
+      { name: `GET list of ${count} (text/uri-list)`, path: '/mesos/', accept: 'text/uri-list', total: 50, connections: [1, 16, 64] },
+      { name: `GET list of ${count} (occi+json)`, path: '/mesos/', accept: 'application/occi+json', total: 20, connections: [1, 16, 64] },
     ];
     const warm = new Agent({ keepAlive: true });
     const recorded = [];
@@ -196,10 +190,10 @@ async function reads(root: string, count: number, idleS: number): Promise<ReadRu
     stop.push(bare.child);
     const figures = new Map<string, { sm: Figures; bare: Figures }>();
     for (const c of cases) {
-      for (const connections of [16, 64]) {
-        process.stderr.write(`${root === ROOT ? 'this' : 'reference'}: ${c.name}, ${connections} connections\n`);
-        const load = (base: string) => measure(c.total, connections, (_i, agent) => call(base + c.path, 'GET', { ...AUTH, Accept: c.accept }, agent));
-        figures.set(`${c.name}, ${connections} connections`, { bare: await load(bare.value), sm: await load(sm.value) });
+      for (const connections of c.connections) {
+        process.stderr.write(`${root === ROOT ? 'this' : 'reference'}: ${c.name}, ${connections} connection${connections === 1 ? '' : 's'}\n`);
+        const load = (base: string, total: number) => measure(total, connections, (_i, agent) => call(base + c.path, 'GET', { ...AUTH, Accept: c.accept }, agent));
+        figures.set(`${c.name}, ${connections} connection${connections === 1 ? '' : 's'}`, await sideBySide((total) => load(sm.value, total), (total) => load(bare.value, total), c.total));
       }
     }
     await new Promise((wait) => setTimeout(wait, 3000));
@@ -211,6 +205,27 @@ async function reads(root: string, count: number, idleS: number): Promise<ReadRu
     for (const child of stop) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const ROUNDS = 5;
+
+/** The round of median throughput. */
+function median(rounds: readonly Figures[]): Figures {
+  return [...rounds].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rounds.length / 2)]!;
+}
+
+/**
+ * The service manager and its yardstick, each warmed up first, then in
+ * alternating rounds so a passing disturbance of the machine weighs on both
+ * alike; the median round of each.
+ */
+async function sideBySide(sm: (total: number) => Promise<Figures>, bare: (total: number) => Promise<Figures>, total: number): Promise<{ sm: Figures; bare: Figures }> {
+  const warmUp = Math.max(1, Math.floor(total / 4));
+  await bare(warmUp);
+  await sm(warmUp);
+  const rounds: Array<{ sm: Figures; bare: Figures }> = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push({ bare: await bare(total), sm: await sm(total) });
+  return { sm: median(rounds.map((r) => r.sm)), bare: median(rounds.map((r) => r.bare)) };
 }
 
 /** Create through the service manager (no orchestrator started) against a bare Node server answering 201, in this process. */
@@ -228,13 +243,13 @@ async function creates(): Promise<{ sm: Figures; bare: Figures }> {
   const address = bareServer.address();
   const bareUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : '';
   const headers = { ...AUTH, 'Content-Type': 'text/occi', Category: KIND, 'X-OCCI-Attribute': 'mesos.agents=3, occi.core.title="bench"' };
-  try {
-    const bare = await measure(2000, 16, (_i, agent) => call(`${bareUrl}/mesos/`, 'POST', headers, agent));
-    const smFigures = await measure(2000, 16, async (_i, agent) => {
+  const smRound = async (total: number): Promise<Figures> =>
+    measure(total, 16, async (_i, agent) => {
       const reply = await call(`${sm.url}/mesos/`, 'POST', headers, agent);
       if (reply.status !== 201) throw new Error(`create answered ${reply.status}: ${reply.body}`);
     });
-    return { sm: smFigures, bare };
+  try {
+    return await sideBySide(smRound, (total) => measure(total, 16, (_i, agent) => call(`${bareUrl}/mesos/`, 'POST', headers, agent)), 2000);
   } finally {
     bareServer.close();
     await sm.close();
@@ -249,7 +264,7 @@ async function main(): Promise<void> {
   const runs: Array<[string, string]> = [['this', ROOT], ...(values.reference ? [['reference', resolve(values.reference)] as [string, string]] : [])];
   const results = new Map<string, ReadRun>();
   for (const [name, root] of runs) results.set(name, await reads(root, count, idleS));
-  console.log(`${count} instances in the registry; ratio = service manager / bare express serving the same bytes`);
+  console.log(`${count} instances in the registry; ratio = service manager / bare express serving the same bytes; each the median of ${ROUNDS} alternating rounds`);
   for (const key of results.get('this')!.figures.keys()) {
     console.log(key);
     for (const [name, run] of results) {

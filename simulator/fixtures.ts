@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../lib/errors.js';
 import { isObject } from '../lib/objects.js';
 import { DEFAULT_MESOS_TIMING, type MesosTiming } from './mesos/timing.js';
@@ -124,6 +125,19 @@ export function loadFixtures(file: string): Fixtures {
     throw new ConfigError(`cannot read simulator fixtures ${file}: ${(error as Error).message}`);
   }
   return parseFixtures(doc, file);
+}
+
+/**
+ * Copies a fixtures file into `dir` with no VM limits on its accounts, for
+ * loads one account could never hold (benchmarks, thousands of creates);
+ * returns the copy's path.
+ */
+export function writeUnlimitedCopy(file: string, dir: string): string {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { accounts?: Array<{ limits?: unknown }> };
+  for (const account of doc.accounts ?? []) delete account.limits;
+  const copy = join(dir, 'simulator-unlimited.json');
+  writeFileSync(copy, JSON.stringify(doc));
+  return copy;
 }
 
 export function parseFixtures(doc: unknown, source = 'simulator fixtures'): Fixtures {

@@ -13,13 +13,20 @@ import { context, requestIdOf, send, sendText, type RequestContext } from './con
 export function requestContext(logger: Logger, serverName: string, quietReads = false): RequestHandler {
   return (req, res, next) => {
     const requestId = requestIdOf(req);
-    const ctx: RequestContext = { requestId, log: logger.child({ requestId }), started: performance.now() };
+    // The request's logger is made only when something is logged: most requests log nothing.
+    const ctx: RequestContext = {
+      requestId,
+      started: performance.now(),
+      get log(): Logger {
+        return logger.child({ requestId });
+      },
+    };
     res.locals['ctx'] = ctx;
     res.setHeader('Server', serverName);
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
       const level = quietReads && (req.method === 'GET' || req.method === 'HEAD') && res.statusCode < 400 ? 'debug' : 'info';
-      if (!ctx.log.isLevelEnabled(level)) return;
+      if (!logger.isLevelEnabled(level)) return;
       ctx.log.log(level, 'request', {
         method: req.method,
         path: req.path,
@@ -36,6 +43,29 @@ export function occiVersion(): RequestHandler {
   return (req, _res, next) => {
     checkClientVersion(req.get('user-agent'));
     next();
+  };
+}
+
+/**
+ * Handlers run one after the other as a single middleware: the router walks
+ * one layer for them, not one each, on every request. A handler's error, thrown
+ * or rejected, ends the series and goes on to the error handlers.
+ */
+export function series(...handlers: readonly RequestHandler[]): RequestHandler {
+  return (req, res, next) => {
+    let i = 0;
+    const step = (error?: unknown): void => {
+      if (error !== undefined && error !== null) return next(error);
+      const handler = handlers[i++];
+      if (handler === undefined) return next();
+      try {
+        const result: unknown = handler(req, res, step);
+        if (result instanceof Promise) result.catch((rejection: unknown) => next(rejection ?? new Error('rejected promise')));
+      } catch (thrown) {
+        next(thrown);
+      }
+    };
+    step();
   };
 }
 

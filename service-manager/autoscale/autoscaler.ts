@@ -63,14 +63,14 @@ export class Autoscaler {
       if (seen.state === 'ready') await this.deps.orchestration.refresh(seen);
       const instance = this.deps.registry.byUid(seen.uid);
       if (!instance || !this.autoscaled(instance.attributes)) return false;
-      return this.act(instance);
+      return await this.act(instance);
     } catch (error) {
       this.deps.logger.warn('autoscaling an instance failed', { instance: seen.uid, error: messageOf(error) });
       return false;
     }
   }
 
-  private act(instance: InstanceRecord): boolean {
+  private async act(instance: InstanceRecord): Promise<boolean> {
     const { uid } = instance;
     const inputs = effectiveInputs(this.deps.type, instance.attributes);
     const memory = this.memory.get(uid) ?? { ...lastScaled(this.deps.registry.events(uid)) };
@@ -83,7 +83,7 @@ export class Autoscaler {
       return false;
     }
     const changes = { [AGENTS]: { from: instance.attributes[AGENTS], to: decision.agents } };
-    applyUpdate(this.deps, instance, { ...instance.attributes, [AGENTS]: decision.agents }, changes, AUTOSCALER_ACTOR, decision.reason);
+    await applyUpdate(this.deps, instance, { ...instance.attributes, [AGENTS]: decision.agents }, changes, AUTOSCALER_ACTOR, decision.reason);
     this.memory.set(uid, { lastScaledAt: now });
     this.deps.logger.info('autoscaled', { instance: uid, agents: decision.agents, reason: decision.reason });
     return true;

@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/logger.js';
 import { LINK_KIND } from '../../lib/occi/model.js';
 import type { TokenValidator } from '../auth/validator.js';
 import { handlers, type HandlerDeps } from './handlers.js';
-import { errorHandler, occiVersion, requestContext } from '../../lib/http/middleware.js';
+import { errorHandler, occiVersion, requestContext, series } from '../../lib/http/middleware.js';
 import type { WriteLimit } from '../admission/write-limit.js';
 import { authenticate, limitWrites } from './auth.js';
 
@@ -32,11 +32,15 @@ export function createApp(deps: AppDeps): Express {
   const location = deps.type.kind.location!;
 
   // Clients poll; successful reads are logged at debug.
-  app.use(requestContext(deps.logger, deps.serverName, true));
-  app.use(occiVersion());
-  app.use(authenticate(deps.validator));
-  app.use(limitWrites(deps.writes));
-  app.use(express.raw({ type: () => true, limit: deps.maxBodyBytes }));
+  app.use(
+    series(
+      requestContext(deps.logger, deps.serverName, true),
+      occiVersion(),
+      authenticate(deps.validator),
+      limitWrites(deps.writes),
+      express.raw({ type: () => true, limit: deps.maxBodyBytes }),
+    ),
+  );
 
   app.all(['/-/', '/.well-known/org/ogf/occi/-/'], routes.queryInterface);
   app.all('/', routes.root);

@@ -19,8 +19,8 @@ import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
 import type { Representation } from '../../lib/occi/representation.js';
 import { instancePath, toEntity, type SecretOutputs } from '../instances/entity.js';
 import type { InstanceService } from '../instances/service.js';
-import type { InstanceEvent, InstanceKey, ListingCursor } from '../registry/registry.js';
-import { RenderedMembers } from './rendered-members.js';
+import type { InstanceEvent, InstanceKey, InstanceRecord, ListingCursor } from '../registry/registry.js';
+import { RenderedCache } from './rendered-cache.js';
 import type { ServiceType } from '../service-type/manifest.js';
 import { tenantOf } from './auth.js';
 
@@ -61,7 +61,17 @@ export function handlers(deps: HandlerDeps) {
   const baseUrl = (req: Request): string => baseUrlOf(req, deps.publicUrl, deps.fallbackHost);
   const entityOf = (record: Parameters<typeof toEntity>[1]) => toEntity(type, record, deps.secrets);
   const kinds: readonly Kind[] = [type.kind, ...CORE_KINDS];
-  const rendered = new RenderedMembers(RENDERED_MEMBERS);
+  const rendered = new RenderedCache<string>(RENDERED_MEMBERS);
+  const renderedEntities = new RenderedCache<Representation>(RENDERED_ENTITIES);
+  /** An instance as one entity: polled instances are rendered once a version. */
+  const entityRendering = (negotiated: Negotiated, record: InstanceRecord): Representation => {
+    const key = `${record.uid} ${negotiated.contentType}`;
+    const cached = renderedEntities.get(key, record.version);
+    if (cached) return cached;
+    const representation = entityRepresentation(negotiated, entityOf(record));
+    renderedEntities.set(key, record.version, representation);
+    return representation;
+  };
 
   const queryInterface = byMethod({
     GET: (req, res) => {
@@ -114,10 +124,10 @@ export function handlers(deps: HandlerDeps) {
   const collection = byMethod({
     GET: list,
     POST: create,
-    DELETE: (req, res) => {
+    DELETE: async (req, res) => {
       if (actionOf(req) !== undefined) throw new BadRequest('Actions apply to single instances, not to the collection.');
       const negotiated = negotiate(req.get('accept'), true, deps.jsonDialect);
-      const entities = service.deleteAll(tenantOf(res)).map(entityOf);
+      const entities = (await service.deleteAll(tenantOf(res))).map(entityOf);
       send(res, 200, collectionRepresentation(negotiated, entities, baseUrl(req)));
     },
   });
@@ -131,7 +141,7 @@ export function handlers(deps: HandlerDeps) {
   const entity = byMethod({
     GET: async (req, res) => {
       const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
-      send(res, 200, entityRepresentation(negotiated, entityOf(await service.read(tenantOf(res), idOf(req)))));
+      send(res, 200, entityRendering(negotiated, await service.read(tenantOf(res), idOf(req))));
     },
     PUT: async (req, res) => {
       actionOf(req);
@@ -150,10 +160,10 @@ export function handlers(deps: HandlerDeps) {
         action === undefined ? await service.update(tenant, idOf(req), request) : await service.act(tenant, idOf(req), action, request);
       send(res, 200, entityRepresentation(negotiated, entityOf(record)));
     },
-    DELETE: (req, res) => {
+    DELETE: async (req, res) => {
       actionOf(req);
       const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
-      send(res, 200, okRepresentation(negotiated, entityOf(service.delete(tenantOf(res), idOf(req)))));
+      send(res, 200, okRepresentation(negotiated, entityOf(await service.delete(tenantOf(res), idOf(req)))));
     },
   });
 
@@ -197,6 +207,8 @@ function eventJson(event: InstanceEvent): Record<string, unknown> {
 const EVENTS_PAGE = { default: 100, max: 1000 } as const;
 /** Instances whose JSON is kept between listings: more than any tenant lists at once. */
 const RENDERED_MEMBERS = 50_000;
+/** Instances kept as read one by one: as many as the registry keeps in memory. */
+const RENDERED_ENTITIES = 4096;
 /** Listings are whole unless a client asks for pages, as clients written before pages expect. */
 const LISTING_PAGE_MAX = 1000;
 

@@ -36,8 +36,8 @@ export const INITIAL_MESSAGE = 'Accepted; waiting for the service orchestrator t
 /**
  * The service manager's operations on instances, scoped to the calling
  * tenant: another tenant's instance is indistinguishable from a missing one.
- * Every accepted change is recorded with its event before the orchestration
- * hears of it.
+ * Every accepted change is recorded with its event, and committed, before the
+ * orchestration hears of it and before it is acknowledged.
  */
 export class InstanceService {
   constructor(private readonly deps: InstanceServiceDeps) {}
@@ -54,7 +54,7 @@ export class InstanceService {
     const cloud = await this.deps.admission.cloud(tenant);
     // From here to the write nothing waits, so the registry the admission counts is the one written to.
     const found = clientId === undefined ? undefined : this.deps.registry.find(tenant, clientId);
-    if (found) return { instance: this.replace(tenant, found, given, cloud), created: false };
+    if (found) return { instance: await this.replace(tenant, found, given, cloud), created: false };
     const attributes = createInputs(this.deps.type, given);
     this.deps.admission.create(tenant, attributes, cloud);
     const instance = this.deps.registry.insert(
@@ -70,6 +70,7 @@ export class InstanceService {
       },
       { actor: tenant, type: 'created', state: 'initialise', message: INITIAL_MESSAGE, changes: asChanges(attributes) },
     );
+    await this.deps.registry.committed();
     this.deps.orchestration.created(instance);
     return { instance, created: true };
   }
@@ -79,7 +80,7 @@ export class InstanceService {
    * representation again changes nothing; changed updatable attributes are
    * an update; changed fixed ones are refused.
    */
-  private replace(tenant: string, existing: InstanceRecord, given: readonly AttributeInput[], cloud: AccountCapacity | undefined): InstanceRecord {
+  private async replace(tenant: string, existing: InstanceRecord, given: readonly AttributeInput[], cloud: AccountCapacity | undefined): Promise<InstanceRecord> {
     if (isDeleting(existing)) throw new Conflict(`Instance ${existing.id} is being deleted; choose another id or wait.`);
     const { next, changes } = replaceInputs(this.deps.type, existing.attributes, given);
     if (Object.keys(changes).length === 0) return existing;
@@ -147,7 +148,7 @@ export class InstanceService {
     return this.retry(tenant, instance);
   }
 
-  private retry(tenant: string, instance: InstanceRecord): InstanceRecord {
+  private async retry(tenant: string, instance: InstanceRecord): Promise<InstanceRecord> {
     const phase = instance.failedPhase ?? 'initialise';
     const message = `Retrying ${phase}.`;
     const retried = this.deps.registry.change(
@@ -156,13 +157,14 @@ export class InstanceService {
       { state: phase, stateMessage: message, failedPhase: null },
       { actor: tenant, type: 'action', state: phase, message },
     );
+    await this.deps.registry.committed();
     if (phase === 'destroy') this.deps.orchestration.deleteRequested(retried);
     else this.deps.orchestration.retried(retried);
     return retried;
   }
 
   /** Starts the teardown; the instance stays visible in `destroy` until it is confirmed. */
-  delete(tenant: string, id: string): InstanceRecord {
+  async delete(tenant: string, id: string): Promise<InstanceRecord> {
     const instance = this.get(tenant, id);
     if (instance.state === 'destroy') return instance;
     const message = 'Deletion requested; tearing the instance down.';
@@ -172,12 +174,13 @@ export class InstanceService {
       { state: 'destroy', stateMessage: message, failedPhase: null },
       { actor: tenant, type: 'delete_requested', state: 'destroy', message },
     );
+    await this.deps.registry.committed();
     this.deps.orchestration.deleteRequested(deleting);
     return deleting;
   }
 
-  deleteAll(tenant: string): InstanceRecord[] {
-    return this.list(tenant).map((instance) => this.delete(tenant, instance.id));
+  async deleteAll(tenant: string): Promise<InstanceRecord[]> {
+    return Promise.all(this.list(tenant).map((instance) => this.delete(tenant, instance.id)));
   }
 
   /** A page of the instance's history: up to `limit` events numbered after `after`. */
@@ -228,18 +231,19 @@ function autoscaled(type: ServiceType, attributes: Attributes): boolean {
 }
 
 /**
- * Records an accepted change of an instance's inputs with its event, then
- * tells the orchestration: a ready (or degraded) cluster starts updating at
- * once; in any other state the pipeline applies the change when it can.
+ * Records an accepted change of an instance's inputs with its event, then,
+ * once it is committed, tells the orchestration: a ready (or degraded) cluster
+ * starts updating at once; in any other state the pipeline applies the change
+ * when it can.
  */
-export function applyUpdate(
+export async function applyUpdate(
   deps: Pick<InstanceServiceDeps, 'registry' | 'orchestration'>,
   instance: InstanceRecord,
   next: Attributes,
   changes: Changes,
   actor: string,
   message: string,
-): InstanceRecord {
+): Promise<InstanceRecord> {
   const updating = isServing(instance.state) && touchesOrchestrator(changes);
   const updated = deps.registry.change(
     instance.uid,
@@ -247,6 +251,7 @@ export function applyUpdate(
     { attributes: next, ...(updating ? { state: 'update' as const, stateMessage: message } : {}) },
     { actor, type: 'updated', changes, ...(updating ? { state: 'update' as const, message } : {}) },
   );
+  await deps.registry.committed();
   deps.orchestration.reconfigured(updated, changes);
   return updated;
 }

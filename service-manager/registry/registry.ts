@@ -141,6 +141,49 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX instances_live_state ON instances (state) WHERE removed_at IS NULL;`,
 ];
 
+/** Instances kept in memory: enough for every instance a busy dashboard polls. */
+const RECENT_RECORDS = 4096;
+
+/** Live instances by uid and by tenant and id, the oldest kept dropped first when full. */
+class RecentRecords {
+  private readonly byUids = new Map<string, InstanceRecord>();
+  private readonly uids = new Map<string, string>();
+
+  constructor(private readonly limit: number) {}
+
+  byUid(uid: string): InstanceRecord | undefined {
+    return this.byUids.get(uid);
+  }
+
+  find(tenant: string, id: string): InstanceRecord | undefined {
+    const uid = this.uids.get(keyOf(tenant, id));
+    return uid === undefined ? undefined : this.byUids.get(uid);
+  }
+
+  keep(record: InstanceRecord): void {
+    this.drop(record.uid);
+    if (this.byUids.size >= this.limit) this.drop(this.byUids.keys().next().value!);
+    this.byUids.set(record.uid, record);
+    this.uids.set(keyOf(record.tenant, record.id), record.uid);
+  }
+
+  drop(uid: string): void {
+    const record = this.byUids.get(uid);
+    if (!record) return;
+    this.byUids.delete(uid);
+    this.uids.delete(keyOf(record.tenant, record.id));
+  }
+
+  clear(): void {
+    this.byUids.clear();
+    this.uids.clear();
+  }
+}
+
+function keyOf(tenant: string, id: string): string {
+  return `${tenant}\n${id}`;
+}
+
 /** How an instance's history is kept bounded. */
 export interface HistoryLimits {
   /** Events kept per instance; beyond it the oldest progress events are folded into one. State changes are always kept. */
@@ -188,17 +231,36 @@ interface EventRow {
   changes: string | null;
 }
 
+/** The writes of one turn of the event loop, committed together. */
+interface WriteGroup {
+  readonly committed: Promise<void>;
+  readonly settle: (error?: unknown) => void;
+  /** Instances written to, told again of their state if the group is rolled back. */
+  readonly touched: Set<string>;
+}
+
 /**
  * The durable registry of service instances and their history, in SQLite
  * (WAL mode). Each change and its event are written in one transaction, so a
  * failed write leaves the previous state intact. Removed instances are kept
  * as tombstones with their events; they are invisible to every query here.
+ *
+ * Writes are group-committed: the first write after a commit opens a
+ * transaction that every write of the same turn of the event loop joins (each
+ * in a savepoint of its own), and it commits at the next turn. One commit then
+ * carries the creates of many concurrent requests. A write is seen by reads at
+ * once but durable only once `committed()` resolves, so whoever acknowledges a
+ * write waits for that.
  */
 export class InstanceRegistry {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly writeListeners: Array<(uid: string, now: InstanceRecord | undefined) => void> = [];
+  private group: WriteGroup | undefined;
+  /** Set while a write runs: its reads see the write's own changes, which may yet be undone, so they are not kept. */
+  private writing = false;
+  private readonly recent = new RecentRecords(RECENT_RECORDS);
 
   constructor(
     path: string,
@@ -231,22 +293,75 @@ export class InstanceRegistry {
   }
 
   close(): void {
+    this.commit();
     this.db.close();
   }
 
-  /** Hears of every committed write to an instance, with the instance as it is now (undefined once removed). */
+  /** Resolves once every write made so far is durable; rejects if their commit failed (they are then undone). */
+  committed(): Promise<void> {
+    return this.group?.committed ?? Promise.resolve();
+  }
+
+  /** Runs a write in the open group (opening one if none is), undoing it alone if it throws. */
+  private write<T>(apply: () => T): T {
+    if (!this.group) this.open();
+    this.writing = true;
+    try {
+      return this.db.transaction(apply)();
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private open(): void {
+    this.sql.begin.run();
+    let settle!: (error?: unknown) => void;
+    const committed = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // A group nobody waits for must not fail as an unhandled rejection; those who wait still see the error.
+    committed.catch(() => undefined);
+    this.group = { committed, settle, touched: new Set() };
+    setImmediate(() => this.commit());
+  }
+
+  private commit(): void {
+    const group = this.group;
+    if (!group) return;
+    this.group = undefined;
+    try {
+      this.sql.commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) this.sql.rollback.run();
+      this.recent.clear();
+      // Listeners heard of writes that are gone now: they hear of each instance again as it is.
+      for (const uid of group.touched) this.wrote(uid, this.byUid(uid));
+      group.settle(error);
+      return;
+    }
+    group.settle();
+  }
+
+  /**
+   * Hears of every write to an instance as it is made, with the instance as it
+   * is now (undefined once removed); should its group's commit fail, hears of
+   * the instance again as it is after the rollback.
+   */
   onWrite(listener: (uid: string, now: InstanceRecord | undefined) => void): void {
     this.writeListeners.push(listener);
   }
 
   private wrote<T extends InstanceRecord | undefined>(uid: string, record: T): T {
+    this.group?.touched.add(uid);
+    if (record) this.recent.keep(record);
+    else this.recent.drop(uid);
     for (const listener of this.writeListeners) listener(uid, record);
     return record;
   }
 
   insert(instance: NewInstance, event: NewEvent): InstanceRecord {
     const now = this.clock.now();
-    const record = this.db.transaction(() => {
+    const record = this.write(() => {
       if (this.find(instance.tenant, instance.id)) throw new DuplicateInstance(instance.id);
       this.sql.insert.run({
           ...instance,
@@ -257,19 +372,29 @@ export class InstanceRegistry {
         });
       this.appendEvent(instance.uid, now, event);
       return this.byUid(instance.uid)!;
-    })();
+    });
     return this.wrote(record.uid, record);
   }
 
   /** A live instance of a tenant by its id. */
   find(tenant: string, id: string): InstanceRecord | undefined {
-    const row = this.sql.find.get(tenant, id);
-    return row && toRecord(row);
+    if (this.writing) return this.fresh(this.sql.find.get(tenant, id));
+    return this.recent.find(tenant, id) ?? this.kept(this.sql.find.get(tenant, id));
   }
 
   byUid(uid: string): InstanceRecord | undefined {
-    const row = this.sql.byUid.get(uid);
+    if (this.writing) return this.fresh(this.sql.byUid.get(uid));
+    return this.recent.byUid(uid) ?? this.kept(this.sql.byUid.get(uid));
+  }
+
+  private fresh(row: InstanceRow | undefined): InstanceRecord | undefined {
     return row && toRecord(row);
+  }
+
+  private kept(row: InstanceRow | undefined): InstanceRecord | undefined {
+    const record = this.fresh(row);
+    if (record) this.recent.keep(record);
+    return record;
   }
 
   /** A tenant's live instances, oldest first. */
@@ -337,7 +462,7 @@ export class InstanceRegistry {
     const existing = this.sql.meta.get('manager_id');
     if (existing) return existing.value;
     const id = randomBytes(6).toString('hex');
-    this.sql.setMeta.run('manager_id', id);
+    this.write(() => this.sql.setMeta.run('manager_id', id));
     return this.sql.meta.get('manager_id')!.value;
   }
 
@@ -346,7 +471,7 @@ export class InstanceRegistry {
    * bumps the version clients race on nor adds to the history.
    */
   setMemo(uid: string, memo: PipelineMemo): InstanceRecord {
-    return this.wrote(uid, this.storeMemo(uid, memo));
+    return this.wrote(uid, this.write(() => this.storeMemo(uid, memo)));
   }
 
   private storeMemo(uid: string, memo: PipelineMemo): InstanceRecord {
@@ -361,18 +486,18 @@ export class InstanceRegistry {
    */
   recordEvents(uid: string, events: readonly NewEvent[], memo: PipelineMemo): InstanceRecord {
     const now = this.clock.now();
-    const record = this.db.transaction(() => {
+    const record = this.write(() => {
       this.storeMemo(uid, memo);
       for (const event of events) this.appendEvent(uid, now, event);
       return this.byUid(uid)!;
-    })();
+    });
     return this.wrote(uid, record);
   }
 
   /** Adds an event that changes nothing of the instance, such as why the autoscaler holds. */
   addEvent(uid: string, event: NewEvent): void {
     if (!this.byUid(uid)) throw new StaleInstance(uid);
-    this.appendEvent(uid, this.clock.now(), event);
+    this.write(() => this.appendEvent(uid, this.clock.now(), event));
   }
 
   /**
@@ -381,7 +506,7 @@ export class InstanceRegistry {
    */
   change(uid: string, expectedVersion: number, patch: InstancePatch, event: NewEvent): InstanceRecord {
     const now = this.clock.now();
-    const record = this.db.transaction(() => {
+    const record = this.write(() => {
       const current = this.byUid(uid);
       if (!current || current.version !== expectedVersion) throw new StaleInstance(current?.id ?? uid);
       if (patch.state !== undefined && !canTransition(current.state, patch.state)) {
@@ -403,18 +528,18 @@ export class InstanceRegistry {
         });
       this.appendEvent(uid, now, event);
       return this.byUid(uid)!;
-    })();
+    });
     return this.wrote(uid, record);
   }
 
   /** Marks an instance removed once its teardown is confirmed; its events stay. */
   remove(uid: string, expectedVersion: number, event: NewEvent): void {
     const now = this.clock.now();
-    this.db.transaction(() => {
+    this.write(() => {
       const result = this.sql.remove.run(now, now, uid, expectedVersion);
       if (result.changes !== 1) throw new StaleInstance(uid);
       this.appendEvent(uid, now, event);
-    })();
+    });
     this.wrote(uid, undefined);
   }
 
@@ -431,10 +556,10 @@ export class InstanceRegistry {
 
   /** Deletes instances removed before `before` with their histories; returns how many. */
   prune(before: number): number {
-    return this.db.transaction(() => {
+    return this.write(() => {
       this.sql.pruneEvents.run(before);
       return this.sql.pruneInstances.run(before).changes;
-    })();
+    });
   }
 
   private appendEvent(uid: string, time: number, event: NewEvent): void {
@@ -482,6 +607,9 @@ function privateFiles(path: string): void {
 
 function prepareStatements(db: Database.Database) {
   return {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
     insert: db.prepare(
       `INSERT INTO instances (uid, id, tenant, kind, attributes, outputs, state, state_message, failed_phase,
          created_at, updated_at, state_since, version)

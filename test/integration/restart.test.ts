@@ -1,5 +1,18 @@
 import { expect } from 'chai';
-import { DEMO, OTHER, removeDir, startTestSm } from '../support/sm.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InstanceRegistry } from '../../service-manager/registry/registry.js';
+import { writeUnlimitedCopy } from '../../simulator/fixtures.js';
+import { baseConfig, DEMO, ETC, KIND, OTHER, removeDir, startTestSm } from '../support/sm.js';
+
+const DETACHED_SM = fileURLToPath(new URL('../support/detached-sm-process.js', import.meta.url));
+/** Creates acknowledged before the kill, and how many are sent at once. */
+const ACKNOWLEDGED = 60;
+const CONCURRENT = 16;
 
 describe('SM restart', () => {
   it('keeps instances, their attributes, states and events', async () => {
@@ -30,4 +43,62 @@ describe('SM restart', () => {
       removeDir(first.dir);
     }
   });
+
+  it('loses no create it acknowledged when killed right after answering 201', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sm-kill-'));
+    const file = join(dir, 'sm.cfg');
+    writeFileSync(
+      file,
+      [
+        ...baseConfig(join(dir, 'registry.db')),
+        '[simulator]',
+        `fixtures = ${writeUnlimitedCopy(join(ETC, 'simulator.json'), dir)}`,
+        'listen = 127.0.0.1:0',
+        '[quota]',
+        'instances = 1000',
+        'vms = 100000',
+        'writes_per_minute = 100000',
+        'write_burst = 100000',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [DETACHED_SM, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout!.once('data', (line: Buffer) => resolve(line.toString().trim()));
+        child.once('exit', (code) => reject(new Error(`the service manager exited with ${code}`)));
+      });
+      const acknowledged: string[] = [];
+      const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENT });
+      const create = (): Promise<boolean> =>
+        new Promise((resolve) => {
+          const req = request(`${url}/mesos/`, { method: 'POST', agent, headers: { ...DEMO, Category: KIND, 'Content-Type': 'text/occi' } }, (res) => {
+            // The kill comes in the very callback that hears the 201, while other creates are still being written.
+            if (res.statusCode === 201 && acknowledged.push(res.headers.location!.split('/').pop()!) === ACKNOWLEDGED) child.kill('SIGKILL');
+            res.resume();
+            res.on('end', () => resolve(res.statusCode === 201));
+            res.on('error', () => resolve(false));
+          });
+          req.on('error', () => resolve(false));
+          req.end();
+        });
+      const worker = async (): Promise<void> => {
+        while (child.exitCode === null && child.signalCode === null && (await create()));
+      };
+      await Promise.all(Array.from({ length: CONCURRENT }, worker));
+      agent.destroy();
+      expect(acknowledged.length, 'creates acknowledged before the kill').to.be.at.least(ACKNOWLEDGED);
+      await exited;
+      const registry = new InstanceRegistry(join(dir, 'registry.db'), { now: () => Date.now() });
+      try {
+        expect(acknowledged.filter((id) => registry.find('demo', id) === undefined), 'acknowledged but lost').to.deep.equal([]);
+      } finally {
+        registry.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      removeDir(dir);
+    }
+  });
 });
+

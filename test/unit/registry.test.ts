@@ -252,7 +252,7 @@ describe('SM registry', () => {
     expect(registry.events('u2').map((e) => e.seq)).to.deep.equal([1]);
   });
 
-  it('prunes instances removed before a time, with their histories, and nothing else', () => {
+  it('prunes instances removed before a time, with their histories, and nothing else', async () => {
     registry.insert(instance(), created);
     registry.insert(instance({ uid: 'u2', id: 'c2' }), created);
     registry.remove('u1', 1, { actor: 'service-manager', type: 'removed' });
@@ -262,6 +262,7 @@ describe('SM registry', () => {
     expect(registry.prune(clock.now() - 5_000)).to.equal(1);
     expect(registry.prune(clock.now() - 5_000)).to.equal(0);
     expect(registry.find('demo', 'c3')).to.not.equal(undefined);
+    await registry.committed();
     const db = new Database(join(dir, 'sub', 'registry.db'), { readonly: true });
     expect(db.prepare('SELECT uid FROM instances ORDER BY uid').all()).to.deep.equal([{ uid: 'u2' }, { uid: 'u3' }]);
     expect(db.prepare('SELECT DISTINCT uid FROM events ORDER BY uid').all()).to.deep.equal([{ uid: 'u2' }, { uid: 'u3' }]);
@@ -310,6 +311,62 @@ describe('SM registry', () => {
     const second = registry.keyPage('demo', first.keys.at(-1), 2);
     expect([second.keys.map((k) => k.id), second.more]).to.deep.equal([['c', 'd'], false]);
     expect(registry.keyPage('demo', undefined, 4).more, 'exactly a page').to.equal(false);
+  });
+
+  it('commits the writes of one turn of the event loop together, and says when they are durable', async () => {
+    const reader = new Database(join(dir, 'sub', 'registry.db'), { readonly: true });
+    const stored = (): number => (reader.prepare('SELECT count(*) AS n FROM instances').get() as { n: number }).n;
+    try {
+      for (let i = 1; i <= 5; i++) registry.insert(instance({ uid: `u${i}`, id: `c${i}` }), created);
+      expect(registry.list('demo'), 'seen by reads at once').to.have.length(5);
+      expect(stored(), 'not yet committed').to.equal(0);
+      await registry.committed();
+      expect(stored()).to.equal(5);
+      registry.setMemo('u1', { port: 18001 });
+      const second = registry.committed();
+      expect(stored()).to.equal(5);
+      await second;
+      expect((reader.prepare("SELECT memo FROM instances WHERE uid = 'u1'").get() as { memo: string }).memo).to.equal('{"port":18001}');
+      expect(await registry.committed(), 'nothing open').to.equal(undefined);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('undoes only the write that fails, not the others of its group', async () => {
+    registry.insert(instance(), created);
+    expect(() => registry.insert(instance({ uid: 'u2' }), created)).to.throw(DuplicateInstance);
+    expect(() => registry.change('u1', 7, { state: 'activate' }, { actor: 'demo', type: 'state_changed' })).to.throw(StaleInstance);
+    registry.insert(instance({ uid: 'u3', id: 'c3' }), created);
+    await registry.committed();
+    registry.close();
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
+    expect(registry.list('demo').map((r) => [r.uid, r.version])).to.deep.equal([['u1', 1], ['u3', 1]]);
+    expect(registry.events('u1')).to.have.length(1);
+  });
+
+  it('undoes a whole group whose commit fails, rejects those who wait, and tells listeners each instance as it is', async () => {
+    registry.insert(instance(), created);
+    await registry.committed();
+    const heard: Array<[string, number | undefined]> = [];
+    registry.onWrite((uid, now) => heard.push([uid, now?.version]));
+    // The registry's own connection, so the broken row is part of the open group; the check is put off to the commit.
+    const own = (registry as unknown as { db: Database.Database }).db;
+    registry.change('u1', 1, { stateMessage: 'changed' }, { actor: 'demo', type: 'updated' });
+    registry.insert(instance({ uid: 'u2', id: 'c2' }), created);
+    own.pragma('defer_foreign_keys = ON');
+    own.prepare("INSERT INTO events (uid, n, time, actor, type) VALUES ('ghost', 1, 0, 'demo', 'progress')").run();
+    const failed = await registry.committed().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(String(failed)).to.match(/FOREIGN KEY/);
+    expect(heard).to.deep.equal([['u1', 2], ['u2', 1], ['u1', 1], ['u2', undefined]]);
+    expect(registry.byUid('u1')).to.include({ version: 1, stateMessage: 'accepted' });
+    expect(registry.byUid('u2')).to.equal(undefined);
+    registry.insert(instance({ uid: 'u3', id: 'c3' }), created);
+    await registry.committed();
+    expect(registry.list('demo').map((r) => r.uid), 'the next group commits').to.deep.equal(['u1', 'u3']);
   });
 
   it('refuses a registry written by a newer schema', () => {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { RenderedMembers } from '../../service-manager/http/rendered-members.js';
+import { RenderedCache } from '../../service-manager/http/rendered-cache.js';
 
-describe('SM rendered listing members', () => {
-  it('gives a member back only for the version it was rendered at', () => {
-    const members = new RenderedMembers(10);
+describe('SM rendered instances cache', () => {
+  it('gives a rendering back only for the version it was rendered at', () => {
+    const members = new RenderedCache<string>(10);
     members.set('u1', 3, '{"v":3}');
     expect(members.get('u1', 3)).to.equal('{"v":3}');
     expect(members.get('u1', 4), 'changed since').to.equal(undefined);
@@ -12,7 +12,7 @@ describe('SM rendered listing members', () => {
   });
 
   it('drops the least recently used beyond its capacity', () => {
-    const members = new RenderedMembers(2);
+    const members = new RenderedCache<string>(2);
     members.set('a', 1, 'A');
     members.set('b', 1, 'B');
     expect(members.get('a', 1)).to.equal('A');
