@@ -35,11 +35,11 @@ export function baseUrlOf(req: Request, publicUrl: string | undefined, fallbackH
 }
 
 export function send(res: Response, status: number, representation: Representation): void {
-  res.status(status);
-  for (const [name, value] of Object.entries(representation.headers)) res.setHeader(name, value);
-  const body = Buffer.from(representation.body, 'utf8');
-  res.setHeader('Content-Length', body.length);
-  res.end(body);
+  res.statusCode = status;
+  const { headers, body } = representation;
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
+  res.end(body, 'utf8');
 }
 
 export function sendText(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {

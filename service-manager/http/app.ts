@@ -42,11 +42,12 @@ export function createApp(deps: AppDeps): Express {
     ),
   );
 
+  // The path clients poll comes first: the router tries each route in turn.
+  app.all(`${location}:id`, routes.entity);
   app.all(['/-/', '/.well-known/org/ogf/occi/-/'], routes.queryInterface);
   app.all('/', routes.root);
   app.all(location, routes.collection);
   app.all(LINK_KIND.location!, routes.links);
-  app.all(`${location}:id`, routes.entity);
   app.all(`${location}:id/events`, routes.events);
   app.use((req) => {
     throw new NotFound(`Nothing at ${req.path}; instances live under ${location}.`);

@@ -186,7 +186,7 @@ function afterFailure(s: Situation, policy: PipelinePolicy): Decision {
     const attempt = (s.memo.teardowns ?? 0) + 2;
     return due(s, policy) ? { kind: 'renew', reason: 'teardown', to: 'destroy', message: `Retrying the teardown (attempt ${attempt}).` } : { kind: 'idle' };
   }
-  if (!awaitsRetry(s.failedPhase, s.memo) || failure === undefined) return { kind: 'idle' };
+  if (!awaitsRetry(s.failedPhase, failure?.vms) || failure === undefined) return { kind: 'idle' };
   if (!s.memo.started) return { kind: 'cleaned' };
   const later = (why: string): Decision =>
     due(s, policy) ? { kind: 'renew', reason: 'teardown', message: failureMessage(failure) } : { kind: 'idle', message: failureMessage(failure, `${why}; tried again later`) };
@@ -207,8 +207,8 @@ function afterFailure(s: Situation, policy: PipelinePolicy): Decision {
  * or the clean-up of its VMs. Any other failed instance stays as it is until
  * a client retries or deletes it, so periodic checks pass it by.
  */
-export function awaitsRetry(failedPhase: ServiceState | undefined, memo: Pick<PipelineMemo, 'failure'>): boolean {
-  return failedPhase === 'destroy' || memo.failure?.vms === 'removing';
+export function awaitsRetry(failedPhase: ServiceState | undefined, failedVms: Failure['vms'] | undefined): boolean {
+  return failedPhase === 'destroy' || failedVms === 'removing';
 }
 
 /** Whether the next try of a failed teardown or clean-up is due: the wait doubles with each try, up to an hour. */

@@ -2,7 +2,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PipelineDriver } from '../lifecycle/driver.js';
 import type { InstanceRegistry } from '../registry/registry.js';
-import { awaitsRetry } from '../lifecycle/pipeline.js';
+import { STATES } from '../lifecycle/states.js';
 import type { SoRuntime } from '../runtime/runtime.js';
 import type { VmSweeper } from './vm-sweep.js';
 
@@ -16,6 +16,9 @@ export interface ReconcilerDeps {
   readonly retentionMs: number;
   readonly logger: Logger;
 }
+
+/** Every state but failed: the instances a resync looks at. */
+const UNFAILED = STATES.filter((state) => state !== 'failed');
 
 /**
  * The periodic checks that keep the registry and the world in agreement when
@@ -35,7 +38,7 @@ export class Reconciler {
    * outputs and events).
    */
   resync(): number {
-    return this.kickIdle(this.deps.registry.liveStates().filter((i) => i.state !== 'failed'));
+    return this.kickIdle(this.deps.registry.inStates(UNFAILED));
   }
 
   /**
@@ -44,7 +47,7 @@ export class Reconciler {
    * back-off has passed.
    */
   retries(): number {
-    return this.kickIdle(this.deps.registry.failed().filter((i) => awaitsRetry(i.failedPhase, i.memo)));
+    return this.kickIdle(this.deps.registry.awaitingRetry());
   }
 
   /** Removes orchestrators that belong to no live instance (left by a crash between two steps). */
@@ -70,9 +73,9 @@ export class Reconciler {
   }
 
   /** Makes the loops of these instances take a step, unless they are running already. */
-  private kickIdle(instances: ReadonlyArray<{ readonly uid: string }>): number {
+  private kickIdle(uids: readonly string[]): number {
     let kicked = 0;
-    for (const { uid } of instances) {
+    for (const uid of uids) {
       if (this.deps.driver.active(uid)) continue;
       this.deps.driver.kick(uid);
       kicked++;

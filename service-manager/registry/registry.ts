@@ -423,18 +423,24 @@ export class InstanceRegistry {
     return this.sql.listAll.all().map(toRecord);
   }
 
-  /** The uid and state of every live instance, oldest first: what periodic checks look through, without reading whole records. */
+  /** The uid and state of every live instance, oldest first, without reading whole records: what a restart picks up again. */
   liveStates(): Array<{ readonly uid: string; readonly state: ServiceState }> {
     return this.sql.liveStates.all().map((row) => ({ uid: row.uid, state: checkedState(row.state) }));
   }
 
-  /** The failed instances with what tells whether anything is left to try again, oldest first. */
-  failed(): Array<{ readonly uid: string; readonly failedPhase?: ServiceState; readonly memo: PipelineMemo }> {
-    return this.sql.failed.all().map((row) => ({
-      uid: row.uid,
-      ...(row.failed_phase === null ? {} : { failedPhase: checkedState(row.failed_phase) }),
-      memo: JSON.parse(row.memo) as PipelineMemo,
-    }));
+  /** The uids of the live instances in these states, oldest first, read through the state index. */
+  inStates(states: readonly ServiceState[]): string[] {
+    return this.sql.inStates.all(JSON.stringify(states)).map((row) => row.uid);
+  }
+
+  /**
+   * The failed instances with something left to try again (a teardown, or
+   * the clean-up of their VMs), oldest first: the rows `awaitsRetry` accepts,
+   * picked by the database so the many failed instances kept for debugging
+   * are never read.
+   */
+  awaitingRetry(): string[] {
+    return this.sql.awaitingRetry.all().map((row) => row.uid);
   }
 
   /** Live instances whose stored attributes name this attribute, oldest first. */
@@ -627,8 +633,12 @@ function prepareStatements(db: Database.Database) {
     byUids: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid IN (SELECT value FROM json_each(?)) AND removed_at IS NULL'),
     listAll: db.prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
     liveStates: db.prepare<[], { uid: string; state: string }>('SELECT uid, state FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
-    failed: db.prepare<[], { uid: string; failed_phase: string | null; memo: string }>(
-      "SELECT uid, failed_phase, memo FROM instances WHERE removed_at IS NULL AND state = 'failed' ORDER BY created_at, id",
+    inStates: db.prepare<[string], { uid: string }>(
+      'SELECT uid FROM instances WHERE removed_at IS NULL AND state IN (SELECT value FROM json_each(?)) ORDER BY created_at, id',
+    ),
+    awaitingRetry: db.prepare<[], { uid: string }>(
+      `SELECT uid FROM instances WHERE removed_at IS NULL AND state = 'failed'
+         AND (failed_phase = 'destroy' OR json_extract(memo, '$.failure.vms') = 'removing') ORDER BY created_at, id`,
     ),
     withAttribute: db.prepare<[string], InstanceRow>(
       'SELECT * FROM instances WHERE removed_at IS NULL AND json_type(attributes, ?) IS NOT NULL ORDER BY created_at, id',

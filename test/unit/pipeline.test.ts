@@ -212,7 +212,7 @@ describe('SM pipeline decisions', () => {
         ['initialise', { ...removing, started: false, failure: { cause: 'x', vms: 'none' } }, false],
       ];
       for (const [failedPhase, memo, expected] of cases) {
-        expect(awaitsRetry(failedPhase, memo), `${failedPhase} ${memo.failure?.vms}`).to.equal(expected);
+        expect(awaitsRetry(failedPhase, memo.failure?.vms), `${failedPhase} ${memo.failure?.vms}`).to.equal(expected);
         if (expected) continue;
         const long = situation('failed', stack('CREATE_FAILED'), { ...(failedPhase ? { failedPhase } : {}), memo, stateSince: NOW - 86_400_000 });
         expect(next(long), 'the pipeline agrees: nothing to do, however long it waits').to.deep.equal({ kind: 'idle' });

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ManualClock } from '../../lib/clock.js';
-import { IllegalTransition } from '../../service-manager/lifecycle/states.js';
+import type { Failure } from '../../service-manager/lifecycle/memo.js';
+import { awaitsRetry } from '../../service-manager/lifecycle/pipeline.js';
+import { IllegalTransition, type ServiceState } from '../../service-manager/lifecycle/states.js';
 import {
   DuplicateInstance,
   InstanceRegistry,
@@ -298,6 +300,28 @@ describe('SM registry', () => {
       { port: 18001, state: 'initialise' },
       { port: 18002, state: 'failed', failedVms: 'removed' },
     ]);
+  });
+
+  it('picks the failed instances awaiting a retry exactly as the pipeline tells them', () => {
+    const cases: Array<[ServiceState | undefined, Failure['vms'] | undefined]> = [
+      ['destroy', undefined],
+      ['destroy', 'kept'],
+      ['deploy', 'removing'],
+      ['deploy', 'removed'],
+      ['deploy', 'kept'],
+      ['initialise', 'none'],
+      [undefined, undefined],
+    ];
+    for (const [i, [failedPhase, vms]] of cases.entries()) {
+      const uid = `u${i}`;
+      const made = registry.insert(instance({ uid, id: `c${i}` }), created);
+      registry.change(uid, made.version, { state: 'failed', ...(failedPhase ? { failedPhase } : {}) }, { actor: 'service-manager', type: 'state_changed', state: 'failed' });
+      if (vms) registry.setMemo(uid, { failure: { cause: 'x', vms } });
+    }
+    registry.insert(instance({ uid: 'working', id: 'working' }), created);
+    const expected = cases.flatMap(([failedPhase, vms], i) => (awaitsRetry(failedPhase, vms) ? [`u${i}`] : []));
+    expect(expected).to.deep.equal(['u0', 'u1', 'u2']);
+    expect(registry.awaitingRetry()).to.deep.equal(expected);
   });
 
   it('lists a tenant\'s instances in pages that neither skip nor repeat one when instances come and go between pages', () => {
