@@ -13,4 +13,7 @@ ENV NODE_ENV=production
 USER 65534:65534
 # Where it serves when neither SO_LISTEN nor PORT says otherwise.
 EXPOSE 8080
+# Asks the orchestrator's /healthz where its environment says it listens.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "/app/dist/service-orchestrator/healthcheck.js"]
 ENTRYPOINT ["node", "/app/dist/service-orchestrator/main.js"]

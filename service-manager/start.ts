@@ -17,6 +17,7 @@ import { TenantsFile } from './auth/tenants-file.js';
 import { Autoscaler } from './autoscale/autoscaler.js';
 import type { SmConfig } from './config/load.js';
 import { createApp } from './http/app.js';
+import { answers } from '../lib/http/probes.js';
 import { marathonPassword } from './instances/secret-outputs.js';
 import { InstanceService } from './instances/service.js';
 import { PipelineDriver } from './lifecycle/driver.js';
@@ -120,6 +121,11 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       secrets: marathonPassword(type, clusterSecretFor),
       jsonDialect: config.serviceManager.jsonDialect,
       writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
+      readiness: {
+        registry: () => registry.proveWritable(),
+        ...(pipeline ? { runtime: () => pipeline.runtime.ping() } : {}),
+        cloudstack: () => answers(cloudstackUrl),
+      },
       logger,
       serverName: serverName('mesos-service-manager'),
       maxBodyBytes: config.serviceManager.maxBodyBytes,

@@ -1,3 +1,4 @@
+import { answers } from '../lib/http/probes.js';
 import { SystemTimers, type Timers } from '../lib/clock.js';
 import { connectCloudStack } from '../lib/cloudstack/index.js';
 import { listen, type RunningServer } from '../lib/http/server.js';
@@ -37,6 +38,7 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
     logger,
   });
   const app = createSoApp({
+    readiness: { cloudstack: () => answers(config.cloudstack.endpoint) },
     orchestrator,
     tenant: config.tenant,
     ...(config.authKey === undefined ? {} : { authKey: config.authKey }),

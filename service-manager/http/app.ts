@@ -7,9 +7,12 @@ import { handlers, type HandlerDeps } from './handlers.js';
 import { errorHandler, occiVersion, requestContext, series } from '../../lib/http/middleware.js';
 import type { WriteLimit } from '../admission/write-limit.js';
 import { authenticate, limitWrites } from './auth.js';
+import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
 
 export interface AppDeps extends HandlerDeps {
   readonly validator: TokenValidator;
+  /** What `/readyz` checks, by name. */
+  readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   /** Each tenant's allowance of writes. */
   readonly writes: WriteLimit;
   readonly logger: Logger;
@@ -19,7 +22,8 @@ export interface AppDeps extends HandlerDeps {
 
 /**
  * The OCCI API: the query interface, the kind's collection and its instances,
- * each instance's event history, and the (empty) link collection.
+ * each instance's event history, and the (empty) link collection; before
+ * authentication, the health and readiness probes.
  */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -35,6 +39,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     series(
       requestContext(deps.logger, deps.serverName, true),
+      probes(deps.readiness, deps.logger),
       occiVersion(),
       authenticate(deps.validator),
       limitWrites(deps.writes),

@@ -463,6 +463,12 @@ export class InstanceRegistry {
     return this.sql.recordedPorts.all().map((row) => ({ port: row.port, state: checkedState(row.state), ...(row.vms === null ? {} : { failedVms: row.vms as Failure['vms'] }) }));
   }
 
+  /** Writes and commits the time: resolves once the registry has shown it still takes writes. */
+  async proveWritable(): Promise<void> {
+    this.write(() => this.sql.markProbe.run(String(this.clock.now())));
+    await this.committed();
+  }
+
   /** This service manager's id, made once and kept with its registry; it labels what the SM owns. */
   managerId(): string {
     const existing = this.sql.meta.get('manager_id');
@@ -659,6 +665,7 @@ function prepareStatements(db: Database.Database) {
     setMemo: db.prepare<[string, string]>('UPDATE instances SET memo = ? WHERE uid = ? AND removed_at IS NULL'),
     meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare<[string, string]>('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
+    markProbe: db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('probed_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     remove: db.prepare<[number, number, string, number]>(
       'UPDATE instances SET removed_at = ?, updated_at = ?, version = version + 1 WHERE uid = ? AND version = ? AND removed_at IS NULL',
     ),

@@ -24,6 +24,10 @@ export class DockerRuntime implements SoRuntime {
 
   constructor(private readonly options: DockerRuntimeOptions) {}
 
+  async ping(): Promise<void> {
+    await this.options.docker.ping();
+  }
+
   async start(launch: SoLaunch): Promise<void> {
     const name = soName(launch.uid);
     const existing = await engine(() => this.inspect(name));

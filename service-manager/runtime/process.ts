@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { access, constants, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,10 @@ export class ProcessRuntime implements SoRuntime {
   constructor(private readonly dir: string) {
     // Other local users must not read the orchestrators' logs or learn their pids.
     ownedPrivateDir(dir);
+  }
+
+  async ping(): Promise<void> {
+    await access(this.dir, constants.W_OK | constants.X_OK);
   }
 
   async start(launch: SoLaunch): Promise<void> {

@@ -52,6 +52,8 @@ export interface SoRuntime {
   list(): Promise<SoListing[]>;
   /** Its last lines of output, for diagnosis. */
   logs(uid: string, lines: number): Promise<string>;
+  /** Resolves when orchestrators can be started now: the engine answers, or their folder can be written. */
+  ping(): Promise<void>;
 }
 
 /** The name of an instance's container, service or process files. */

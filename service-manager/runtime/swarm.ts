@@ -22,6 +22,11 @@ export class SwarmRuntime implements SoRuntime {
 
   constructor(private readonly options: DockerRuntimeOptions) {}
 
+  /** The engine answers and is a Swarm manager, the only kind of node that makes services. */
+  async ping(): Promise<void> {
+    await this.options.docker.swarmInspect();
+  }
+
   async start(launch: SoLaunch): Promise<void> {
     const name = soName(launch.uid);
     const service = await engine(() => this.inspect(name));

@@ -1,3 +1,4 @@
+import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { BadRequest, Forbidden, NotFound } from '../../lib/errors.js';
 import { clusterTextForms } from '../../lib/cluster/text-forms.js';
@@ -46,6 +47,8 @@ export const ORCHESTRATOR_KIND: Kind = {
 
 export interface SoAppDeps {
   readonly orchestrator: Orchestrator;
+  /** What `/readyz` checks, by name. */
+  readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   /** The instance's tenant; unset, the tenant whose PUT initialises the orchestrator is the one it serves from then on. */
   readonly tenant?: string;
   /**
@@ -75,6 +78,7 @@ export function createSoApp(deps: SoAppDeps): Express {
   app.set('etag', false);
   // The service manager polls; its reads are logged at debug.
   app.use(requestContext(deps.logger, deps.serverName, true));
+  app.use(probes(deps.readiness, deps.logger));
   app.use(occiVersion());
   app.use(express.raw({ type: () => true, limit: 65_536 }));
   app.use(deps.authKey === undefined ? hurtleGate : signedOnly(deps.authKey, deps.wallClock));

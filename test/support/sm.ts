@@ -36,6 +36,8 @@ export interface TestSmOptions {
   readonly dir?: string;
   readonly extraConfig?: string;
   readonly orchestration?: StartOptions['orchestration'];
+  /** The CloudStack endpoint; the embedded simulator unless given. */
+  readonly endpoint?: string;
 }
 
 /**
@@ -67,7 +69,7 @@ export function baseConfig(registry: string, endpoint = 'embedded'): string[] {
 export async function startTestSm(options: TestSmOptions = {}): Promise<TestSm> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sm-test-'));
   const text = [
-    ...baseConfig(join(dir, 'registry.db')),
+    ...baseConfig(join(dir, 'registry.db'), options.endpoint),
     '[simulator]',
     `fixtures = ${join(ETC, 'simulator.json')}`,
     'listen = 127.0.0.1:0',
