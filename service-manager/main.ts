@@ -1,3 +1,4 @@
+import { processMetrics } from '../lib/metrics/process.js';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../lib/errors.js';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     level: config.general.logLevel,
     format: chooseLogFormat(config.general.logFormat, process.stdout.isTTY === true),
   });
-  const sm = await startServiceManager(config, { logger });
+  const sm = await startServiceManager(config, { logger, metrics: processMetrics() });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

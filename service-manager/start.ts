@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SystemTimers, systemClock, type Clock, type Timers } from '../lib/clock.js';
 import { connectCloudStack } from '../lib/cloudstack/index.js';
+import { ConfigError } from '../lib/errors.js';
 import { listen } from '../lib/http/server.js';
 import type { Logger } from '../lib/logger.js';
 import { checkSecretFiles, exposure } from '../lib/private-files.js';
@@ -31,6 +33,8 @@ import { PortPool } from './runtime/ports.js';
 import type { SoRuntime } from './runtime/runtime.js';
 import { loadManifest, type ServiceType } from './service-type/manifest.js';
 import { SoClient } from './so/client.js';
+import { SmMetrics } from './metrics.js';
+import { Registry } from 'prom-client';
 
 export interface StartOptions {
   readonly logger: Logger;
@@ -40,6 +44,8 @@ export interface StartOptions {
   readonly timers?: Timers;
   /** Replaces the orchestrator pipeline, for tests of the API alone. */
   readonly orchestration?: (registry: InstanceRegistry, logger: Logger) => Orchestration;
+  /** Where the metrics are kept: the process's, with Node's own metrics, or one of its own by default. */
+  readonly metrics?: Registry;
 }
 
 /** How long one look at a CloudStack account's limits serves admission, and how long admission waits for one. */
@@ -82,6 +88,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
   const cloudClock = new SystemTimers(config.cloudstack.clock.scale, config.cloudstack.clock.origin);
   const simulator = config.cloudstack.endpoint === 'embedded' ? await embeddedSimulator(config, cloudClock, logger) : undefined;
   const registry = new InstanceRegistry(config.serviceManager.registry, options.clock ?? systemClock, { maxEvents: config.registry.maxEvents });
+  const metrics = new SmMetrics(options.metrics ?? new Registry(), registry);
   const stops: Array<() => Promise<void>> = [];
   try {
     const managerId = registry.managerId();
@@ -92,9 +99,9 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       orchestration = options.orchestration(registry, logger);
     } else {
       const timers = options.timers ?? new SystemTimers();
-      pipeline = await startPipeline({ config, type, registry, registryClock: options.clock ?? systemClock, tenants, managerId, keyFor: orchestratorKeys(key), clusterSecretFor, cloudstackUrl, cloudClock, timers, logger });
+      pipeline = await startPipeline({ config, type, registry, registryClock: options.clock ?? systemClock, tenants, managerId, keyFor: orchestratorKeys(key), clusterSecretFor, cloudstackUrl, cloudClock, timers, logger, metrics });
       orchestration = pipeline.driver;
-      const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger);
+      const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger, (check, outcome, acted) => metrics.reconcilerRun(check, outcome, acted));
       const { driver, runtime } = pipeline;
       stops.push(stopSchedule, () => driver.stop());
       if (simulator) {
@@ -105,7 +112,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
     const quotaOf = (tenant: string): Quota => tenants.quotaOf(tenant, config.quota);
     const capacities = new AccountCapacities({
       credentials: (tenant) => tenants.tenant(tenant)?.cloudstack,
-      connect: (account) => connectCloudStack({ endpoint: cloudstackUrl, ...account, timers: cloudClock, logger }),
+      connect: (account) => connectCloudStack({ endpoint: cloudstackUrl, ...account, timers: cloudClock, logger, observe: cloudstackObserver(metrics) }),
       clock: cloudClock,
       ttlMs: CAPACITY_TTL_MS,
       timeoutMs: CAPACITY_TIMEOUT_MS,
@@ -121,6 +128,9 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       secrets: marathonPassword(type, clusterSecretFor),
       jsonDialect: config.serviceManager.jsonDialect,
       writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
+      metrics: metrics.registry,
+      observe: (req, res, seconds) => metrics.http.observe(req, res, seconds),
+      ...(config.metrics.tokenFile === undefined ? {} : { metricsToken: readMetricsToken(config.metrics.tokenFile, secretFiles, logger) }),
       readiness: {
         registry: () => registry.proveWritable(),
         ...(pipeline ? { runtime: () => pipeline.runtime.ping() } : {}),
@@ -180,12 +190,13 @@ interface PipelineContext {
   readonly cloudClock: SystemTimers;
   readonly timers: Timers;
   readonly logger: Logger;
+  readonly metrics: SmMetrics;
 }
 
 async function startPipeline(context: PipelineContext): Promise<Pipeline> {
-  const { config, registry, tenants, managerId, timers, logger } = context;
+  const { config, registry, tenants, managerId, timers, logger, metrics } = context;
   const settings = config.soRuntime;
-  const runtime = await chooseRuntime(settings, managerId, logger);
+  const runtime = metrics.counted(await chooseRuntime(settings, managerId, logger));
   const policy = {
     deadlinesMs: config.pipeline.deadlinesMs,
     startTimeoutMs: settings.startTimeoutMs,
@@ -196,7 +207,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     registry,
     type: context.type,
     runtime,
-    client: new SoClient(),
+    client: new SoClient(undefined, (call, outcome, seconds) => metrics.soCalls.observe(call, outcome, seconds)),
     ports: new PortPool(settings.ports, settings.host),
     launch: {
       host: settings.host,
@@ -217,13 +228,30 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     registry,
     managerId,
     accounts: () => tenants.accounts(),
-    connect: (account) => connectCloudStack({ endpoint: context.cloudstackUrl, ...account, timers: context.cloudClock, logger }),
+    connect: (account) => connectCloudStack({ endpoint: context.cloudstackUrl, ...account, timers: context.cloudClock, logger, observe: cloudstackObserver(metrics) }),
     deadlineMs: config.pipeline.deadlinesMs.destroy,
     logger,
   });
   const reconciler = new Reconciler({ registry, driver, runtime, sweeper, clock: context.registryClock, retentionMs: config.registry.retentionMs, logger });
   const autoscaler = new Autoscaler({ registry, type: context.type, orchestration: driver, clock: timers, sustainMs: config.reconciler.autoscaleSustainMs, logger });
   return { runtime, driver, reconciler, autoscaler };
+}
+
+function cloudstackObserver(metrics: SmMetrics): (command: string, outcome: string, seconds: number) => void {
+  return (command, outcome, seconds) => metrics.cloudstackCalls.observe(command, outcome, seconds);
+}
+
+/** The bearer token of GET /metrics, from a file kept like the other secrets. */
+function readMetricsToken(file: string, secretFiles: SmConfig['serviceManager']['secretFiles'], logger: Logger): string {
+  checkSecretFiles([file], secretFiles, (message) => logger.warn(message));
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`cannot read the metrics token file ${file}: ${(error as Error).message}`);
+  }
+  if (token === '') throw new ConfigError(`the metrics token file ${file} is empty`);
+  return token;
 }
 
 /**

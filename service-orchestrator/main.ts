@@ -1,3 +1,4 @@
+import { processMetrics } from '../lib/metrics/process.js';
 import { ConfigError } from '../lib/errors.js';
 import { chooseLogFormat, createLogger } from '../lib/logger.js';
 import { readSoConfig } from './config.js';
@@ -9,7 +10,7 @@ async function main(): Promise<void> {
     level: config.logLevel,
     format: chooseLogFormat(config.logFormat, process.stdout.isTTY === true),
   }).child({ instance: config.instanceId });
-  const running = await startOrchestrator(config, logger);
+  const running = await startOrchestrator(config, logger, undefined, processMetrics());
   const stop = (signal: string): void => {
     logger.info('stopping; the cluster is left as it is', { signal });
     void running.close().then(() => process.exit(0));

@@ -1,3 +1,6 @@
+import { Registry } from 'prom-client';
+import { CallMetrics } from '../lib/metrics/calls.js';
+import { HttpMetrics } from '../lib/metrics/http.js';
 import { answers } from '../lib/http/probes.js';
 import { SystemTimers, type Timers } from '../lib/clock.js';
 import { connectCloudStack } from '../lib/cloudstack/index.js';
@@ -19,10 +22,16 @@ export interface RunningOrchestrator {
   close(): Promise<void>;
 }
 
-/** Builds one instance's orchestrator from its configuration and serves the hurtle SO protocol. */
-export async function startOrchestrator(config: SoConfig, logger: Logger, timers?: Timers): Promise<RunningOrchestrator> {
+/**
+ * Builds one instance's orchestrator from its configuration and serves the
+ * hurtle SO protocol, with its probes and its own metrics (its HTTP requests
+ * and its CloudStack calls) at /metrics.
+ */
+export async function startOrchestrator(config: SoConfig, logger: Logger, timers?: Timers, metrics: Registry = new Registry()): Promise<RunningOrchestrator> {
   const clock = timers ?? new SystemTimers(config.timeScale, config.timeOrigin);
-  const cloudstack = connectCloudStack({ ...config.cloudstack, timers: clock, logger });
+  const http = new HttpMetrics(metrics);
+  const cloudstackCalls = new CallMetrics(metrics, 'so_cloudstack', 'The orchestrator\'s CloudStack calls', 'command');
+  const cloudstack = connectCloudStack({ ...config.cloudstack, timers: clock, logger, observe: (command, outcome, seconds) => cloudstackCalls.observe(command, outcome, seconds) });
   const credentials = clusterCredentials(config.clusterSecret ?? fallbackClusterSecret(config.cloudstack.secretKey, config.instanceId));
   const daemons = new DaemonHttp(clock, config.probeTimeoutMs, marathonAuthorization(credentials), config.sourceAddress);
   const orchestrator = new Orchestrator({
@@ -39,6 +48,8 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
   });
   const app = createSoApp({
     readiness: { cloudstack: () => answers(config.cloudstack.endpoint) },
+    metrics,
+    observe: (req, res, seconds) => http.observe(req, res, seconds),
     orchestrator,
     tenant: config.tenant,
     ...(config.authKey === undefined ? {} : { authKey: config.authKey }),

@@ -36,6 +36,8 @@ export interface CloudStackClientOptions {
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** Extra attempts for reads after a transport error or a transient error answer. */
   readonly readRetries?: number;
+  /** Hears of each HTTP call: its command, how it ended (ok, error, throttled, transport) and how long it took. */
+  readonly observe?: (command: string, outcome: string, seconds: number) => void;
   /** Extra attempts after a 429, each after the delay the server asks for. */
   readonly throttleRetries?: number;
   /** Items per page when listing; lowered automatically to the server's maximum. */
@@ -222,6 +224,7 @@ export class CloudStackClient {
     };
     const encoded = encodeParams({ ...signed, signature: sign(signed, this.options.secretKey) });
     const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
     let reply;
     try {
       reply = await this.transport.send({
@@ -232,13 +235,19 @@ export class CloudStackClient {
         ...(signal ? { signal } : {}),
       });
     } catch (error) {
+      this.options.observe?.(command, 'transport', seconds());
       if (error instanceof TransportFailure) throw new CloudStackTransportError(command, error.reason);
       throw error;
     }
-    const ms = Math.round(performance.now() - started);
-    const body = unwrap(command, reply.status, reply.body);
-    this.options.logger?.debug('cloudstack call', { command, method, status: reply.status, ms });
-    return body;
+    this.options.logger?.debug('cloudstack call', { command, method, status: reply.status, ms: Math.round(seconds() * 1000) });
+    try {
+      const body = unwrap(command, reply.status, reply.body);
+      this.options.observe?.(command, 'ok', seconds());
+      return body;
+    } catch (error) {
+      this.options.observe?.(command, reply.status === 429 ? 'throttled' : 'error', seconds());
+      throw error;
+    }
   }
 }
 

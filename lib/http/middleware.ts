@@ -8,9 +8,15 @@ import { context, requestIdOf, send, sendText, type RequestContext } from './con
 /**
  * Gives each request an id, a logger that carries it, the Server header, and
  * one log line when it ends: at info, or at debug for successful reads when
- * `quietReads` (a service polled all day would log little else).
+ * `quietReads` (a service polled all day would log little else); `observe`
+ * hears of every request that ended, with how long it took.
  */
-export function requestContext(logger: Logger, serverName: string, quietReads = false): RequestHandler {
+export function requestContext(
+  logger: Logger,
+  serverName: string,
+  quietReads = false,
+  observe?: (req: Request, res: Response, seconds: number) => void,
+): RequestHandler {
   return (req, res, next) => {
     const requestId = requestIdOf(req);
     // The request's logger is made only when something is logged: most requests log nothing.
@@ -25,6 +31,7 @@ export function requestContext(logger: Logger, serverName: string, quietReads = 
     res.setHeader('Server', serverName);
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
+      observe?.(req, res, (performance.now() - ctx.started) / 1000);
       const level = quietReads && (req.method === 'GET' || req.method === 'HEAD') && res.statusCode < 400 ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       ctx.log.log(level, 'request', {

@@ -27,6 +27,8 @@ export interface SmConfig {
     readonly maxHeaderBytes: number;
   };
   readonly authentication: { readonly method: 'tenants_file'; readonly tenantsFile: string };
+  /** Where the bearer token of GET /metrics is kept; absent: /metrics is open. */
+  readonly metrics: { readonly tokenFile?: string };
   readonly soRuntime: {
     readonly type: 'auto' | 'docker' | 'swarm' | 'process';
     readonly image: string;
@@ -242,6 +244,7 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
       maxHeaderBytes: num('service_manager.max_header_bytes'),
     },
     authentication: { method: 'tenants_file', tenantsFile: str('authentication.tenants_file') },
+    metrics: str('metrics.token_file') === '' ? {} : { tokenFile: resolve(dirname(file), str('metrics.token_file')) },
     soRuntime: {
       type: str('so_runtime.type') as SmConfig['soRuntime']['type'],
       image: str('so_runtime.image'),

@@ -64,6 +64,13 @@ export const SCHEMA = {
       doc: 'largest request head (request line and headers)',
     },
   },
+  metrics: {
+    token_file: {
+      type: 'name',
+      default: '',
+      doc: 'a file (relative to sm.cfg) holding the bearer token GET /metrics then requires, readable by the service manager only; empty: /metrics is open, like the probes',
+    },
+  },
   authentication: {
     method: { type: 'enum', values: ['tenants_file'], default: 'tenants_file', doc: 'how tokens are validated' },
     tenants_file: { type: 'path', default: 'tenants.json', doc: 'tenants and the sha256 hashes of their tokens' },

@@ -1,4 +1,6 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import { metricsEndpoint } from '../../lib/metrics/http.js';
 import { NotFound } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { LINK_KIND } from '../../lib/occi/model.js';
@@ -13,6 +15,11 @@ export interface AppDeps extends HandlerDeps {
   readonly validator: TokenValidator;
   /** What `/readyz` checks, by name. */
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** What `/metrics` serves, and the bearer token it then wants, if any. */
+  readonly metrics: Registry;
+  readonly metricsToken?: string;
+  /** Hears of every request that ended. */
+  readonly observe: (req: Request, res: Response, seconds: number) => void;
   /** Each tenant's allowance of writes. */
   readonly writes: WriteLimit;
   readonly logger: Logger;
@@ -23,7 +30,7 @@ export interface AppDeps extends HandlerDeps {
 /**
  * The OCCI API: the query interface, the kind's collection and its instances,
  * each instance's event history, and the (empty) link collection; before
- * authentication, the health and readiness probes.
+ * authentication, the health and readiness probes and the metrics.
  */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -38,8 +45,9 @@ export function createApp(deps: AppDeps): Express {
   // Clients poll; successful reads are logged at debug.
   app.use(
     series(
-      requestContext(deps.logger, deps.serverName, true),
+      requestContext(deps.logger, deps.serverName, true, deps.observe),
       probes(deps.readiness, deps.logger),
+      metricsEndpoint(deps.metrics, deps.metricsToken),
       occiVersion(),
       authenticate(deps.validator),
       limitWrites(deps.writes),

@@ -13,6 +13,7 @@ export function scheduleReconciler(
   autoscaler: Autoscaler,
   schedules: SmConfig['reconciler']['schedules'],
   logger: Logger,
+  ran: (check: string, outcome: 'ok' | 'failed', acted: number) => void = () => undefined,
 ): () => Promise<void> {
   const jobs: readonly Job[] = [
     ['resync', schedules.resync, () => reconciler.resync()],
@@ -34,8 +35,10 @@ export function scheduleReconciler(
       async () => {
         try {
           const acted = await run();
+          ran(name, 'ok', acted);
           if (acted > 0) logger.info('reconciler acted', { check: name, count: acted });
         } catch (error) {
+          ran(name, 'failed', 0);
           logger.error('reconciler check failed', { check: name, error: messageOf(error) });
         }
       },

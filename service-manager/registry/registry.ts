@@ -423,6 +423,11 @@ export class InstanceRegistry {
     return this.sql.listAll.all().map(toRecord);
   }
 
+  /** How many live instances each tenant has in each state. */
+  stateCounts(): Array<{ readonly state: ServiceState; readonly tenant: string; readonly count: number }> {
+    return this.sql.stateCounts.all().map((row) => ({ state: checkedState(row.state), tenant: row.tenant, count: row.count }));
+  }
+
   /** The uid and state of every live instance, oldest first, without reading whole records: what a restart picks up again. */
   liveStates(): Array<{ readonly uid: string; readonly state: ServiceState }> {
     return this.sql.liveStates.all().map((row) => ({ uid: row.uid, state: checkedState(row.state) }));
@@ -639,6 +644,9 @@ function prepareStatements(db: Database.Database) {
     byUids: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid IN (SELECT value FROM json_each(?)) AND removed_at IS NULL'),
     listAll: db.prepare<[], InstanceRow>('SELECT * FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
     liveStates: db.prepare<[], { uid: string; state: string }>('SELECT uid, state FROM instances WHERE removed_at IS NULL ORDER BY created_at, id'),
+    stateCounts: db.prepare<[], { state: string; tenant: string; count: number }>(
+      'SELECT state, tenant, count(*) AS count FROM instances WHERE removed_at IS NULL GROUP BY state, tenant',
+    ),
     inStates: db.prepare<[string], { uid: string }>(
       'SELECT uid FROM instances WHERE removed_at IS NULL AND state IN (SELECT value FROM json_each(?)) ORDER BY created_at, id',
     ),

@@ -58,10 +58,16 @@ export interface SoClientTimeouts {
   readonly initMs: number;
 }
 
+/** Hears of each call to an orchestrator: which, how it ended (ok, rejected, unavailable, unproven) and how long it took. */
+export type SoCallObserver = (call: string, outcome: string, seconds: number) => void;
+
 export class SoClient {
   private readonly http: AxiosInstance;
 
-  constructor(private readonly timeouts: SoClientTimeouts = { requestMs: 5_000, initMs: 90_000 }) {
+  constructor(
+    private readonly timeouts: SoClientTimeouts = { requestMs: 5_000, initMs: 90_000 },
+    private readonly observe: SoCallObserver = () => undefined,
+  ) {
     this.http = axios.create({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 4 }),
       validateStatus: () => true,
@@ -74,34 +80,47 @@ export class SoClient {
 
   /** The orchestrator's entity, or undefined while it is not initialised (404). */
   async read(endpoint: SoEndpoint): Promise<SoEntity | undefined> {
-    const reply = await this.send(endpoint, 'GET', PATH, '', this.timeouts.requestMs, true);
+    const reply = await this.send('read', endpoint, 'GET', PATH, '', this.timeouts.requestMs, true);
     return reply === undefined ? undefined : entityOf(reply);
   }
 
   /** PUT: initialise with the instance's parameters (201 the first time, 200 after). */
   async init(endpoint: SoEndpoint, parameters: Readonly<Record<string, AttributeValue>>): Promise<void> {
-    await this.send(endpoint, 'PUT', PATH, JSON.stringify({ kind: SO_SCHEME + ORCHESTRATOR_TERM, attributes: parameters }), this.timeouts.initMs);
+    await this.send('init', endpoint, 'PUT', PATH, JSON.stringify({ kind: SO_SCHEME + ORCHESTRATOR_TERM, attributes: parameters }), this.timeouts.initMs);
   }
 
   async act(endpoint: SoEndpoint, action: SoAction): Promise<void> {
-    await this.send(endpoint, 'POST', `${PATH}?action=${action}`, JSON.stringify({ action: SO_SCHEME + action }), this.timeouts.requestMs);
+    await this.send(action, endpoint, 'POST', `${PATH}?action=${action}`, JSON.stringify({ action: SO_SCHEME + action }), this.timeouts.requestMs);
   }
 
   /** POST with attributes: the orchestrator applies the changed parameters. */
   async update(endpoint: SoEndpoint, parameters: Readonly<Record<string, AttributeValue>>): Promise<void> {
-    await this.send(endpoint, 'POST', PATH, JSON.stringify({ attributes: parameters }), this.timeouts.requestMs);
+    await this.send('update', endpoint, 'POST', PATH, JSON.stringify({ attributes: parameters }), this.timeouts.requestMs);
   }
 
   /** DELETE: the orchestrator removes every VM of the instance. */
   async dispose(endpoint: SoEndpoint): Promise<void> {
-    await this.send(endpoint, 'DELETE', PATH, '', this.timeouts.requestMs);
+    await this.send('dispose', endpoint, 'DELETE', PATH, '', this.timeouts.requestMs);
   }
 
   /**
    * Sends one signed request and takes its answer only when it is signed
    * back by the orchestrator's key: whatever else answers there is refused.
    */
-  private async send(endpoint: SoEndpoint, method: string, path: string, body: string, timeoutMs: number, missingIsUndefined = false): Promise<string | undefined> {
+  private async send(call: string, endpoint: SoEndpoint, method: string, path: string, body: string, timeoutMs: number, missingIsUndefined = false): Promise<string | undefined> {
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      return await this.exchange(endpoint, method, path, body, timeoutMs, missingIsUndefined);
+    } catch (error) {
+      outcome = error instanceof SoUnproven ? 'unproven' : error instanceof SoRejected ? 'rejected' : 'unavailable';
+      throw error;
+    } finally {
+      this.observe(call, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async exchange(endpoint: SoEndpoint, method: string, path: string, body: string, timeoutMs: number, missingIsUndefined: boolean): Promise<string | undefined> {
     // Attributes travel as a JSON body: typed, and any Unicode arrives byte-exact, which header values do not.
     const headers: Record<string, string> = {
       Host: new URL(endpoint.url).host,

@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+import { metricsEndpoint } from '../../lib/metrics/http.js';
 import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { BadRequest, Forbidden, NotFound } from '../../lib/errors.js';
@@ -49,6 +51,10 @@ export interface SoAppDeps {
   readonly orchestrator: Orchestrator;
   /** What `/readyz` checks, by name. */
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** What `/metrics` serves. */
+  readonly metrics: Registry;
+  /** Hears of every request that ended. */
+  readonly observe: (req: Request, res: Response, seconds: number) => void;
   /** The instance's tenant; unset, the tenant whose PUT initialises the orchestrator is the one it serves from then on. */
   readonly tenant?: string;
   /**
@@ -77,8 +83,9 @@ export function createSoApp(deps: SoAppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   // The service manager polls; its reads are logged at debug.
-  app.use(requestContext(deps.logger, deps.serverName, true));
+  app.use(requestContext(deps.logger, deps.serverName, true, deps.observe));
   app.use(probes(deps.readiness, deps.logger));
+  app.use(metricsEndpoint(deps.metrics));
   app.use(occiVersion());
   app.use(express.raw({ type: () => true, limit: 65_536 }));
   app.use(deps.authKey === undefined ? hurtleGate : signedOnly(deps.authKey, deps.wallClock));

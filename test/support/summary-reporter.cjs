@@ -9,7 +9,7 @@ class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner, options) {
     super(runner, options);
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
-      const line = `${runner.stats.passes} passed, ${runner.stats.failures} failed`;
+      const line = `${runner.stats.passes} passed, ${runner.stats.failures} failed, ${runner.stats.pending} skipped`;
       fs.writeFileSync(path.join(process.cwd(), '.test-summary'), `${line}\n`);
       process.stdout.write(`${line}\n`);
     });
