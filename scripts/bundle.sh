@@ -12,7 +12,7 @@ cp package.json package-lock.json bundle/
 # the production tree from the lockfile (from the npm cache `npm ci` filled; no
 # install scripts, the SO loads no native module), then prune what the SO
 # does not use.
-so_dependencies=(axios express winston yaml)
+so_dependencies=(axios express prom-client winston yaml)
 cd bundle
 npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
 node -e '
