@@ -22,6 +22,15 @@ import { SO_IMAGE, startSoWorld, type SoWorld } from '../support/orchestrator.js
 
 const docker = new Docker();
 
+/** Runs a command in a running container, as the engine runs its HEALTHCHECK, and gives its exit code. */
+async function exitCodeIn(container: Docker.Container, command: string[]): Promise<number | null> {
+  const exec = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+  const output = await exec.start({});
+  output.resume();
+  await new Promise((ended) => output.once('end', ended));
+  return (await exec.inspect()).ExitCode;
+}
+
 describe('SM on the Docker engine, end to end', function () {
   this.timeout(240_000);
   const world = useWorld({ docker: 'engine' });
@@ -40,6 +49,9 @@ describe('SM on the Docker engine, end to end', function () {
     expect(info.HostConfig).to.include({ NetworkMode: 'host', Memory: 256 * 1024 * 1024, NanoCpus: 500_000_000, ReadonlyRootfs: true });
     expect(info.Config.Image).to.equal(SO_IMAGE);
     expect(info.Config.User).to.equal('65534:65534');
+    const check = info.Config.Healthcheck?.Test ?? [];
+    expect(check[0], 'the image has a HEALTHCHECK').to.equal('CMD');
+    expect(await exitCodeIn(docker.getContainer(`mesos-so-${uid}`), check.slice(1)), 'the HEALTHCHECK passes in the running container').to.equal(0);
     const logs = await sm.sm.pipeline!.runtime.logs(uid, 1000);
     expect(logs).to.contain('service orchestrator listening');
     expect(logs).to.not.contain('demo-secret-key');
