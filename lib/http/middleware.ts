@@ -5,18 +5,16 @@ import { checkClientVersion } from '../occi/negotiate.js';
 import { negotiate } from '../occi/negotiate.js';
 import { context, requestIdOf, send, sendText, type RequestContext } from './context.js';
 
+/** Hears of a request once its answer is sent, with how long it took. */
+export type RequestObserver = (req: Request, res: Response, seconds: number) => void;
+
 /**
  * Gives each request an id, a logger that carries it, the Server header, and
  * one log line when it ends: at info, or at debug for successful reads when
  * `quietReads` (a service polled all day would log little else); `observe`
  * hears of every request that ended, with how long it took.
  */
-export function requestContext(
-  logger: Logger,
-  serverName: string,
-  quietReads = false,
-  observe?: (req: Request, res: Response, seconds: number) => void,
-): RequestHandler {
+export function requestContext(logger: Logger, serverName: string, quietReads = false, observe?: RequestObserver): RequestHandler {
   return (req, res, next) => {
     const requestId = requestIdOf(req);
     // The request's logger is made only when something is logged: most requests log nothing.

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { sendText } from '../http/context.js';
+import { HEALTH_PATH, READY_PATH } from '../http/probes.js';
 import { matchesDigest, sha256 } from '../secrets.js';
 
 export const METRICS_PATH = '/metrics';
@@ -32,7 +33,7 @@ export class HttpMetrics {
 function routeOf(req: Request): string {
   const route = (req as Request & { route?: { path?: unknown } }).route;
   if (route?.path !== undefined) return String(route.path);
-  return [METRICS_PATH, '/healthz', '/readyz'].includes(req.path) ? req.path : 'unmatched';
+  return [METRICS_PATH, HEALTH_PATH, READY_PATH].includes(req.path) ? req.path : 'unmatched';
 }
 
 /**

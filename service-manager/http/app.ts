@@ -1,4 +1,4 @@
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { metricsEndpoint } from '../../lib/metrics/http.js';
 import { NotFound } from '../../lib/errors.js';
@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/logger.js';
 import { LINK_KIND } from '../../lib/occi/model.js';
 import type { TokenValidator } from '../auth/validator.js';
 import { handlers, type HandlerDeps } from './handlers.js';
-import { errorHandler, occiVersion, requestContext, series } from '../../lib/http/middleware.js';
+import { errorHandler, occiVersion, requestContext, series, type RequestObserver } from '../../lib/http/middleware.js';
 import type { WriteLimit } from '../admission/write-limit.js';
 import { authenticate, limitWrites } from './auth.js';
 import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
@@ -19,7 +19,7 @@ export interface AppDeps extends HandlerDeps {
   readonly metrics: Registry;
   readonly metricsToken?: string;
   /** Hears of every request that ended. */
-  readonly observe: (req: Request, res: Response, seconds: number) => void;
+  readonly observe: RequestObserver;
   /** Each tenant's allowance of writes. */
   readonly writes: WriteLimit;
   readonly logger: Logger;

@@ -5,7 +5,7 @@ import express, { type Express, type Request, type RequestHandler, type Response
 import { BadRequest, Forbidden, NotFound } from '../../lib/errors.js';
 import { clusterTextForms } from '../../lib/cluster/text-forms.js';
 import { baseUrlOf, send } from '../../lib/http/context.js';
-import { byMethod, errorHandler, occiVersion, requestContext, sendError } from '../../lib/http/middleware.js';
+import { byMethod, errorHandler, occiVersion, requestContext, sendError, type RequestObserver } from '../../lib/http/middleware.js';
 import type { Logger } from '../../lib/logger.js';
 import {
   ORCHESTRATOR_LOCATION,
@@ -54,7 +54,7 @@ export interface SoAppDeps {
   /** What `/metrics` serves. */
   readonly metrics: Registry;
   /** Hears of every request that ended. */
-  readonly observe: (req: Request, res: Response, seconds: number) => void;
+  readonly observe: RequestObserver;
   /** The instance's tenant; unset, the tenant whose PUT initialises the orchestrator is the one it serves from then on. */
   readonly tenant?: string;
   /**
