@@ -134,7 +134,7 @@ function startProcess(args: string[], env: NodeJS.ProcessEnv, found: (line: stri
   let partial = '';
   let settled = false;
   return new Promise((done, fail) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (settled) return;
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop()!;
@@ -151,7 +151,7 @@ function startProcess(args: string[], env: NodeJS.ProcessEnv, found: (line: stri
 
 /** CPU seconds a process used so far (user + system), from /proc. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -211,7 +211,7 @@ const ROUNDS = 5;
 
 /** The round of median throughput. */
 function median(rounds: readonly Figures[]): Figures {
-  return [...rounds].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rounds.length / 2)]!;
+  return [...rounds].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rounds.length / 2)];
 }
 
 /**
@@ -234,7 +234,7 @@ async function creates(): Promise<{ sm: Figures; bare: Figures }> {
   const text = `${configText(dir)}\n[quota]\ninstances = 1000000\nvms = 10000000\nwrites_per_minute = 1000000\nwrite_burst = 1000000\n`;
   const config = parseConfig(text, join(dir, 'sm.cfg'), {}, dir);
   const silent = new Writable({ write: (_c, _e, done) => done() });
-  const idle: Orchestration = { created: () => undefined, reconfigured: () => undefined, retried: () => undefined, deleteRequested: () => undefined, refresh: async () => false };
+  const idle: Orchestration = { created: () => undefined, reconfigured: () => undefined, retried: () => undefined, deleteRequested: () => undefined, refresh: () => Promise.resolve(false) };
   const sm = await startServiceManager(config, { logger: createLogger({ level: 'error', format: 'json', stream: silent }), orchestration: () => idle });
   const bareServer = createServer((_req, res) => {
     res.writeHead(201, { Location: 'http://127.0.0.1/mesos/x', 'Content-Type': 'text/plain' }).end('OK');

@@ -15,7 +15,7 @@ interface Recorded {
   readonly body: string;
 }
 
-const answers = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Recorded[];
+const answers = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Recorded[];
 const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     console.log(`list ${VMS} VMs by tag: ${((performance.now() - listStart) / rounds).toFixed(2)} ms per listing`);
     const pollStart = performance.now();
     const polls = 1000;
-    const { jobid } = await cs.client.request<{ jobid: string }>('stopVirtualMachine', { id: vms[0]!.id });
+    const { jobid } = await cs.client.request<{ jobid: string }>('stopVirtualMachine', { id: vms[0].id });
     for (let i = 0; i < polls; i++) await cs.client.request('queryAsyncJobResult', { jobid });
     const perPoll = (performance.now() - pollStart) / polls;
     console.log(`simulator: ${(1000 / perPoll).toFixed(0)} signed calls/s sequentially (queryAsyncJobResult, ${perPoll.toFixed(2)} ms each)`);

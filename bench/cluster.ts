@@ -37,16 +37,17 @@ export function physicalLimitMs(cloud: Timing, mesos: MesosTiming): number {
   return cloud.deployMs + Math.max(masters, agents, marathon) + mesos.taskStagingMs;
 }
 
-async function json(url: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+async function json(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
   const reply = await fetch(url, init);
   const text = await reply.text();
-  return { status: reply.status, body: text && reply.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+  const body: unknown = text && reply.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+  return { status: reply.status, body };
 }
 
 async function state(base: string, id: string): Promise<string | undefined> {
   const reply = await json(`${base}/mesos/${id}`, { headers: { ...DEMO, Accept: 'application/occi+json' } });
   if (reply.status === 404) return undefined;
-  return String(reply.body.attributes['mcn.service.state']);
+  return String((reply.body as { attributes: Record<string, unknown> }).attributes['mcn.service.state']);
 }
 
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -58,7 +59,8 @@ async function calls(simUrl: string): Promise<Calls> {
 }
 
 function spent(before: Calls, after: Calls): Calls {
-  return Object.fromEntries(Object.entries(after).map(([command, n]) => [command, n - (before[command] ?? 0)]).filter(([, n]) => (n as number) > 0));
+  const counts: Array<[string, number]> = Object.entries(after).map(([command, n]) => [command, n - (before[command] ?? 0)]);
+  return Object.fromEntries(counts.filter(([, n]) => n > 0));
 }
 
 function total(counts: Calls): number {
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
       const uid = sm.registry.find('demo', id)!.uid;
       const events = sm.registry.events(uid).filter((e) => e.type === 'created' || e.type === 'state_changed');
       // The registry keeps wall time: scaled like the rest, so the phases add up to the time to ready.
-      const phases = events.slice(1).map((e, i) => `${events[i]!.state} ${(((e.time - events[i]!.time) * scale) / 1000).toFixed(1)} s`);
+      const phases = events.slice(1).map((e, i) => `${events[i].state} ${(((e.time - events[i].time) * scale) / 1000).toFixed(1)} s`);
       const deleting = performance.now();
       await json(`${sm.url}/mesos/${id}`, { method: 'DELETE', headers: DEMO });
       await until(async () => (await state(sm.url, id)) === undefined);

@@ -35,7 +35,7 @@ function call(url: string, method: string, headers: Record<string, string> = {})
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers: { ...DEMO, ...headers }, agent }, (res) => {
       let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk));
+      res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
@@ -72,7 +72,7 @@ async function remove(base: string, id: string): Promise<void> {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function dockerAvailable(): Promise<boolean> {
@@ -102,7 +102,7 @@ function soReads(runtime: RuntimeKind, dir: string, sm: ServiceManager): Promise
       .filter((f) => f.endsWith('.log'))
       .reduce((sum, f) => sum + count(readFileSync(join(dir, 'so', f), 'utf8')), 0);
   }
-  const uid = sm.registry.listAll()[0]!.uid;
+  const uid = sm.registry.listAll()[0].uid;
   return sm.pipeline!.runtime.logs(uid, 1_000_000).then(count);
 }
 
@@ -124,7 +124,7 @@ async function bench(runtime: RuntimeKind): Promise<void> {
     const toReady = Date.now() - start;
     const uid = sm.registry.find('demo', 'one')!.uid;
     const events = sm.registry.events(uid).filter((e) => e.type === 'created' || e.type === 'state_changed');
-    const phases = events.slice(1).map((e, i) => `${events[i]!.state} ${e.time - events[i]!.time} ms`);
+    const phases = events.slice(1).map((e, i) => `${events[i].state} ${e.time - events[i].time} ms`);
     console.log(`  create to ready: ${toReady} ms (${phases.join(', ')})`);
     console.log(`  one orchestrator's memory: ${(await rssMb(runtime, dir, uid)).toFixed(0)} MB`);
 

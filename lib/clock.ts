@@ -1,3 +1,4 @@
+import { asError } from './errors.js';
 /** The source of time, injected so tests control it instead of sleeping. */
 export interface Clock {
   now(): number;
@@ -13,8 +14,9 @@ export interface Timers extends Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new Error('aborted');
+/** Why a signal was aborted, as the error a waiting promise rejects with. */
+export function abortReason(signal: AbortSignal): Error {
+  return signal.reason === undefined ? new Error('aborted') : asError(signal.reason);
 }
 
 /**

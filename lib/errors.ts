@@ -1,91 +1,59 @@
 /**
- * Errors that carry the HTTP status a client should see and a message written
- * for a human. Anything thrown that is not an HttpError is a bug and becomes a
- * logged 500 at the edge.
+ * Why the domain refuses a request, in its own terms. Domain code throws
+ * these; only the HTTP edge (lib/http-errors.ts) turns them into status
+ * codes. Anything thrown that is neither a refusal nor an HTTP error is a
+ * bug and becomes a logged 500 at the edge.
  */
-export class HttpError extends Error {
-  readonly status: number;
-  readonly headers: Record<string, string>;
+export type RefusalKind = 'invalid' | 'not-found' | 'conflict' | 'forbidden' | 'throttled' | 'unavailable';
 
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+export abstract class Refusal extends Error {
+  abstract readonly kind: RefusalKind;
+
+  constructor(
+    message: string,
+    /** When asking again may succeed. */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(message);
     this.name = new.target.name;
-    this.status = status;
-    this.headers = headers;
   }
 }
 
-export class BadRequest extends HttpError {
-  constructor(message: string) {
-    super(400, message);
-  }
+/** The input breaks a rule; the message says which. */
+export class InvalidInput extends Refusal {
+  readonly kind = 'invalid';
 }
 
-export class Unauthorized extends HttpError {
-  constructor(message: string) {
-    super(401, message, { 'WWW-Authenticate': 'X-Auth-Token realm="service-manager"' });
-  }
+/** What the request names does not exist (for this caller). */
+export class UnknownResource extends Refusal {
+  readonly kind = 'not-found';
 }
 
-export class Forbidden extends HttpError {
-  constructor(message: string) {
-    super(403, message);
-  }
+/** The request does not fit what exists now. */
+export class ConflictingState extends Refusal {
+  readonly kind = 'conflict';
 }
 
-export class NotFound extends HttpError {
-  constructor(message: string) {
-    super(404, message);
-  }
+/** A policy (a quota, a tenant's limits) forbids it. */
+export class NotPermitted extends Refusal {
+  readonly kind = 'forbidden';
 }
 
-export class MethodNotAllowed extends HttpError {
-  constructor(method: string, allowed: readonly string[]) {
-    super(405, `Method ${method} is not allowed here; allowed: ${allowed.join(', ')}.`, {
-      Allow: allowed.join(', '),
-    });
-  }
-}
+/** Too many requests in too short a time. */
+export class RateLimited extends Refusal {
+  readonly kind = 'throttled';
 
-export class NotAcceptable extends HttpError {
-  constructor(message: string) {
-    super(406, message);
-  }
-}
-
-export class Conflict extends HttpError {
-  constructor(message: string) {
-    super(409, message);
-  }
-}
-
-export class PayloadTooLarge extends HttpError {
-  constructor(message: string) {
-    super(413, message);
-  }
-}
-
-export class UnsupportedMediaType extends HttpError {
-  constructor(message: string) {
-    super(415, message);
-  }
-}
-
-export class TooManyRequests extends HttpError {
   constructor(message: string, retryAfterSeconds: number) {
-    super(429, message, { 'Retry-After': String(retryAfterSeconds) });
+    super(message, retryAfterSeconds);
   }
 }
 
-export class ServiceUnavailable extends HttpError {
+/** Something it depends on cannot be asked right now. */
+export class Unavailable extends Refusal {
+  readonly kind = 'unavailable';
+
   constructor(message: string, retryAfterSeconds = 5) {
-    super(503, message, { 'Retry-After': String(retryAfterSeconds) });
-  }
-}
-
-export class NotImplemented extends HttpError {
-  constructor(message: string) {
-    super(501, message);
+    super(message, retryAfterSeconds);
   }
 }
 
@@ -95,6 +63,11 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** Whatever was thrown, as an Error (a rejection always carries one). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }
 
 /** The message of whatever was thrown, for logs and state messages. */

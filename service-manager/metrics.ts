@@ -3,7 +3,7 @@ import { CallMetrics } from '../lib/metrics/calls.js';
 import { HttpMetrics } from '../lib/metrics/http.js';
 import type { InstanceRegistry } from './registry/registry.js';
 import type { SoListing, SoRuntime } from './runtime/runtime.js';
-import { STATES, type ServiceState } from './lifecycle/states.js';
+import { STATES, type ServiceState } from './model/states.js';
 
 const SECONDS_IN_A_STATE = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600];
 

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Timers } from '../lib/clock.js';
-import { BadRequest, ServiceUnavailable } from '../lib/errors.js';
+import { InvalidInput, Unavailable } from '../lib/errors.js';
 import type { CloudStack } from '../lib/cloudstack/index.js';
 import { CloudResourceNotFound, CloudStackError, CloudStackTransportError } from '../lib/cloudstack/index.js';
 import type { Logger } from '../lib/logger.js';
@@ -101,7 +101,7 @@ export class Orchestrator {
    * attributes applies them as an update.
    */
   async initialise(attributes: ReadonlyMap<string, RawValue>, defaults: ReadonlyMap<string, RawValue>): Promise<'created' | 'existing'> {
-    if (this.disposing) throw new BadRequest('The instance is being disposed.');
+    if (this.disposing) throw new InvalidInput('The instance is being disposed.');
     if (this.initialised) {
       if (attributes.size > 0) this.update(attributes);
       return 'existing';
@@ -138,17 +138,17 @@ export class Orchestrator {
         securityGroupsEnabled: zone.securitygroupsenabled === true,
       };
     } catch (error) {
-      if (error instanceof CloudResourceNotFound) throw new BadRequest(`Cannot build the cluster: ${error.message}.`);
-      if (error instanceof CloudStackError && error.classification === 'fatal') throw new BadRequest(`Cannot build the cluster: CloudStack refused ${reason(error)}.`);
+      if (error instanceof CloudResourceNotFound) throw new InvalidInput(`Cannot build the cluster: ${error.message}.`);
+      if (error instanceof CloudStackError && error.classification === 'fatal') throw new InvalidInput(`Cannot build the cluster: CloudStack refused ${reason(error)}.`);
       if (error instanceof CloudStackError || error instanceof CloudStackTransportError || (error as Error).name === 'TimeoutError') {
-        throw new ServiceUnavailable(`CloudStack cannot be asked right now (${reason(error)}); try again.`);
+        throw new Unavailable(`CloudStack cannot be asked right now (${reason(error)}); try again.`);
       }
       throw error;
     }
   }
 
   act(term: string, attributes: ReadonlyMap<string, RawValue>): void {
-    if (!isSoAction(term) || !this.actions.includes(term)) throw new BadRequest('Not applicable atm.');
+    if (!isSoAction(term) || !this.actions.includes(term)) throw new InvalidInput('Not applicable atm.');
     if (attributes.size > 0) this.update(attributes);
     if (term === 'deploy') {
       this.actions = ['provision'];
@@ -161,8 +161,8 @@ export class Orchestrator {
 
   /** Applies changed attributes: only the agent count and min_ready may change; a deployed cluster is scaled. */
   update(attributes: ReadonlyMap<string, RawValue>): void {
-    if (!this.initialised || !this.params) throw new BadRequest('The orchestrator is not initialised; PUT it first.');
-    if (this.disposing) throw new BadRequest('The instance is being disposed.');
+    if (!this.initialised || !this.params) throw new InvalidInput('The orchestrator is not initialised; PUT it first.');
+    if (this.disposing) throw new InvalidInput('The instance is being disposed.');
     const raw = new Map([...this.raw, ...attributes]);
     const next = parseParameters(raw);
     checkChange(this.params, next);

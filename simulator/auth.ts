@@ -11,7 +11,7 @@ const MAX_EXPIRY_MS = 15 * 60_000;
 export function parseExpires(text: string): number | undefined {
   const match = EXPIRES.exec(text);
   if (!match) return undefined;
-  const zone = match[3] === 'Z' ? 'Z' : `${match[3]!.slice(0, 3)}:${match[3]!.slice(-2)}`;
+  const zone = match[3] === 'Z' ? 'Z' : `${match[3].slice(0, 3)}:${match[3].slice(-2)}`;
   const ms = Date.parse(`${match[1]}${(match[2] ?? '').slice(0, 4)}${zone}`);
   return Number.isNaN(ms) ? undefined : ms;
 }

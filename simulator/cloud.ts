@@ -159,7 +159,7 @@ export class Cloud {
 
   countCall(account: string, command: string): void {
     let byCommand = this.calls.get(account);
-    if (!byCommand) this.calls.set(account, (byCommand = new Map()));
+    if (!byCommand) this.calls.set(account, (byCommand = new Map<string, number>()));
     byCommand.set(command, (byCommand.get(command) ?? 0) + 1);
   }
 

@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { ManualClock, type Timers } from '../lib/clock.js';
-import { BadRequest, Conflict, HttpError, NotFound } from '../lib/errors.js';
+import { BadRequest, Conflict, httpErrorOf, NotFound } from '../lib/http-errors.js';
 import { isObject } from '../lib/objects.js';
 import type { Cloud } from './cloud.js';
 import { mergeSettings } from './fixtures.js';
@@ -92,8 +92,9 @@ export function controlRoutes(cloud: Cloud, faults: Faults, timers: Timers, life
   });
 
   router.use((error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (error instanceof HttpError) {
-      res.status(error.status).json({ error: error.message });
+    const known = httpErrorOf(error);
+    if (known) {
+      res.status(known.status).json({ error: known.message });
       return;
     }
     const status = (error as { status?: number }).status;

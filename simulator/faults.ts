@@ -1,4 +1,4 @@
-import { BadRequest } from '../lib/errors.js';
+import { InvalidInput } from '../lib/errors.js';
 import { isObject } from '../lib/objects.js';
 import { FaultBook } from './fault-book.js';
 
@@ -137,9 +137,9 @@ const KINDS: readonly FaultKind[] = ['fail-call', 'fail-job', 'latency', 'drop-r
 
 /** Reads a fault from the control API's JSON, refusing anything malformed with a 400. */
 export function parseFault(body: unknown): Fault {
-  if (!isObject(body)) throw new BadRequest('A fault is a JSON object with a "kind".');
+  if (!isObject(body)) throw new InvalidInput('A fault is a JSON object with a "kind".');
   const kind = body['kind'] as FaultKind;
-  if (!KINDS.includes(kind)) throw new BadRequest(`Unknown fault kind ${JSON.stringify(body['kind'])}; known: ${KINDS.join(', ')}.`);
+  if (!KINDS.includes(kind)) throw new InvalidInput(`Unknown fault kind ${JSON.stringify(body['kind'])}; known: ${KINDS.join(', ')}.`);
   const allowed: Record<FaultKind, readonly string[]> = {
     'fail-call': ['command', 'count', 'errorcode', 'errortext', 'cserrorcode'],
     'fail-job': ['command', 'count', 'errorcode', 'errortext', 'cserrorcode'],
@@ -153,16 +153,16 @@ export function parseFault(body: unknown): Fault {
     random: ['command', 'rate', 'kinds', 'latencyMs', 'seed'],
   };
   for (const key of Object.keys(body)) {
-    if (key !== 'kind' && !allowed[kind].includes(key)) throw new BadRequest(`Fault ${kind} takes no "${key}".`);
+    if (key !== 'kind' && !allowed[kind].includes(key)) throw new InvalidInput(`Fault ${kind} takes no "${key}".`);
   }
   const int = (key: string, min: number, fallback?: number): number => {
     const value = body[key] ?? fallback;
-    if (!Number.isSafeInteger(value) || (value as number) < min) throw new BadRequest(`Fault ${kind}: ${key} must be a whole number ≥ ${min}.`);
+    if (!Number.isSafeInteger(value) || (value as number) < min) throw new InvalidInput(`Fault ${kind}: ${key} must be a whole number ≥ ${min}.`);
     return value as number;
   };
   const command = (): string => {
     const value = body['command'];
-    if (typeof value !== 'string' || value === '') throw new BadRequest(`Fault ${kind} needs a "command" (or "*").`);
+    if (typeof value !== 'string' || value === '') throw new InvalidInput(`Fault ${kind} needs a "command" (or "*").`);
     return value;
   };
   const count = body['count'] === undefined ? {} : { count: int('count', 1) };
@@ -170,7 +170,7 @@ export function parseFault(body: unknown): Fault {
     case 'fail-call':
     case 'fail-job': {
       const errortext = body['errortext'];
-      if (typeof errortext !== 'string' || errortext === '') throw new BadRequest(`Fault ${kind} needs an "errortext".`);
+      if (typeof errortext !== 'string' || errortext === '') throw new InvalidInput(`Fault ${kind} needs an "errortext".`);
       const cs = body['cserrorcode'] === undefined ? {} : { cserrorcode: int('cserrorcode', 0) };
       return { kind, command: command(), ...count, errorcode: int('errorcode', 400), errortext, ...cs };
     }
@@ -188,10 +188,10 @@ export function parseFault(body: unknown): Fault {
       return { kind, vms: int('vms', 0) };
     case 'random': {
       const rate = body['rate'];
-      if (typeof rate !== 'number' || !(rate > 0) || rate > 1) throw new BadRequest('Fault random: rate must be a number above 0 and at most 1.');
+      if (typeof rate !== 'number' || !(rate > 0) || rate > 1) throw new InvalidInput('Fault random: rate must be a number above 0 and at most 1.');
       const kinds = body['kinds'] ?? RANDOM_KINDS;
       if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => RANDOM_KINDS.includes(k as RandomKind))) {
-        throw new BadRequest(`Fault random: kinds must be a list of ${RANDOM_KINDS.join(', ')}.`);
+        throw new InvalidInput(`Fault random: kinds must be a list of ${RANDOM_KINDS.join(', ')}.`);
       }
       const commandOf = body['command'] === undefined ? '*' : command();
       return { kind, command: commandOf, rate, kinds: kinds as RandomKind[], latencyMs: int('latencyMs', 0, 5000), seed: int('seed', 0, 1) };

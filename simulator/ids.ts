@@ -17,8 +17,8 @@ export function uuidSource(seed?: number): () => string {
   return () => {
     const bytes = Buffer.alloc(16);
     for (let i = 0; i < 16; i += 4) bytes.writeUInt32BE(next(), i);
-    bytes[6] = (bytes[6]! & 0x0f) | 0x40;
-    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
     const hex = bytes.toString('hex');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   };

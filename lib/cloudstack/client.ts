@@ -12,11 +12,15 @@ import { AxiosTransport, TransportFailure, type Transport } from './transport.js
 import type { AsyncJob } from './types.js';
 import { messageOf } from '../errors.js';
 
-export interface CloudStackClientOptions {
-  /** The management server, e.g. http://127.0.0.1:8080; the API is <endpoint>/client/api. */
-  readonly endpoint: string;
+/** An account's API key pair. */
+export interface CloudStackCredentials {
   readonly apiKey: string;
   readonly secretKey: string;
+}
+
+export interface CloudStackClientOptions extends CloudStackCredentials {
+  /** The management server, e.g. http://127.0.0.1:8080; the API is <endpoint>/client/api. */
+  readonly endpoint: string;
   readonly timers?: Timers;
   readonly transport?: Transport;
   readonly logger?: Logger;
@@ -260,7 +264,7 @@ export function unwrap(command: string, status: number, text: string): Body {
     throw new CloudStackTransportError(command, `HTTP ${status} reply is not JSON`);
   }
   const keys = isObject(doc) ? Object.keys(doc) : [];
-  const body = keys.length === 1 ? (doc as Body)[keys[0]!] : undefined;
+  const body = keys.length === 1 ? (doc as Body)[keys[0]] : undefined;
   if (!isObject(body)) throw new CloudStackTransportError(command, `HTTP ${status} reply is not a CloudStack envelope`);
   if (typeof body['errorcode'] === 'number') {
     throw new CloudStackError({

@@ -3,7 +3,7 @@ import { Discovery } from './discovery.js';
 import { SecurityGroups } from './security-groups.js';
 import { VirtualMachines } from './vms.js';
 
-export { CloudStackClient, type CloudStackClientOptions } from './client.js';
+export { CloudStackClient, type CloudStackClientOptions, type CloudStackCredentials } from './client.js';
 export { Discovery } from './discovery.js';
 export { SecurityGroups, type SecurityGroup, type WantedRule } from './security-groups.js';
 export * from './errors.js';

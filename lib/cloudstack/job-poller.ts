@@ -1,4 +1,5 @@
-import type { Timers } from '../clock.js';
+import { abortReason, type Timers } from '../clock.js';
+import { asError } from '../errors.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import type { AsyncJob } from './types.js';
 
@@ -21,7 +22,7 @@ interface Waiter {
   readonly registered: number;
   readonly deadline: number;
   readonly settle: (end: JobEnd) => void;
-  readonly fail: (error: unknown) => void;
+  readonly fail: (error: Error) => void;
 }
 
 /**
@@ -62,7 +63,7 @@ export class JobPoller {
       const now = this.timers.now();
       const onAbort = (): void => {
         this.waiters.delete(waiter);
-        reject(signal!.reason);
+        reject(abortReason(signal!));
         this.rearm();
       };
       const done = (): void => {
@@ -123,7 +124,7 @@ export class JobPoller {
     try {
       seen = await this.sightings([...new Set(waiters.map((w) => w.jobid))], Math.min(...waiters.map((w) => w.registered)));
     } catch (error) {
-      for (const waiter of waiters) waiter.fail(error);
+      for (const waiter of waiters) waiter.fail(asError(error));
       return;
     }
     const now = this.timers.now();
@@ -136,7 +137,7 @@ export class JobPoller {
   }
 
   private async sightings(jobids: readonly string[], oldest: number): Promise<Map<string, JobSighting>> {
-    if (jobids.length === 1) return new Map([[jobids[0]!, await this.source.one(jobids[0]!)]]);
+    if (jobids.length === 1) return new Map([[jobids[0], await this.source.one(jobids[0])]]);
     const listed = new Map((await this.source.since(oldest, this.wide)).map((job) => [job.jobid, job as JobSighting]));
     const missed = jobids.filter((id) => !listed.has(id));
     if (missed.length > 0) this.wide = true;

@@ -21,7 +21,7 @@ export async function retryingWrite<T>(
   options: OperationOptions,
   jobsToo: boolean,
   write: () => Promise<T>,
-  settled: (error: unknown) => Promise<T | undefined> = async () => undefined,
+  settled: (error: unknown) => Promise<T | undefined> = () => Promise.resolve(undefined),
 ): Promise<T> {
   const { timers } = client;
   const deadline = timers.now() + options.deadlineMs;

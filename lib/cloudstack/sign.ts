@@ -24,7 +24,7 @@ export function canonicalString(params: SignedParams): string {
   return Object.keys(params)
     .filter((name) => name.toLowerCase() !== 'signature')
     .sort(byCodeUnit)
-    .map((name) => `${name}=${javaUrlEncode(params[name]!)}`)
+    .map((name) => `${name}=${javaUrlEncode(params[name])}`)
     .join('&')
     .toLowerCase();
 }

@@ -31,7 +31,8 @@ export interface VirtualMachine {
   readonly id: string;
   readonly name: string;
   readonly displayname?: string;
-  readonly state: VmState | string;
+  /** A known state, or one a newer CloudStack reports. */
+  readonly state: VmState | (string & {});
   readonly zoneid: string;
   readonly templateid: string;
   readonly serviceofferingid: string;

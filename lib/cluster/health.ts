@@ -1,3 +1,5 @@
+import { isObject } from '../objects.js';
+
 /**
  * How an orchestrator reports the health of a ready cluster, and how the
  * service manager reads it: the contract both sides import. The stack stays
@@ -64,13 +66,12 @@ export function parseHealthEvents(text: unknown): HealthEvent[] {
     return [];
   }
   if (!Array.isArray(doc)) return [];
-  return doc.filter(
+  return (doc as unknown[]).filter(
     (e): e is HealthEvent =>
-      typeof e === 'object' &&
-      e !== null &&
-      Number.isSafeInteger(e.seq) &&
-      Number.isFinite(e.time) &&
-      KINDS.includes(e.kind) &&
-      typeof e.message === 'string',
+      isObject(e) &&
+      Number.isSafeInteger(e['seq']) &&
+      Number.isFinite(e['time']) &&
+      KINDS.includes(e['kind'] as HealthEventKind) &&
+      typeof e['message'] === 'string',
   );
 }

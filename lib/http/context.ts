@@ -37,7 +37,7 @@ export function baseUrlOf(req: Request, publicUrl: string | undefined, fallbackH
 export function send(res: Response, status: number, representation: Representation): void {
   res.statusCode = status;
   const { headers, body } = representation;
-  for (const name in headers) res.setHeader(name, headers[name]!);
+  for (const name in headers) res.setHeader(name, headers[name]);
   res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
   res.end(body, 'utf8');
 }

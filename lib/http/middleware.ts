@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { HttpError, MethodNotAllowed } from '../errors.js';
+import { httpErrorOf, MethodNotAllowed } from '../http-errors.js';
 import type { Logger } from '../logger.js';
 import { checkClientVersion } from '../occi/negotiate.js';
 import { negotiate } from '../occi/negotiate.js';
@@ -95,7 +95,8 @@ interface ParserError {
 
 /**
  * Turns whatever was thrown into an answer in the rendering the client
- * accepts. HttpErrors say what the client did wrong; errors from the body
+ * accepts. HTTP errors and the domain's refusals say what the client did
+ * wrong (or when to ask again); errors from the body
  * parser and URL decoding keep their 4xx status; anything else is a bug,
  * logged with its stack.
  */
@@ -108,8 +109,9 @@ export function errorHandler(maxBodyBytes: number) {
       return;
     }
     const answer = (status: number, message: string, headers: Record<string, string> = {}): void => sendError(req, res, status, message, headers);
-    if (error instanceof HttpError) {
-      answer(error.status, error.message, error.headers);
+    const known = httpErrorOf(error);
+    if (known) {
+      answer(known.status, known.message, known.headers);
       return;
     }
     const parser = (error ?? {}) as ParserError;

@@ -1,3 +1,5 @@
+import type { ClusterHealth } from '../cluster/health.js';
+
 /**
  * The hurtle service orchestrator protocol (hurtle.md §4, §5.1), as both a
  * service manager and an orchestrator speak it: one resource of the
@@ -40,4 +42,15 @@ export type StackState = (typeof STACK_STATES)[number];
 
 export function isStackState(text: string): text is StackState {
   return (STACK_STATES as readonly string[]).includes(text);
+}
+
+/** What an orchestrator reports of its stack. */
+export interface StackView {
+  /** `occi.mcn.stack.state`: uninitialized or a CloudFormation/Heat stack state. */
+  readonly state: StackState;
+  readonly message: string;
+  /** The action terms the orchestrator offers now. */
+  readonly actions: readonly SoAction[];
+  /** How the orchestrator's watch finds a ready cluster. */
+  readonly health?: ClusterHealth;
 }

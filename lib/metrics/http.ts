@@ -31,7 +31,7 @@ export class HttpMetrics {
 
 /** The pattern a request matched (bounded), or what answered it before any route did. */
 function routeOf(req: Request): string {
-  const route = (req as Request & { route?: { path?: unknown } }).route;
+  const route = (req as { route?: { path?: string | RegExp } }).route;
   if (route?.path !== undefined) return String(route.path);
   return [METRICS_PATH, HEALTH_PATH, READY_PATH].includes(req.path) ? req.path : 'unmatched';
 }

@@ -1,4 +1,4 @@
-import { BadRequest } from '../errors.js';
+import { BadRequest } from '../http-errors.js';
 
 /**
  * Splits an OCCI header value at a separator that is not inside a quoted

@@ -1,4 +1,4 @@
-import { BadRequest, NotAcceptable, NotImplemented } from '../errors.js';
+import { BadRequest, NotAcceptable, NotImplemented } from '../http-errors.js';
 
 /** The renderings an OCCI server produces. */
 export type Rendering = 'text/plain' | 'text/occi' | 'text/uri-list' | 'application/occi+json';

@@ -1,4 +1,4 @@
-import { BadRequest } from '../errors.js';
+import { BadRequest } from '../http-errors.js';
 import { splitOutsideQuotes, unquote } from './lexer.js';
 
 /** A category as a client names it in a request. */

@@ -1,4 +1,4 @@
-import { readableByHurtle } from '../hurtle/text-values.js';
+import { readableByHurtle } from './text-values.js';
 import { quote, toHeaderBytes } from './lexer.js';
 import { typeId, type Action, type AttributeValue, type Entity, type Kind } from './model.js';
 

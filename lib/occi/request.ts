@@ -1,4 +1,4 @@
-import { BadRequest, UnsupportedMediaType } from '../errors.js';
+import { BadRequest, UnsupportedMediaType } from '../http-errors.js';
 import { fromHeaderBytes } from './lexer.js';
 import {
   parseAttributes,
@@ -50,7 +50,7 @@ export function readOcciRequest(raw: RawRequest): OcciRequest {
 }
 
 export function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
 
 function decodeBody(body: Buffer): string {

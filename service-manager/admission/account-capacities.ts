@@ -1,7 +1,6 @@
 import type { Clock } from '../../lib/clock.js';
 import { accountCapacity, type AccountCapacity } from '../../lib/cloudstack/account.js';
-import type { CloudStack } from '../../lib/cloudstack/index.js';
-import type { CloudStackCredentials } from '../auth/tenants-file.js';
+import type { CloudStack, CloudStackCredentials } from '../../lib/cloudstack/index.js';
 
 export interface AccountCapacitiesDeps {
   readonly credentials: (tenant: string) => CloudStackCredentials | undefined;

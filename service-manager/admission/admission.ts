@@ -1,4 +1,4 @@
-import { Forbidden, messageOf } from '../../lib/errors.js';
+import { NotPermitted, messageOf } from '../../lib/errors.js';
 import type { AccountCapacity } from '../../lib/cloudstack/account.js';
 import type { Logger } from '../../lib/logger.js';
 import type { InstanceRecord, InstanceRegistry } from '../registry/registry.js';
@@ -83,7 +83,7 @@ export class Admission {
 
   private check(tenant: string, request: Request, cloud: AccountCapacity | undefined): void {
     const verdict = admit(request, this.ledger(tenant).totals, this.deps.quotaOf(tenant), cloud);
-    if (!verdict.ok) throw new Forbidden(verdict.message);
+    if (!verdict.ok) throw new NotPermitted(verdict.message);
   }
 
   private ledger(tenant: string): Ledger {
@@ -124,7 +124,7 @@ export class Admission {
 
   private footprint(attributes: Attributes): Footprint {
     const inputs = effectiveInputs(this.deps.type, attributes);
-    const count = (name: string): number => (typeof inputs[name] === 'number' ? (inputs[name] as number) : 0);
+    const count = (name: string): number => (typeof inputs[name] === 'number' ? (inputs[name]) : 0);
     const reserve = inputs['mesos.autoscale'] === true ? count('mesos.autoscale.max') : 0;
     return { masters: count('mesos.masters'), agents: count('mesos.agents'), ...(reserve > 0 ? { reserve } : {}) };
   }

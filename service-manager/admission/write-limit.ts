@@ -1,4 +1,4 @@
-import { TooManyRequests } from '../../lib/errors.js';
+import { RateLimited } from '../../lib/errors.js';
 import type { Timers } from '../../lib/clock.js';
 import { TokenBucket } from '../../lib/token-bucket.js';
 import type { Quota } from './quota.js';
@@ -27,6 +27,6 @@ export class WriteLimit {
     const waitMs = bucket.tryTake();
     if (waitMs === 0) return;
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    throw new TooManyRequests(`Too many writes: tenant ${tenant} may make ${quota.writesPerMinute} a minute, ${quota.writeBurst} at once; try again in ${seconds} s.`, seconds);
+    throw new RateLimited(`Too many writes: tenant ${tenant} may make ${quota.writesPerMinute} a minute, ${quota.writeBurst} at once; try again in ${seconds} s.`, seconds);
   }
 }

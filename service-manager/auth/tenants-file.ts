@@ -1,20 +1,16 @@
 import { readFileSync } from 'node:fs';
+import type { CloudStackCredentials } from '../../lib/cloudstack/index.js';
 import { ConfigError } from '../../lib/errors.js';
 import type { Quota } from '../admission/quota.js';
 import type { TokenValidator } from './validator.js';
 import { isObject } from '../../lib/objects.js';
 import { matchesDigest } from '../../lib/secrets.js';
 
-/** A tenant's CloudStack account, used by its service orchestrators. */
-export interface CloudStackCredentials {
-  readonly apiKey: string;
-  readonly secretKey: string;
-}
-
 export interface Tenant {
   readonly name: string;
   readonly description?: string;
   readonly tokenHashes: readonly Buffer[];
+  /** The tenant's CloudStack account, used by its service orchestrators. */
   readonly cloudstack?: CloudStackCredentials;
   /** What differs from the service manager's default quota. */
   readonly quota?: Partial<Quota>;
@@ -44,10 +40,9 @@ export class TenantsFile implements TokenValidator {
     return new TenantsFile(parseTenants(doc, file));
   }
 
-  async validate(tenant: string, token: string): Promise<boolean> {
+  validate(tenant: string, token: string): Promise<boolean> {
     const entry = this.tenants.get(tenant);
-    if (!entry) return false;
-    return entry.tokenHashes.some((hash) => matchesDigest(token, hash));
+    return Promise.resolve(entry !== undefined && entry.tokenHashes.some((hash) => matchesDigest(token, hash)));
   }
 
   tenant(name: string): Tenant | undefined {
@@ -113,7 +108,7 @@ function quota(raw: unknown, where: string, fail: (why: string) => never): { quo
     const field = QUOTA_KEYS[key];
     if (field === undefined) fail(`${where}: unknown field "${key}"; known: ${Object.keys(QUOTA_KEYS).join(', ')}`);
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail(`${where}.${key} must be a whole number of at least 1`);
-    result[field!] = value as number;
+    result[field] = value;
   }
   return { quota: result };
 }

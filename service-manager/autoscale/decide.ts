@@ -1,4 +1,4 @@
-import type { ServiceState } from '../lifecycle/states.js';
+import type { ServiceState } from '../model/states.js';
 
 /**
  * How many agents an autoscaled cluster should have, as a pure decision

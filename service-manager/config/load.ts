@@ -5,12 +5,17 @@ import ini from 'ini';
 import { ConfigError } from '../../lib/errors.js';
 import { parseListen, type ListenAddress } from '../../lib/listen.js';
 import type { LogLevel } from '../../lib/logger.js';
-import type { TimedState } from '../lifecycle/pipeline.js';
+import type { TimedState } from '../model/states.js';
 import { SO_MANAGED } from '../../lib/hurtle/environment.js';
 import type { Quota } from '../admission/quota.js';
-import type { PortRange } from '../runtime/ports.js';
 import { SCHEMA, envName, type KeySpec } from './schema.js';
 import type { JsonDialect } from '../../lib/occi/negotiate.js';
+
+/** The ports orchestrators may listen on, both ends included. */
+export interface PortRange {
+  readonly from: number;
+  readonly to: number;
+}
 
 export interface SmConfig {
   readonly file: string;
@@ -202,8 +207,8 @@ function environment(text: string, fail: (why: string) => never): Readonly<Recor
   for (const pair of text.split(/[\s,]+/).filter((p) => p !== '')) {
     const match = /^(SO_[A-Z0-9_]+)=(.*)$/.exec(pair);
     if (!match) return fail(`"${pair}" is not SO_NAME=value`);
-    if (MANAGED_SO_VARIABLES.has(match[1]!)) return fail(`${match[1]} is set by the service manager`);
-    variables[match[1]!] = match[2]!;
+    if (MANAGED_SO_VARIABLES.has(match[1])) return fail(`${match[1]} is set by the service manager`);
+    variables[match[1]] = match[2]!;
   }
   return variables;
 }

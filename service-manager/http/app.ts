@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { metricsEndpoint } from '../../lib/metrics/http.js';
-import { NotFound } from '../../lib/errors.js';
+import { NotFound } from '../../lib/http-errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { LINK_KIND } from '../../lib/occi/model.js';
 import type { TokenValidator } from '../auth/validator.js';

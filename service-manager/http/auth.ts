@@ -1,5 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import { BadRequest, Unauthorized } from '../../lib/errors.js';
+import { BadRequest, Unauthorized } from '../../lib/http-errors.js';
 import { context } from '../../lib/http/context.js';
 import type { WriteLimit } from '../admission/write-limit.js';
 import type { TokenValidator } from '../auth/validator.js';

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { BadRequest, NotAcceptable } from '../../lib/errors.js';
+import { BadRequest, NotAcceptable } from '../../lib/http-errors.js';
 import { baseUrlOf, send } from '../../lib/http/context.js';
 import { byMethod } from '../../lib/http/middleware.js';
 import { CORE_KINDS, typeId, type Kind } from '../../lib/occi/model.js';
@@ -194,7 +194,7 @@ function related(filter: CategoryRef, id: string, parent: string | undefined): b
 
 function eventsContentType(accept: string | undefined): string {
   if (accept === undefined || accept.trim() === '') return 'application/json';
-  const types = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
+  const types = accept.split(',').map((part) => part.split(';')[0].trim().toLowerCase());
   if (types.some((t) => ['application/json', 'application/*', '*/*'].includes(t))) return 'application/json';
   if (types.includes('application/occi+json')) return 'application/occi+json';
   throw new NotAcceptable('The event history is JSON; ask for application/json.');
@@ -235,7 +235,7 @@ function listingPageOf(req: Request): { after?: ListingCursor; limit?: number } 
   if (rawAfter === undefined) return limit === undefined ? {} : { limit };
   const marker = typeof rawAfter === 'string' ? /^(\d{1,15})\.([A-Za-z0-9._-]{1,64})$/.exec(rawAfter) : null;
   if (!marker) throw new BadRequest('?after must be the marker a listing\'s next link gave.');
-  const after = { createdAt: Number(marker[1]), id: marker[2]! };
+  const after = { createdAt: Number(marker[1]), id: marker[2] };
   return limit === undefined ? { after } : { after, limit };
 }
 

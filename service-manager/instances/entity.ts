@@ -1,6 +1,6 @@
 import { clusterTextForms } from '../../lib/cluster/text-forms.js';
 import type { AttributeValue, Entity } from '../../lib/occi/model.js';
-import { MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE } from '../lifecycle/states.js';
+import { MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE } from '../model/states.js';
 import type { InstanceRecord } from '../registry/registry.js';
 import { effectiveInputs } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';

@@ -1,10 +1,10 @@
-import { BadRequest, Conflict, NotFound } from '../../lib/errors.js';
+import { InvalidInput, ConflictingState, UnknownResource } from '../../lib/errors.js';
 import { typeId } from '../../lib/occi/model.js';
 import type { AttributeInput, CategoryRef } from '../../lib/occi/parse.js';
 import type { OcciRequest } from '../../lib/occi/request.js';
 import type { Orchestration } from '../lifecycle/orchestration.js';
 import { touchesOrchestrator } from '../lifecycle/parameters.js';
-import { isServing, type ActionRule } from '../lifecycle/states.js';
+import { isServing, type ActionRule } from '../model/states.js';
 import type { EventPage, InstanceKey, InstanceRecord, InstanceRegistry, ListingCursor } from '../registry/registry.js';
 import { createInputs, effectiveInputs, replaceInputs, updateInputs, type Attributes, type Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
@@ -46,7 +46,7 @@ export class InstanceService {
     this.requireKind(request.categories, true);
     rejectLinks(request);
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
-      throw new BadRequest(
+      throw new InvalidInput(
         `Instance id "${clientId}" is not allowed; use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit.`,
       );
     }
@@ -81,7 +81,7 @@ export class InstanceService {
    * an update; changed fixed ones are refused.
    */
   private async replace(tenant: string, existing: InstanceRecord, given: readonly AttributeInput[], cloud: AccountCapacity | undefined): Promise<InstanceRecord> {
-    if (isDeleting(existing)) throw new Conflict(`Instance ${existing.id} is being deleted; choose another id or wait.`);
+    if (isDeleting(existing)) throw new ConflictingState(`Instance ${existing.id} is being deleted; choose another id or wait.`);
     const { next, changes } = replaceInputs(this.deps.type, existing.attributes, given);
     if (Object.keys(changes).length === 0) return existing;
     this.refuseAutoscaledResize(existing, next, changes);
@@ -105,7 +105,7 @@ export class InstanceService {
 
   get(tenant: string, id: string): InstanceRecord {
     const instance = this.deps.registry.find(tenant, id);
-    if (!instance) throw new NotFound(`No instance ${id}.`);
+    if (!instance) throw new UnknownResource(`No instance ${id}.`);
     return instance;
   }
 
@@ -114,7 +114,7 @@ export class InstanceService {
     const instance = this.get(tenant, id);
     if (!(await this.deps.orchestration.refresh(instance))) return instance;
     const latest = this.deps.registry.byUid(instance.uid);
-    if (!latest) throw new NotFound(`No instance ${id}.`);
+    if (!latest) throw new UnknownResource(`No instance ${id}.`);
     return latest;
   }
 
@@ -124,7 +124,7 @@ export class InstanceService {
     const given = withoutCoreId(request.attributes, id, 'update');
     const cloud = await this.deps.admission.cloud(tenant);
     const instance = this.get(tenant, id);
-    if (isDeleting(instance)) throw new Conflict(`Instance ${id} is being deleted and can no longer be updated.`);
+    if (isDeleting(instance)) throw new ConflictingState(`Instance ${id} is being deleted and can no longer be updated.`);
     const { next, changes } = updateInputs(this.deps.type, instance.attributes, given);
     if (Object.keys(changes).length === 0) return instance;
     this.refuseAutoscaledResize(instance, next, changes);
@@ -139,10 +139,10 @@ export class InstanceService {
     const cloud = await this.deps.admission.cloud(tenant);
     const instance = this.get(tenant, id);
     if (request.attributes.length > 0) {
-      throw new BadRequest(`Action ${term} takes no attributes; got ${request.attributes.map((a) => a.name).join(', ')}.`);
+      throw new InvalidInput(`Action ${term} takes no attributes; got ${request.attributes.map((a) => a.name).join(', ')}.`);
     }
     if (!rule.applies(instance.state)) {
-      throw new BadRequest(`Action ${term} does not apply to an instance in state ${instance.state}; it applies ${rule.when}.`);
+      throw new InvalidInput(`Action ${term} does not apply to an instance in state ${instance.state}; it applies ${rule.when}.`);
     }
     this.deps.admission.retry(instance, cloud);
     return this.retry(tenant, instance);
@@ -190,7 +190,7 @@ export class InstanceService {
 
   private refuseAutoscaledResize(instance: InstanceRecord, next: Attributes, changes: Changes): void {
     if (changes[AGENTS] && autoscaled(this.deps.type, instance.attributes) && autoscaled(this.deps.type, next)) {
-      throw new Conflict(`Instance ${instance.id} is autoscaled, so the autoscaler sets ${AGENTS}; send ${AUTOSCALE}=false with it to take over.`);
+      throw new ConflictingState(`Instance ${instance.id} is autoscaled, so the autoscaler sets ${AGENTS}; send ${AUTOSCALE}=false with it to take over.`);
     }
   }
 
@@ -198,7 +198,7 @@ export class InstanceService {
     const rule = this.deps.type.actionRules.find((r) => r.action.term === term);
     if (rule) return rule;
     const offered = this.deps.type.actionRules.map((r) => r.action.term).join(', ');
-    throw new BadRequest(`Unknown action "${term}"; the ${this.deps.type.kind.term} kind offers: ${offered}.`);
+    throw new InvalidInput(`Unknown action "${term}"; the ${this.deps.type.kind.term} kind offers: ${offered}.`);
   }
 
   /** Create needs the service kind; an update may repeat it; nothing else is registered. */
@@ -209,7 +209,7 @@ export class InstanceService {
       throw notRegistered(category);
     }
     if (needed && categories.length === 0) {
-      throw new BadRequest(
+      throw new InvalidInput(
         `No kind given; send Category: ${kind.term}; scheme="${kind.scheme}"; class="kind" (see the query interface /-/).`,
       );
     }
@@ -218,7 +218,7 @@ export class InstanceService {
   private requireAction(categories: readonly CategoryRef[], rule: ActionRule): void {
     for (const category of categories) {
       if (category.scheme + category.term === typeId(rule.action) && (category.class ?? 'action') === 'action') continue;
-      throw new BadRequest(`Category ${category.scheme}${category.term} does not name the action ${rule.action.term}.`);
+      throw new InvalidInput(`Category ${category.scheme}${category.term} does not name the action ${rule.action.term}.`);
     }
   }
 }
@@ -256,8 +256,8 @@ export async function applyUpdate(
   return updated;
 }
 
-function notRegistered(category: CategoryRef): BadRequest {
-  return new BadRequest(
+function notRegistered(category: CategoryRef): InvalidInput {
+  return new InvalidInput(
     `The category ${category.scheme}${category.term}${category.class ? ` (${category.class})` : ''} ` +
       'is not registered with this service; see the query interface /-/.',
   );
@@ -265,7 +265,7 @@ function notRegistered(category: CategoryRef): BadRequest {
 
 function rejectLinks(request: OcciRequest): void {
   if (request.links.length > 0 || request.locations.length > 0) {
-    throw new BadRequest('Links and X-OCCI-Location are not accepted on service instances.');
+    throw new InvalidInput('Links and X-OCCI-Location are not accepted on service instances.');
   }
 }
 
@@ -278,10 +278,10 @@ function withoutCoreId(attributes: readonly AttributeInput[], id: string | undef
       continue;
     }
     if (id === undefined) {
-      throw new BadRequest('occi.core.id is assigned by the service; to choose an id, PUT the instance at /<kind>/<id>.');
+      throw new InvalidInput('occi.core.id is assigned by the service; to choose an id, PUT the instance at /<kind>/<id>.');
     }
     if (attribute.value.value !== id) {
-      throw new BadRequest(`occi.core.id "${String(attribute.value.value)}" does not match the instance id "${id}" of this ${what}.`);
+      throw new InvalidInput(`occi.core.id "${String(attribute.value.value)}" does not match the instance id "${id}" of this ${what}.`);
     }
   }
   return rest;

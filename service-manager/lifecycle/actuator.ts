@@ -7,15 +7,14 @@ import { SERVICE_MANAGER_ACTOR, StaleInstance, type InstanceRecord, type Instanc
 import { launchFor, type LaunchSettings } from '../runtime/launch.js';
 import type { PortPool } from '../runtime/ports.js';
 import { SoStartFailed, type SoRuntime } from '../runtime/runtime.js';
-import type { Changes } from '../service-type/attributes.js';
 import type { ServiceType } from '../service-type/manifest.js';
 import { SoRejected, SoUnavailable, type SoClient, type SoEntity } from '../so/client.js';
 import type { StepOutcome } from './keyed-loop.js';
-import { startsIn, type Failure, type PipelineMemo } from './memo.js';
+import { startsIn, type Failure, type PipelineMemo } from '../model/memo.js';
 import type { SoObserver } from './observer.js';
 import { orchestratorParameters, parametersFingerprint } from './parameters.js';
 import { failureMessage, type Decision } from './pipeline.js';
-import { MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ServiceState } from './states.js';
+import { MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ServiceState } from '../model/states.js';
 
 export interface ActuatorDeps {
   readonly registry: InstanceRegistry;
@@ -254,7 +253,7 @@ export class Actuator {
       instance.uid,
       instance.version,
       { outputs },
-      { actor: SERVICE_MANAGER_ACTOR, type: 'outputs_changed', changes: changes as Changes },
+      { actor: SERVICE_MANAGER_ACTOR, type: 'outputs_changed', changes: changes },
     );
   }
 

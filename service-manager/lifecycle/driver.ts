@@ -6,7 +6,7 @@ import { SoObserver } from './observer.js';
 import type { Orchestration } from './orchestration.js';
 import { orchestratorParameters, parametersFingerprint } from './parameters.js';
 import { decide, type OnFailure, type PipelinePolicy } from './pipeline.js';
-import { IllegalTransition, isServing } from './states.js';
+import { IllegalTransition, isServing } from '../model/states.js';
 
 const ON_FAILURE_ATTRIBUTE = 'mcn.service.on_failure';
 

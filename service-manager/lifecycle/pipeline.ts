@@ -1,7 +1,6 @@
-import type { ClusterHealth } from '../../lib/cluster/health.js';
-import type { SoAction, StackState } from '../../lib/hurtle/protocol.js';
-import { outdated, startsIn, type Failure, type PipelineMemo } from './memo.js';
-import { isServing, type ServiceState } from './states.js';
+import type { SoAction, StackState, StackView } from '../../lib/hurtle/protocol.js';
+import { outdated, startsIn, type Failure, type PipelineMemo } from '../model/memo.js';
+import { isServing, type ServiceState, type TimedState } from '../model/states.js';
 
 /**
  * The per-instance pipeline as a pure decision: given the instance's state
@@ -27,16 +26,6 @@ export type SoObservation =
   | { readonly kind: 'fresh' }
   | { readonly kind: 'stack'; readonly stack: StackView };
 
-export interface StackView {
-  /** `occi.mcn.stack.state`: uninitialized or a CloudFormation/Heat stack state. */
-  readonly state: StackState;
-  readonly message: string;
-  /** The action terms the orchestrator offers now. */
-  readonly actions: readonly SoAction[];
-  /** How the orchestrator's watch finds a ready cluster. */
-  readonly health?: ClusterHealth;
-}
-
 export type OnFailure = 'delete' | 'keep';
 
 export interface Situation {
@@ -50,8 +39,6 @@ export interface Situation {
   readonly so: SoObservation;
   readonly now: number;
 }
-
-export type TimedState = Exclude<ServiceState, 'ready' | 'degraded' | 'failed'>;
 
 export interface PipelinePolicy {
   /** How long each state may last before the instance fails. */

@@ -2,7 +2,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PipelineDriver } from '../lifecycle/driver.js';
 import type { InstanceRegistry } from '../registry/registry.js';
-import { STATES } from '../lifecycle/states.js';
+import { STATES } from '../model/states.js';
 import type { SoRuntime } from '../runtime/runtime.js';
 import type { VmSweeper } from './vm-sweep.js';
 

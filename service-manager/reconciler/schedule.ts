@@ -46,6 +46,6 @@ export function scheduleReconciler(
     ),
   );
   return async () => {
-    await Promise.all(tasks.map((task) => task.destroy()));
+    await Promise.all(tasks.map((task) => Promise.resolve(task.destroy())));
   };
 }

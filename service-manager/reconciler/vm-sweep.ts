@@ -1,8 +1,7 @@
-import type { CloudStack } from '../../lib/cloudstack/index.js';
+import type { CloudStack, CloudStackCredentials } from '../../lib/cloudstack/index.js';
 import { tagsOf } from '../../lib/cloudstack/types.js';
 import { VM_TAGS } from '../../lib/cluster/tags.js';
 import type { Logger } from '../../lib/logger.js';
-import type { CloudStackCredentials } from '../auth/tenants-file.js';
 import type { InstanceRegistry } from '../registry/registry.js';
 import { messageOf } from '../../lib/errors.js';
 

@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../lib/clock.js';
 import { privateFile } from '../../lib/private-files.js';
-import { Conflict } from '../../lib/errors.js';
+import { asError, ConflictingState } from '../../lib/errors.js';
 import type { Attributes, Changes } from '../service-type/attributes.js';
-import type { Failure, PipelineMemo } from '../lifecycle/memo.js';
-import { canTransition, IllegalTransition, isState, type ServiceState } from '../lifecycle/states.js';
+import type { Failure, PipelineMemo } from '../model/memo.js';
+import { canTransition, IllegalTransition, isState, type ServiceState } from '../model/states.js';
 
 /** One service instance as the registry keeps it. */
 export interface InstanceRecord {
@@ -76,13 +76,13 @@ export interface InstancePatch {
 }
 
 /** The instance changed since the caller read it. */
-export class StaleInstance extends Conflict {
+export class StaleInstance extends ConflictingState {
   constructor(id: string) {
     super(`Instance ${id} was changed by another request; read it again and retry.`);
   }
 }
 
-export class DuplicateInstance extends Conflict {
+export class DuplicateInstance extends ConflictingState {
   constructor(id: string) {
     super(`Instance ${id} already exists.`);
   }
@@ -234,7 +234,7 @@ interface EventRow {
 /** The writes of one turn of the event loop, committed together. */
 interface WriteGroup {
   readonly committed: Promise<void>;
-  readonly settle: (error?: unknown) => void;
+  readonly settle: (error?: Error) => void;
   /** Instances written to, told again of their state if the group is rolled back. */
   readonly touched: Set<string>;
 }
@@ -287,7 +287,7 @@ export class InstanceRegistry {
       throw new Error(`registry schema version ${current} is newer than this service manager understands`);
     }
     this.db.transaction(() => {
-      for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+      for (let v = current; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   }
@@ -315,7 +315,7 @@ export class InstanceRegistry {
 
   private open(): void {
     this.sql.begin.run();
-    let settle!: (error?: unknown) => void;
+    let settle!: (error?: Error) => void;
     const committed = new Promise<void>((resolve, reject) => {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
@@ -336,7 +336,7 @@ export class InstanceRegistry {
       this.recent.clear();
       // Listeners heard of writes that are gone now: they hear of each instance again as it is.
       for (const uid of group.touched) this.wrote(uid, this.byUid(uid));
-      group.settle(error);
+      group.settle(asError(error));
       return;
     }
     group.settle();
@@ -613,7 +613,7 @@ export class InstanceRegistry {
     for (const row of gone) this.sql.deleteEvent.run(row.seq);
     const message = `${count} older progress event${count === 1 ? ' was' : 's were'} folded to keep the history within ${this.history.maxEvents} events`;
     if (existing) this.sql.setMessage.run(message, existing.seq);
-    else this.sql.replaceWithFolded.run(message, first!.seq);
+    else this.sql.replaceWithFolded.run(message, first.seq);
   }
 }
 

@@ -34,7 +34,7 @@ export function connectDocker(dockerHost: string): Docker {
   if (dockerHost === '') return new Docker();
   if (dockerHost.startsWith('unix://')) return new Docker({ socketPath: dockerHost.slice('unix://'.length) });
   const match = /^(?:tcp|http):\/\/([^:/]+):(\d{1,5})\/?$/.exec(dockerHost);
-  if (match) return new Docker({ host: match[1]!, port: Number(match[2]), protocol: 'http' });
+  if (match) return new Docker({ host: match[1], port: Number(match[2]), protocol: 'http' });
   throw new ConfigError(`[so_runtime] docker_host = "${dockerHost}": must be unix:///path or tcp://host:port`);
 }
 

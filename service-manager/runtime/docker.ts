@@ -89,14 +89,14 @@ export class DockerRuntime implements SoRuntime {
     );
     return containers
       .filter((c) => c.Labels[LABELS.uid])
-      .map((c) => ({ uid: c.Labels[LABELS.uid]!, running: c.State === 'running' || c.State === 'restarting' }));
+      .map((c) => ({ uid: c.Labels[LABELS.uid], running: c.State === 'running' || c.State === 'restarting' }));
   }
 
   async logs(uid: string, lines: number): Promise<string> {
     try {
-      const raw = (await this.options.docker
+      const raw = await this.options.docker
         .getContainer(soName(uid))
-        .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+        .logs({ stdout: true, stderr: true, tail: lines, follow: false });
       return demultiplex(raw);
     } catch {
       return '';
@@ -178,7 +178,7 @@ export function demultiplex(raw: Buffer): string {
   const parts: Buffer[] = [];
   let offset = 0;
   while (offset + 8 <= raw.length) {
-    const stream = raw[offset]!;
+    const stream = raw[offset];
     if (stream > 2 || raw[offset + 1] !== 0 || raw[offset + 2] !== 0 || raw[offset + 3] !== 0) return raw.toString('utf8');
     const length = raw.readUInt32BE(offset + 4);
     parts.push(raw.subarray(offset + 8, offset + 8 + length));

@@ -1,7 +1,7 @@
 import { SO_ENV } from '../../lib/hurtle/environment.js';
 import type { LogLevel } from '../../lib/logger.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
-import type { CloudStackCredentials } from '../auth/tenants-file.js';
+import type { CloudStackCredentials } from '../../lib/cloudstack/index.js';
 import type { InstanceRecord } from '../registry/registry.js';
 import { SoStartFailed, type SoLaunch } from './runtime.js';
 

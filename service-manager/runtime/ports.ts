@@ -1,9 +1,5 @@
 import { createServer } from 'node:net';
-
-export interface PortRange {
-  readonly from: number;
-  readonly to: number;
-}
+import type { PortRange } from '../config/load.js';
 
 /**
  * Hands out the ports orchestrators listen on (they share the host's network).

@@ -10,6 +10,12 @@ const LIVE_TASK_STATES = new Set(['new', 'allocated', 'pending', 'assigned', 'ac
 /** The image's user, so it can read the secret files Swarm mounts. */
 const SO_USER = '65534';
 
+/** What the engine reports of a service's task (dockerode leaves it untyped). */
+interface SwarmTask {
+  readonly Version?: { readonly Index?: number };
+  readonly Status?: { readonly State?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ExitCode?: number } };
+}
+
 /**
  * One Docker Swarm service per instance (one replica, host network), for
  * operators whose orchestrators spread over many hosts. Secrets travel as
@@ -49,7 +55,7 @@ export class SwarmRuntime implements SoRuntime {
   async status(uid: string): Promise<SoStatus> {
     const name = soName(uid);
     if (!(await engine(() => this.inspect(name)))) return { state: 'missing' };
-    const tasks = await engine(() => this.options.docker.listTasks({ filters: { service: [name] } }));
+    const tasks = (await engine(() => this.options.docker.listTasks({ filters: { service: [name] } }))) as SwarmTask[];
     const latest = tasks.sort((a, b) => (b.Version?.Index ?? 0) - (a.Version?.Index ?? 0))[0];
     if (!latest || LIVE_TASK_STATES.has(String(latest.Status?.State))) return { state: 'running' };
     const status = latest.Status ?? {};
@@ -120,12 +126,12 @@ export class SwarmRuntime implements SoRuntime {
     const created = [];
     for (const [variable, value] of Object.entries(launch.secrets)) {
       const name = secretName(launch.uid, variable);
-      const secret = await engine(() =>
+      const secret: unknown = await engine(() =>
         this.options.docker.createSecret({ Name: name, Labels: labelsFor(this.options.managerId, launch), Data: Buffer.from(value).toString('base64') }),
       ).catch((error: unknown) => {
         throw refusal(error, `Swarm refused the secret ${name}`);
       });
-      created.push({ id: (secret as unknown as { id: string }).id, name, variable });
+      created.push({ id: (secret as { id: string }).id, name, variable });
     }
     return created;
   }

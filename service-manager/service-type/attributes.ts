@@ -1,5 +1,5 @@
-import { readableByHurtle } from '../../lib/hurtle/text-values.js';
-import { BadRequest } from '../../lib/errors.js';
+import { readableByHurtle } from '../../lib/occi/text-values.js';
+import { InvalidInput } from '../../lib/errors.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
 import type { AttributeInput, WireValue } from '../../lib/occi/parse.js';
 import {
@@ -39,7 +39,7 @@ export function createInputs(type: ServiceType, given: readonly AttributeInput[]
   const effective = effectiveInputs(type, stored);
   for (const def of type.attributes.values()) {
     if (def.required && effective[def.name] === undefined) {
-      throw new BadRequest(`Required attribute ${def.name} is missing.`);
+      throw new InvalidInput(`Required attribute ${def.name} is missing.`);
     }
   }
   checkConstraints(type, effective);
@@ -57,7 +57,7 @@ export function updateInputs(
   const changes: Record<string, Change> = {};
   for (const [name, value] of updates) {
     if (current[name] === value) continue;
-    changes[name] = current[name] === undefined ? { to: value } : { from: current[name]!, to: value };
+    changes[name] = current[name] === undefined ? { to: value } : { from: current[name], to: value };
     next[name] = value;
   }
   checkConstraints(type, effectiveInputs(type, next));
@@ -86,7 +86,7 @@ export function replaceInputs(
     const now = effective[def.name];
     if (value === now || (typeof now === 'string' && value === readableByHurtle(now))) continue;
     if (!def.updatable) {
-      throw new BadRequest(`Attribute ${def.name} is fixed when the instance is created and cannot be updated (${String(now)} → ${String(value)}).`);
+      throw new InvalidInput(`Attribute ${def.name} is fixed when the instance is created and cannot be updated (${String(now)} → ${String(value)}).`);
     }
     changing.push(attribute);
   }
@@ -121,21 +121,21 @@ function readInputs(
 ): Map<string, AttributeValue> {
   const values = new Map<string, AttributeValue>();
   for (const { name, value } of given) {
-    if (values.has(name)) throw new BadRequest(`Attribute ${name} is given more than once.`);
+    if (values.has(name)) throw new InvalidInput(`Attribute ${name} is given more than once.`);
     const def = type.attributes.get(name);
     if (def === undefined) throw unknownAttribute(type, name);
-    if (def.output) throw new BadRequest(`Attribute ${name} is set by the service and cannot be written.`);
+    if (def.output) throw new InvalidInput(`Attribute ${name} is set by the service and cannot be written.`);
     if (mode === 'update' && !def.updatable) {
-      throw new BadRequest(`Attribute ${name} is fixed when the instance is created and cannot be updated.`);
+      throw new InvalidInput(`Attribute ${name} is fixed when the instance is created and cannot be updated.`);
     }
     values.set(name, coerce(def, value));
   }
   return values;
 }
 
-function unknownAttribute(type: ServiceType, name: string): BadRequest {
+function unknownAttribute(type: ServiceType, name: string): InvalidInput {
   const inputs = [...type.attributes.values()].filter((d) => !d.output).map((d) => d.name);
-  return new BadRequest(`Unknown attribute ${name}; the ${type.kind.term} kind takes ${inputs.join(', ')}.`);
+  return new InvalidInput(`Unknown attribute ${name}; the ${type.kind.term} kind takes ${inputs.join(', ')}.`);
 }
 
 /**
@@ -147,7 +147,7 @@ function unknownAttribute(type: ServiceType, name: string): BadRequest {
 export function coerce(def: AttributeDef, wire: WireValue): AttributeValue {
   const value = def.type === 'string' ? asString(def, wire) : asTyped(def, wire);
   if (value === undefined) {
-    throw new BadRequest(`Attribute ${def.name} must be ${article(def.type)}, got ${describe(wire)}.`);
+    throw new InvalidInput(`Attribute ${def.name} must be ${article(def.type)}, got ${describe(wire)}.`);
   }
   return value;
 }
@@ -159,9 +159,9 @@ function asString(def: AttributeDef, wire: WireValue): string | undefined {
 }
 
 function checkText(def: AttributeDef, text: string): string {
-  if (/[\x00-\x1f\x7f]/.test(text)) throw new BadRequest(`Attribute ${def.name} contains control characters.`);
+  if (/[\x00-\x1f\x7f]/.test(text)) throw new InvalidInput(`Attribute ${def.name} contains control characters.`);
   const limit = def.maxLength ?? DEFAULT_MAX_LENGTH;
-  if (text.length > limit) throw new BadRequest(`Attribute ${def.name} is longer than ${limit} characters.`);
+  if (text.length > limit) throw new InvalidInput(`Attribute ${def.name} is longer than ${limit} characters.`);
   return text;
 }
 
@@ -193,11 +193,11 @@ export function checkConstraints(type: ServiceType, effective: Attributes): void
     const value = effective[def.name];
     if (value === undefined || def.output) continue;
     if (def.enum && !def.enum.includes(value)) {
-      throw new BadRequest(`Attribute ${def.name} must be one of ${def.enum.join(', ')}; got ${String(value)}.`);
+      throw new InvalidInput(`Attribute ${def.name} must be one of ${def.enum.join(', ')}; got ${String(value)}.`);
     }
     if (typeof value === 'number') checkBounds(def, value, effective);
     if (typeof value === 'string' && def.pattern && !def.pattern.test(value)) {
-      throw new BadRequest(`Attribute ${def.name} = ${JSON.stringify(value)} does not match ${def.pattern.source}.`);
+      throw new InvalidInput(`Attribute ${def.name} = ${JSON.stringify(value)} does not match ${def.pattern.source}.`);
     }
   }
 }
@@ -210,9 +210,9 @@ function checkBounds(def: AttributeDef, value: number, effective: Attributes): v
     return typeof limit === 'number' ? { limit, label: `${ref.attribute} (${limit})` } : undefined;
   };
   const min = bound(def.minimum);
-  if (min && value < min.limit) throw new BadRequest(`Attribute ${def.name} = ${value} is below the minimum ${min.label}.`);
+  if (min && value < min.limit) throw new InvalidInput(`Attribute ${def.name} = ${value} is below the minimum ${min.label}.`);
   const max = bound(def.maximum);
-  if (max && value > max.limit) throw new BadRequest(`Attribute ${def.name} = ${value} is above the maximum ${max.label}.`);
+  if (max && value > max.limit) throw new InvalidInput(`Attribute ${def.name} = ${value} is above the maximum ${max.label}.`);
 }
 
 function isAttributeRef(value: unknown): value is { readonly attribute: string } {

@@ -7,7 +7,7 @@ import {
   type AttributeValue,
   type Kind,
 } from '../../lib/occi/model.js';
-import { actionRules, MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ActionRule } from '../lifecycle/states.js';
+import { actionRules, MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ActionRule } from '../model/states.js';
 import { isObject } from '../../lib/objects.js';
 
 /** A value that is fixed, or read from sm.cfg, or taken from another attribute of the instance. */
@@ -268,7 +268,7 @@ function checkReferences(
       if ('config' in ref) {
         const text = configValue(ref.config);
         if (text === undefined) fail(`${where} refers to unknown configuration key ${ref.config}`);
-        if (text !== '' && typedConfigValue(text as string, def.type) === undefined) {
+        if (text !== '' && typedConfigValue(text, def.type) === undefined) {
           fail(`${where}: configuration ${ref.config} = "${text}" is not of type ${def.type}`);
         }
         continue;
@@ -327,7 +327,7 @@ export function resolveStaticDefault(
   configValue: (key: string) => string | undefined,
 ): AttributeValue | undefined {
   const value = def.default;
-  if (value === undefined || !isObject(value)) return value as AttributeValue | undefined;
+  if (value === undefined || !isObject(value)) return value;
   if (!('config' in value)) return undefined;
   const text = configValue(value.config);
   return text === undefined || text === '' ? undefined : typedConfigValue(text, def.type);

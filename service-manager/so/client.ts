@@ -2,10 +2,9 @@ import { Agent as HttpAgent } from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { HEALTH_ATTRIBUTE, isClusterHealth } from '../../lib/cluster/health.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
-import { isSoAction, isStackState, ORCHESTRATOR_PATH, ORCHESTRATOR_TERM, SO_SCHEME, STACK_MESSAGE_ATTRIBUTE, STACK_STATE_ATTRIBUTE, type SoAction } from '../../lib/hurtle/protocol.js';
+import { isSoAction, isStackState, ORCHESTRATOR_PATH, ORCHESTRATOR_TERM, SO_SCHEME, STACK_MESSAGE_ATTRIBUTE, STACK_STATE_ATTRIBUTE, type SoAction, type StackView } from '../../lib/hurtle/protocol.js';
 import { SIGNATURE_HEADER, signRequest, verifyResponse } from '../../lib/orchestrator-auth.js';
 import { isObject } from '../../lib/objects.js';
-import type { StackView } from '../lifecycle/pipeline.js';
 
 /** The hurtle SO protocol (lib/hurtle) as a service manager speaks it. */
 
@@ -141,8 +140,9 @@ export class SoClient {
     } catch (error) {
       throw new SoUnavailable(transportReason(error));
     }
-    const text = typeof reply.data === 'string' ? reply.data : '';
-    const signature = reply.headers[SIGNATURE_HEADER];
+    const data: unknown = reply.data;
+    const text = typeof data === 'string' ? data : '';
+    const signature: unknown = reply.headers[SIGNATURE_HEADER];
     if (!verifyResponse(endpoint.key, nonce, reply.status, text, typeof signature === 'string' ? signature : undefined)) throw new SoUnproven(endpoint.url);
     if (reply.status === 404 && missingIsUndefined) return undefined;
     if (reply.status >= 500) throw new SoUnavailable(`HTTP ${reply.status}: ${errorMessage(text)}`);
@@ -193,7 +193,7 @@ function errorMessage(text: string): string {
 }
 
 function firstLine(text: string): string {
-  return text.trim().split('\n')[0]!.slice(0, 500);
+  return text.trim().split('\n')[0].slice(0, 500);
 }
 
 function transportReason(error: unknown): string {

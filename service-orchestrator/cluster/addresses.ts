@@ -21,7 +21,7 @@ export class AddressPicker {
     const bits = Number(match?.[2]);
     if (!match || bits < 8 || bits > 30) throw new RangeError(`cannot choose addresses in network ${cidr}`);
     this.size = 2 ** (32 - bits);
-    this.base = Math.floor(toNumber(match[1]!) / this.size) * this.size;
+    this.base = Math.floor(toNumber(match[1]) / this.size) * this.size;
     this.taken = new Set([this.base, this.base + this.size - 1, gateway === undefined ? this.base + 1 : toNumber(gateway)]);
     for (const address of used) this.taken.add(toNumber(address));
     this.cursor = createHash('sha256').update(seed).digest().readUInt32BE(0) % this.size;

@@ -5,7 +5,7 @@ import { isAddressTaken } from '../../lib/cloudstack/vms.js';
 import type { Logger } from '../../lib/logger.js';
 import { AddressPicker } from './addresses.js';
 import { describeSlot, slotFromName, slotKey, TAGS, tagsFor, vmName, type Owner, type Slot } from './plan.js';
-import { messageOf } from '../../lib/errors.js';
+import { asError, messageOf } from '../../lib/errors.js';
 
 /** Where and how the VMs are made, resolved from names to ids. */
 export interface Placement {
@@ -399,14 +399,14 @@ export class ClusterBuilder {
   /** Runs work over items with bounded concurrency; the first failure stops new work and is thrown. */
   private async pool<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
     let next = 0;
-    let failure: unknown;
+    let failure: Error | undefined;
     const worker = async (): Promise<void> => {
       while (next < items.length && failure === undefined) {
-        const item = items[next++]!;
+        const item = items[next++];
         try {
           await work(item);
         } catch (error) {
-          failure ??= error;
+          failure ??= asError(error);
         }
       }
     };

@@ -1,4 +1,4 @@
-import { BadRequest } from '../../lib/errors.js';
+import { InvalidInput } from '../../lib/errors.js';
 
 /** What the tenant asked for, as the SO builds it. */
 export interface ClusterParameters {
@@ -28,12 +28,12 @@ export const MAX_AGENTS = 100;
  */
 export function parseParameters(raw: ReadonlyMap<string, RawValue>): ClusterParameters {
   const masters = integer(raw, 'mesos.masters', 1);
-  if (masters !== 1 && masters !== 3 && masters !== 5) throw new BadRequest(`mesos.masters must be 1, 3 or 5; got ${masters}.`);
+  if (masters !== 1 && masters !== 3 && masters !== 5) throw new InvalidInput(`mesos.masters must be 1, 3 or 5; got ${masters}.`);
   const agents = integer(raw, 'mesos.agents', 2);
-  if (agents < 1 || agents > MAX_AGENTS) throw new BadRequest(`mesos.agents must be between 1 and ${MAX_AGENTS}; got ${agents}.`);
+  if (agents < 1 || agents > MAX_AGENTS) throw new InvalidInput(`mesos.agents must be between 1 and ${MAX_AGENTS}; got ${agents}.`);
   const minReady = integer(raw, 'mesos.agents.min_ready', agents);
   if (minReady < 1 || minReady > agents) {
-    throw new BadRequest(`mesos.agents.min_ready must be between 1 and mesos.agents (${agents}); got ${minReady}.`);
+    throw new InvalidInput(`mesos.agents.min_ready must be between 1 and mesos.agents (${agents}); got ${minReady}.`);
   }
   const network = text(raw, 'cloudstack.network', false);
   return {
@@ -54,7 +54,7 @@ function integer(raw: ReadonlyMap<string, RawValue>, name: string, fallback: num
   const value = raw.get(name);
   if (value === undefined) return fallback;
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n)) throw new BadRequest(`${name} must be a whole number; got ${JSON.stringify(value)}.`);
+  if (!Number.isSafeInteger(n)) throw new InvalidInput(`${name} must be a whole number; got ${JSON.stringify(value)}.`);
   return n;
 }
 
@@ -63,16 +63,16 @@ function boolean(raw: ReadonlyMap<string, RawValue>, name: string, fallback: boo
   if (value === undefined) return fallback;
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
-  throw new BadRequest(`${name} must be true or false; got ${JSON.stringify(value)}.`);
+  throw new InvalidInput(`${name} must be true or false; got ${JSON.stringify(value)}.`);
 }
 
 function text(raw: ReadonlyMap<string, RawValue>, name: string, required: boolean): string | undefined {
   const value = raw.get(name);
   if (value === undefined || value === '') {
-    if (required) throw new BadRequest(`${name} is required.`);
+    if (required) throw new InvalidInput(`${name} is required.`);
     return undefined;
   }
-  if (typeof value !== 'string') throw new BadRequest(`${name} must be text; got ${JSON.stringify(value)}.`);
+  if (typeof value !== 'string') throw new InvalidInput(`${name} must be text; got ${JSON.stringify(value)}.`);
   return value;
 }
 
@@ -89,7 +89,7 @@ export function checkChange(before: ClusterParameters, after: ClusterParameters)
   ];
   for (const [key, name] of fixed) {
     if (before[key] !== after[key]) {
-      throw new BadRequest(`${name} cannot change on a running cluster (${String(before[key])} → ${String(after[key])}); create a new one.`);
+      throw new InvalidInput(`${name} cannot change on a running cluster (${String(before[key])} → ${String(after[key])}); create a new one.`);
     }
   }
 }

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { metricsEndpoint } from '../../lib/metrics/http.js';
 import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
-import { BadRequest, Forbidden, NotFound } from '../../lib/errors.js';
+import { BadRequest, Forbidden, NotFound } from '../../lib/http-errors.js';
 import { clusterTextForms } from '../../lib/cluster/text-forms.js';
 import { baseUrlOf, send } from '../../lib/http/context.js';
 import { byMethod, errorHandler, occiVersion, requestContext, sendError, type RequestObserver } from '../../lib/http/middleware.js';
@@ -189,7 +189,7 @@ function signAnswer(res: Response, key: string, nonce: string): void {
   const end = res.end.bind(res) as (...args: unknown[]) => Response;
   res.end = ((...args: unknown[]) => {
     const [chunk, encoding] = args;
-    const body = chunk === undefined || typeof chunk === 'function' ? '' : Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    const body = chunk === undefined || typeof chunk === 'function' ? '' : Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
     const sent = res.req.method === 'HEAD' ? '' : body;
     if (!res.headersSent) res.setHeader(SIGNATURE_HEADER, signResponse(key, nonce, res.statusCode, sent));
     return end(...args);

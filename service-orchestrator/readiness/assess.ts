@@ -73,7 +73,7 @@ function loadOf(observation: Observation, leader: string): ClusterLoad | undefin
   const figures = ['master/tasks_running', 'master/tasks_staging', 'master/cpus_used', 'master/cpus_total', 'master/mem_used', 'master/mem_total'].map(read);
   if (figures.some((f) => f === undefined)) return undefined;
   const [tasksRunning, tasksStaging, cpusUsed, cpusTotal, memUsed, memTotal] = figures as number[];
-  return { tasksRunning: tasksRunning!, tasksStaging: tasksStaging!, cpusUsed: cpusUsed!, cpusTotal: cpusTotal!, memUsed: memUsed!, memTotal: memTotal!, waiting: waitingOf(observation) };
+  return { tasksRunning: tasksRunning, tasksStaging: tasksStaging, cpusUsed: cpusUsed, cpusTotal: cpusTotal, memUsed: memUsed, memTotal: memTotal, waiting: waitingOf(observation) };
 }
 
 const NO_ROOM = new Set(['InsufficientCpus', 'InsufficientMemory', 'InsufficientDisk', 'InsufficientPorts']);

@@ -39,7 +39,7 @@ export class DaemonHttp {
         ...(this.marathonAuthorization !== undefined && new URL(url).port === String(MARATHON_PORT) ? { Authorization: this.marathonAuthorization } : {}),
       };
       const reply = await this.http.request<string>({ method, url, signal: controller.signal, headers, ...(body === undefined ? {} : { data: JSON.stringify(body) }) });
-      const location = reply.headers['location'];
+      const location: unknown = reply.headers['location'];
       return { status: reply.status, body: String(reply.data ?? ''), ...(typeof location === 'string' ? { location } : {}) };
     } catch (error) {
       if (controller.signal.aborted) return { error: `no answer within ${this.timeoutMs} ms` };

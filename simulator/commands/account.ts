@@ -64,7 +64,7 @@ const resourceLimits: Command = {
     const wantedType = params['resourcetype'];
     const wantedName = str(params, 'resourcetypename');
     if (wantedType !== undefined && !RESOURCE_TYPES.some(([n]) => Number(n) === wantedType)) {
-      throw invalidParameter(`Please specify a valid resource type; ${String(wantedType)} is not one`);
+      throw invalidParameter(`Please specify a valid resource type; ${JSON.stringify(wantedType)} is not one`);
     }
     const limits = RESOURCE_TYPES.filter(([n, name]) => (wantedType === undefined || Number(n) === wantedType) && (wantedName === undefined || name === wantedName)).map(
       ([n, name, key]) => ({
@@ -83,7 +83,7 @@ const resourceLimits: Command = {
 function accountJson(context: CommandContext, account: Account): Record<string, unknown> {
   const used = context.cloud.usage(account);
   const available = (key: 'user_vm' | 'cpu' | 'memory'): string =>
-    account.limits[key] === undefined ? 'Unlimited' : String(account.limits[key]! - used[key]);
+    account.limits[key] === undefined ? 'Unlimited' : String(account.limits[key] - used[key]);
   return {
     id: account.id,
     name: account.name,

@@ -14,7 +14,7 @@ function sshString(data: Buffer): Buffer {
 
 function mpint(base64url: string): Buffer {
   const bytes = Buffer.from(base64url, 'base64url');
-  return sshString(bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+  return sshString(bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
 }
 
 /** The MD5 fingerprint CloudStack shows, aa:bb:..., of the key's SSH wire form. */
@@ -62,7 +62,7 @@ const register: Command = {
     const match = PUBLIC_KEY.exec(str(context.params, 'publickey')!.trim());
     if (!match) throw invalidParameter('Public key is invalid');
     checkFree(context, name);
-    const pair: KeyPair = { id: context.cloud.newId(), name, fingerprint: fingerprint(Buffer.from(match[2]!, 'base64')), account: context.account };
+    const pair: KeyPair = { id: context.cloud.newId(), name, fingerprint: fingerprint(Buffer.from(match[2], 'base64')), account: context.account };
     context.cloud.keypairs.push(pair);
     return { keypair: keypairJson(pair) };
   },

@@ -60,7 +60,7 @@ export function bootPlan(userData: string): BootPlan {
 function run(plan: BootPlan, words: string[]): void {
   const [program, ...args] = words;
   if (program === 'systemctl') return systemctl(plan, args);
-  if (program === 'service' && args.length === 2) return systemctl(plan, [args[1]!, args[0]!]);
+  if (program === 'service' && args.length === 2) return systemctl(plan, [args[1], args[0]]);
   if (program === 'rm') {
     for (const path of args.filter((a) => !a.startsWith('-'))) {
       for (const file of [...plan.files.keys()]) if (file === path || file.startsWith(`${path}/`)) plan.files.delete(file);

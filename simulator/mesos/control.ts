@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import { NotFound } from '../../lib/errors.js';
+import { NotFound } from '../../lib/http-errors.js';
 import { detectorText } from './endpoints.js';
 import { parseMesosFault } from './faults.js';
 import type { MesosWorld } from './world.js';

@@ -3,7 +3,8 @@ import { json, redirect, text, type Handler, type Reply, type Request } from './
 import { double, type Double } from './json.js';
 import { formatRanges, holdsResources, type Task, type TaskResources } from './tasks.js';
 import { isMaintenancePath, maintenanceApi, maintenanceStatus } from './maintenance-api.js';
-import type { Agent, AgentRecord, Framework, Group, Master, MesosWorld } from './world.js';
+import type { Agent, AgentRecord, Framework, Group, Master } from './records.js';
+import type { MesosWorld } from './world.js';
 
 /**
  * The HTTP surfaces of the emulated daemons, with the real paths, status
@@ -188,12 +189,12 @@ function masterMetrics(world: MesosWorld, master: Master): Record<string, unknow
     'master/slaves_inactive': double(agents.length - active),
     'master/slaves_connected': double(agents.filter((a) => a.agent.state !== 'down').length),
     'master/slaves_disconnected': double(agents.filter((a) => a.agent.state === 'down').length),
-    'master/slaves_unreachable': double(leading ? group!.unreachableCount : 0),
-    'master/slave_registrations': double(leading ? group!.registrations : 0),
-    'master/frameworks_active': double(leading ? [...group!.frameworks.values()].filter((f) => f.active).length : 0),
+    'master/slaves_unreachable': double(leading ? group.unreachableCount : 0),
+    'master/slave_registrations': double(leading ? group.registrations : 0),
+    'master/frameworks_active': double(leading ? [...group.frameworks.values()].filter((f) => f.active).length : 0),
     ...resourceMetrics(world, leading ? group : undefined, agents),
     ...taskMetrics(leading ? group : undefined),
-    'registrar/log/recovered': double(leading && group!.phase === 'leading' ? 1 : 0),
+    'registrar/log/recovered': double(leading && group.phase === 'leading' ? 1 : 0),
     'registrar/log/ensemble_size': double(group ? group.members.size : 0),
     'system/cpus_total': double(master.node.cpus),
     'system/mem_total_bytes': double(master.node.memoryMb * 1024 * 1024),

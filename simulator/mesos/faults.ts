@@ -1,4 +1,4 @@
-import { BadRequest } from '../../lib/errors.js';
+import { InvalidInput } from '../../lib/errors.js';
 import { isObject } from '../../lib/objects.js';
 import { FaultBook } from '../fault-book.js';
 
@@ -83,9 +83,9 @@ export class MesosFaults extends FaultBook<MesosFault> {
 const KINDS: readonly Kind[] = [...NODE_KINDS, 'no-leader', 'leader-change', 'recovery-503', 'slow', 'marathon-unregistered', 'agent-dies', 'agent-partitioned'];
 
 export function parseMesosFault(body: unknown): MesosFault {
-  if (!isObject(body)) throw new BadRequest('A fault is a JSON object with a "kind".');
+  if (!isObject(body)) throw new InvalidInput('A fault is a JSON object with a "kind".');
   const kind = body['kind'] as Kind;
-  if (!KINDS.includes(kind)) throw new BadRequest(`Unknown fault kind ${JSON.stringify(body['kind'])}; known: ${KINDS.join(', ')}.`);
+  if (!KINDS.includes(kind)) throw new InvalidInput(`Unknown fault kind ${JSON.stringify(body['kind'])}; known: ${KINDS.join(', ')}.`);
   const allowed: Record<Kind, readonly string[]> = {
     'agent-never-starts': ['count', 'vm'],
     'master-never-starts': ['count', 'vm'],
@@ -101,15 +101,15 @@ export function parseMesosFault(body: unknown): MesosFault {
     'agent-partitioned': ['vm', 'ms'],
   };
   for (const key of Object.keys(body)) {
-    if (key !== 'kind' && !allowed[kind].includes(key)) throw new BadRequest(`Fault ${kind} takes no "${key}".`);
+    if (key !== 'kind' && !allowed[kind].includes(key)) throw new InvalidInput(`Fault ${kind} takes no "${key}".`);
   }
   const int = (key: string, min: number): number => {
     const value = body[key];
-    if (!Number.isSafeInteger(value) || (value as number) < min) throw new BadRequest(`Fault ${kind}: ${key} must be a whole number ≥ ${min}.`);
+    if (!Number.isSafeInteger(value) || (value as number) < min) throw new InvalidInput(`Fault ${kind}: ${key} must be a whole number ≥ ${min}.`);
     return value as number;
   };
   const count = body['count'] === undefined ? {} : { count: int('count', 1) };
-  if (body['vm'] !== undefined && typeof body['vm'] !== 'string') throw new BadRequest(`Fault ${kind}: vm must be a VM name.`);
+  if (body['vm'] !== undefined && typeof body['vm'] !== 'string') throw new InvalidInput(`Fault ${kind}: vm must be a VM name.`);
   const vm = typeof body['vm'] === 'string' ? { vm: body['vm'] } : {};
   switch (kind) {
     case 'agent-never-starts':
@@ -134,7 +134,7 @@ export function parseMesosFault(body: unknown): MesosFault {
       return { kind };
     case 'agent-dies':
     case 'agent-partitioned': {
-      if (typeof body['vm'] !== 'string' || body['vm'] === '') throw new BadRequest(`Fault ${kind} needs the "vm" whose agent it hits.`);
+      if (typeof body['vm'] !== 'string' || body['vm'] === '') throw new InvalidInput(`Fault ${kind} needs the "vm" whose agent it hits.`);
       if (kind === 'agent-dies') return { kind, vm: body['vm'] };
       return { kind, vm: body['vm'], ...(body['ms'] === undefined ? {} : { ms: int('ms', 1) }) };
     }

@@ -19,8 +19,8 @@ export type Detector = { readonly kind: 'zk'; readonly hosts: readonly Endpoint[
 export function parseDetector(text: string, what: string): Detector {
   const zk = /^zk:\/\/(?:[^@/]*@)?([^/]+)(\/.*)$/.exec(text);
   if (zk) {
-    const hosts = zk[1]!.split(',').map((h) => endpoint(h, 2181, what));
-    return { kind: 'zk', hosts, path: zk[2]!.replace(/\/+$/, '') || '/' };
+    const hosts = zk[1].split(',').map((h) => endpoint(h, 2181, what));
+    return { kind: 'zk', hosts, path: zk[2].replace(/\/+$/, '') || '/' };
   }
   if (/^[A-Za-z0-9.-]+(:\d+)?$/.test(text)) return { kind: 'direct', at: endpoint(text, 5050, what) };
   throw new StartupFailure(`Failed to parse ${what} '${text}': expecting zk://host:port[,host:port]/path or host:port`);
@@ -60,7 +60,7 @@ export function zookeeperConfig(files: Files, address: string): ZooKeeperConfig 
   let clientPort = 2181;
   for (const line of cfg.split('\n').map((l) => l.trim())) {
     const server = /^server\.(\d+)=([^:]+):\d+:\d+/.exec(line);
-    if (server) servers.set(Number(server[1]), server[2]!);
+    if (server) servers.set(Number(server[1]), server[2]);
     const port = /^clientPort=(\d+)$/.exec(line);
     if (port) clientPort = Number(port[1]);
   }
@@ -186,7 +186,7 @@ export function agentFlags(files: Files, address: string): AgentFlags {
     port: Number(flags.get('port') ?? 5051),
     attributes: attributes(files, flags.get('attributes')),
     ...(flags.get('resources') ? { resources: resources(flags.get('resources')!) } : {}),
-    ...(credential === undefined ? {} : { credential: credentialsIn(credential, 'credential')[0]! }),
+    ...(credential === undefined ? {} : { credential: credentialsIn(credential, 'credential')[0] }),
   };
 }
 
@@ -199,7 +199,7 @@ function attributes(files: Files, inline: string | undefined): Record<string, At
   }
   for (const [path, content] of files) {
     const match = /^\/etc\/mesos-slave\/attributes\/([^/]+)$/.exec(path);
-    if (match) pairs.push([match[1]!, content.trim()]);
+    if (match) pairs.push([match[1], content.trim()]);
   }
   const parsed: Record<string, AttributeValue> = {};
   for (const [name, value] of pairs) {

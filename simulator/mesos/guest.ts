@@ -6,7 +6,8 @@ import { agentHandler, masterHandler } from './endpoints.js';
 import { agentFlags, marathonFlags, masterFlags, StartupFailure, zookeeperConfig } from './flags.js';
 import { serve, shutdown, type Handler } from './http.js';
 import { marathonHandler } from './marathon-api.js';
-import type { Agent, Marathon, Master, MesosWorld, Node, ZooKeeper } from './world.js';
+import type { Agent, Marathon, Master, Node, ZooKeeper } from './records.js';
+import type { MesosWorld } from './world.js';
 
 /**
  * The guest of the Mesos template: on first boot it runs the VM's

@@ -52,7 +52,7 @@ export function serve(address: string, port: number, handler: Handler, admits: F
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
-      Promise.resolve()
+      void Promise.resolve()
         .then(() => handler({ method: req.method ?? 'GET', path, query: query ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }))
         .catch((error: unknown) => text(500, String(error)))
         .then((reply) => {

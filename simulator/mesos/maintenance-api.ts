@@ -1,6 +1,7 @@
 import { json, text, type Reply } from './http.js';
-import { machineKey, type MachineId, type MaintenanceWindow } from './workload.js';
-import type { Group, MesosWorld } from './world.js';
+import { machineKey, type MachineId, type MaintenanceWindow } from './maintenance.js';
+import type { Group } from './records.js';
+import type { MesosWorld } from './world.js';
 
 /**
  * The master's maintenance primitives (v0 HTTP): the schedule of

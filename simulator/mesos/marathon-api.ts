@@ -2,7 +2,8 @@ import { detectorText, slowed } from './endpoints.js';
 import { json, text, type Handler, type Reply, type Request } from './http.js';
 import { InvalidApp, normaliseId, parseApp, type App, type AppDefinition, type DeploymentAction, type MarathonState } from './marathon.js';
 import type { Task } from './tasks.js';
-import type { Marathon, MesosWorld } from './world.js';
+import type { Marathon } from './records.js';
+import type { MesosWorld } from './world.js';
 
 /**
  * Marathon's REST API on 8080 (the 1.11 paths, fields and messages): ping,
@@ -85,17 +86,17 @@ function route(world: MesosWorld, state: MarathonState, request: Request): Reply
   if (path === '/v2/tasks/delete') return method === 'POST' ? deleteTasks(ctx, query.get('scale') === 'true') : methodNotAllowed();
   if (path === '/v2/deployments') return method === 'GET' ? json(200, [...state.deployments.values()].map(deploymentJson)) : methodNotAllowed();
   const deployment = /^\/v2\/deployments\/([^/]+)$/.exec(path);
-  if (deployment) return method === 'DELETE' ? cancelDeployment(ctx, deployment[1]!) : methodNotAllowed();
+  if (deployment) return method === 'DELETE' ? cancelDeployment(ctx, deployment[1]) : methodNotAllowed();
   if (path === '/v2/queue') return method === 'GET' ? json(200, { queue: queueJson(ctx) }) : methodNotAllowed();
   const appTask = /^\/v2\/apps(\/.+)\/tasks\/([^/]+)$/.exec(path);
-  if (appTask) return method === 'DELETE' ? killAppTask(ctx, appTask[1]!, decodeURIComponent(appTask[2]!), query.get('scale') === 'true') : methodNotAllowed();
+  if (appTask) return method === 'DELETE' ? killAppTask(ctx, appTask[1], decodeURIComponent(appTask[2]), query.get('scale') === 'true') : methodNotAllowed();
   const appTasks = /^\/v2\/apps(\/.+)\/tasks$/.exec(path);
-  if (appTasks) return method === 'GET' ? appTasksJson(ctx, appTasks[1]!) : methodNotAllowed();
+  if (appTasks) return method === 'GET' ? appTasksJson(ctx, appTasks[1]) : methodNotAllowed();
   const app = /^\/v2\/apps(\/.+)$/.exec(path);
   if (app) {
-    if (method === 'GET') return getApp(ctx, app[1]!);
-    if (method === 'PUT') return putApp(ctx, app[1]!);
-    if (method === 'DELETE') return deleteApp(ctx, app[1]!);
+    if (method === 'GET') return getApp(ctx, app[1]);
+    if (method === 'PUT') return putApp(ctx, app[1]);
+    if (method === 'DELETE') return deleteApp(ctx, app[1]);
     return methodNotAllowed();
   }
   return json(404, { message: `Not found: ${path}` });
@@ -251,7 +252,7 @@ function deleteTasks(ctx: Ctx, scale: boolean): Reply {
   if (typeof value === 'symbol' || !Array.isArray(value?.ids) || !value.ids.every((i) => typeof i === 'string')) {
     return json(422, { message: 'Object is not valid', details: [{ path: '/ids', errors: ['error.expected.jsarray'] }] });
   }
-  const ids = new Set(value.ids as string[]);
+  const ids = new Set(value.ids);
   const tasks = tasksOf(ctx, undefined).filter((t) => ids.has(t.id));
   kill(ctx, tasks, scale);
   if (!scale) return json(200, { tasks: tasks.map(taskJson) });

@@ -1,6 +1,8 @@
 import { configVersion, fieldValue, misfit, planApp, settled, taskIdFor, type App, type MarathonState, type Offer } from './marathon.js';
 import { freePorts, holdsResources, isTerminal, parseRanges, runOf, usedBy, type Task, type TaskState } from './tasks.js';
-import type { AgentRecord, Group, MarathonGroup, MesosWorld } from './world.js';
+import { modeOf, names, type MachineId } from './maintenance.js';
+import type { AgentRecord, Group, MarathonGroup } from './records.js';
+import type { MesosTiming } from './timing.js';
 
 /**
  * The work on an emulated Mesos cluster: tasks staged, run and ended on the
@@ -9,48 +11,23 @@ import type { AgentRecord, Group, MarathonGroup, MesosWorld } from './world.js';
  * cycle that keeps its apps' instances launched.
  */
 
-/** A machine as the maintenance primitives name it: by host name, address, or both. */
-export interface MachineId {
-  readonly hostname?: string;
-  readonly ip?: string;
-}
-
-export interface MaintenanceWindow {
-  readonly machines: readonly MachineId[];
-  /** Unavailability, in nanoseconds since the epoch and in nanoseconds. */
-  readonly startNs: number;
-  readonly durationNs?: number;
-}
-
-export interface Maintenance {
-  windows: MaintenanceWindow[];
-  readonly down: Map<string, MachineId>;
-}
-
 const COMPLETED_KEPT = 1000;
-
-export function machineKey(m: MachineId): string {
-  return `${m.hostname ?? ''}|${m.ip ?? ''}`;
-}
 
 export function machineOf(record: AgentRecord): Required<MachineId> {
   return { hostname: record.hostname, ip: record.agent.flags.ip };
 }
 
-/** Whether a machine id names this agent's machine (an id without an address matches by name alone). */
-export function names(id: MachineId, machine: Required<MachineId>): boolean {
-  return (id.hostname === undefined || id.hostname === machine.hostname) && (id.ip === undefined || id.ip === machine.ip);
-}
-
-export type MachineMode = 'UP' | 'DRAINING' | 'DOWN';
-
-export function modeOf(maintenance: Maintenance, machine: Required<MachineId>): MachineMode {
-  if ([...maintenance.down.values()].some((m) => names(m, machine))) return 'DOWN';
-  return maintenance.windows.some((w) => w.machines.some((m) => names(m, machine))) ? 'DRAINING' : 'UP';
+/** What the work needs of the world it runs in. */
+export interface WorkloadHost {
+  readonly timing: MesosTiming;
+  readonly marathonGroups: ReadonlyMap<string, MarathonGroup>;
+  now(): number;
+  /** Runs fn later and then brings the world up to date; returns a cancel. */
+  later(ms: number, fn: () => void): () => void;
 }
 
 export class Workload {
-  constructor(private readonly world: MesosWorld) {}
+  constructor(private readonly world: WorkloadHost) {}
 
   tasksOn(group: Group, agentId: string): Task[] {
     return [...group.tasks.values()].filter((t) => t.agentId === agentId);
@@ -237,7 +214,7 @@ export class Workload {
       });
       entry.processedOffers += offers.length;
       if (fits.length === 0) break;
-      const offer = [...fits].sort((a, b) => b.cpus - a.cpus || a.agentId.localeCompare(b.agentId))[0]!;
+      const offer = [...fits].sort((a, b) => b.cpus - a.cpus || a.agentId.localeCompare(b.agentId))[0];
       const record = mesos.agents.get(offer.agentId)!;
       const ports = freePorts(record.resources, this.used(mesos, record.id).ports, app.definition.ports) ?? [];
       const task = this.launch(mesos, record, {

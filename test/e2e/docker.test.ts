@@ -57,7 +57,7 @@ describe('SM on the Docker engine, end to end', function () {
     expect(logs).to.not.contain('demo-secret-key');
     const smLog = sm.logLines.join('\n');
     expect(smLog).to.not.contain('demo-secret-key');
-    const key = (info.Config.Env as string[]).find((e) => e.startsWith('SO_AUTH_KEY='))!.slice('SO_AUTH_KEY='.length);
+    const key = (info.Config.Env).find((e) => e.startsWith('SO_AUTH_KEY='))!.slice('SO_AUTH_KEY='.length);
     expect(key).to.have.length(43);
     expect(smLog).to.not.contain(key);
     expect(logs).to.not.contain(key);

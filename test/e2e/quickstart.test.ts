@@ -17,7 +17,7 @@ function readmeSession(): string {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const start = readme.indexOf('## A curl session');
   const end = readme.indexOf('\n## ', start + 1);
-  const blocks = [...readme.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const blocks = [...readme.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
   if (blocks.length === 0) throw new Error('the README has no curl session');
   return blocks.join('\n');
 }
@@ -56,8 +56,8 @@ async function npmStart(dir: string, env: Record<string, string>): Promise<Start
   });
   child.once('exit', () => network.release());
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const line = (message: string): Record<string, string> | undefined =>
     output
       .split('\n')
@@ -65,7 +65,7 @@ async function npmStart(dir: string, env: Record<string, string>): Promise<Start
       .map((l) => JSON.parse(l) as Record<string, string>)
       .find((entry) => entry['message'] === message);
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', () => {
+    child.stdout.on('data', () => {
       if (line('service manager listening')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
@@ -73,9 +73,9 @@ async function npmStart(dir: string, env: Record<string, string>): Promise<Start
   const listening = line('service manager listening')!;
   return {
     child,
-    smUrl: listening['url']!,
-    simulatorUrl: line('embedded CloudStack simulator listening')!['url']!,
-    runtime: listening['runtime']!,
+    smUrl: listening['url'],
+    simulatorUrl: line('embedded CloudStack simulator listening')!['url'],
+    runtime: listening['runtime'],
     output: () => output,
   };
 }

@@ -69,7 +69,7 @@ describe('SM OCCI API', () => {
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(Number(new URL(sm().url).port), '127.0.0.1', () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
         let text = '';
-        socket.on('data', (chunk) => (text += chunk));
+        socket.on('data', (chunk) => (text += chunk.toString('utf8')));
         socket.on('end', () => resolve(text));
         socket.on('error', reject);
       });
@@ -581,7 +581,7 @@ describe('SM OCCI API', () => {
       const first = await sm().call('GET', `/mesos/${id}/events`, { headers: DEMO });
       expect(first.json<any[]>().map((e) => e.seq)).to.deep.equal(Array.from({ length: 100 }, (_, i) => i + 1));
       expect(first.header('link')).to.equal(`<${sm().url}/mesos/${id}/events?after=100&limit=100>; rel="next"`);
-      const next = await sm().call('GET', new URL(/<([^>]+)>/.exec(first.header('link')!)![1]!).pathname + '?after=100&limit=100', { headers: DEMO });
+      const next = await sm().call('GET', new URL(/<([^>]+)>/.exec(first.header('link')!)![1]).pathname + '?after=100&limit=100', { headers: DEMO });
       expect(next.json<any[]>().map((e) => e.seq)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 101));
       expect(next.header('link'), 'no page after the last').to.equal(undefined);
       const small = await sm().call('GET', `/mesos/${id}/events?after=147&limit=2`, { headers: DEMO });

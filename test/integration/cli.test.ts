@@ -91,7 +91,7 @@ describe('SM command line', () => {
       child.on('exit', () => reject(new Error(`exited early: ${stdout}`)));
     });
     expect((await call('GET', `${url}/mesos/`, { headers: DEMO })).status).to.equal(200);
-    const simulator = /"api":"(http:[^"]+)\/client\/api"/.exec(stdout)![1]!;
+    const simulator = /"api":"(http:[^"]+)\/client\/api"/.exec(stdout)![1];
     expect((await call('GET', `${simulator}/sim/vms`)).body).to.equal('[]');
     const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');

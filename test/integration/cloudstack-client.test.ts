@@ -93,7 +93,7 @@ describe('CloudStack client against the simulator', () => {
         { deadlineMs: DEADLINE, onSubmitted: (submitted) => void journal.push(submitted) },
       );
       expect(vm.state).to.equal('Running');
-      expect(journal).to.deep.equal([{ id: vm.id, jobid: journal[0]!.jobid }]);
+      expect(journal).to.deep.equal([{ id: vm.id, jobid: journal[0].jobid }]);
       const listed = await cs.vms.list({ tags: { 'mesos.instance': 'i-1', 'mesos.role': 'master' } });
       expect(listed.map((v) => v.id)).to.deep.equal([vm.id]);
       expect(await cs.vms.list({ tags: { 'mesos.instance': 'i-1', 'mesos.role': 'agent' } })).to.deep.equal([]);
@@ -117,8 +117,8 @@ describe('CloudStack client against the simulator', () => {
     it('creates a VM stopped, sets its user data once its address is known, then starts it', async () => {
       const created = await cs.vms.deploy({ name: 'late', ...(await placement()), startVm: false, tags: { owner: 'x' } }, { deadlineMs: DEADLINE });
       expect(created.state).to.equal('Stopped');
-      expect(created.nic![0]!.ipaddress).to.equal(t.network.address(1, 2));
-      await cs.vms.setUserData(created.id, `#cloud-config\n# my address is ${created.nic![0]!.ipaddress}\n`, { deadlineMs: DEADLINE });
+      expect(created.nic![0].ipaddress).to.equal(t.network.address(1, 2));
+      await cs.vms.setUserData(created.id, `#cloud-config\n# my address is ${created.nic![0].ipaddress}\n`, { deadlineMs: DEADLINE });
       expect((await cs.vms.start(created.id, { deadlineMs: DEADLINE })).state).to.equal('Running');
     });
 

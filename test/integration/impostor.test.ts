@@ -31,7 +31,7 @@ async function expectNothingUsable(impostor: Impostor, realUrl: string, sm: InPr
     expect(request.headers.authorization).to.match(/^SO-HMAC-SHA256 ts=\d+, nonce=[0-9a-f]+, sig=[\w-]+$/);
     expect(JSON.stringify(request)).to.not.contain(managerKey);
   }
-  const replayed = impostor.requests[0]!;
+  const replayed = impostor.requests[0];
   const answer = await call('GET', realUrl + replayed.path, { headers: replayed.headers as Record<string, string> });
   expect(answer.status, 'a captured request is of no use against the real orchestrator').to.equal(401);
 }

@@ -11,7 +11,7 @@ function srvr(address: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(2181, address, () => socket.write('srvr'));
     let text = '';
-    socket.on('data', (d) => (text += d));
+    socket.on('data', (d) => (text += d.toString('utf8')));
     socket.on('end', () => resolve(text));
     socket.on('error', reject);
   });
@@ -58,7 +58,7 @@ describe('Emulated Mesos guest', function () {
     const agentState = (await get(`http://${agents[0]}:5051/slave(1)/state`)).json<any>();
     expect(agentState).to.include({ master_hostname: masters[0], hostname: agents[0] });
     expect(listed.map((s: any) => s.id)).to.include(agentState.id);
-    expect(await srvr(masters[0]!)).to.contain('Mode: standalone');
+    expect(await srvr(masters[0])).to.contain('Mode: standalone');
   });
 
   it('answers the v1 API like the leader does, and refuses calls without a content type', async () => {
@@ -188,8 +188,8 @@ describe('Emulated Mesos guest', function () {
     expect(slaves, 'only the agent with the cluster\'s credential').to.deep.equal([agents[0]]);
     const nodes = (await t.control('GET', '/mesos/nodes')).json<any[]>();
     const problems = (address: string): string[] => nodes.find((n) => n.address === address).problems;
-    expect(problems(agents[1]!)).to.include(`mesos-slave: the master ${masters[0]} refused its authentication`);
-    expect(problems(agents[2]!)).to.include(`mesos-slave: the master ${masters[0]} refused its authentication (it has no --credential)`);
+    expect(problems(agents[1])).to.include(`mesos-slave: the master ${masters[0]} refused its authentication`);
+    expect(problems(agents[2])).to.include(`mesos-slave: the master ${masters[0]} refused its authentication (it has no --credential)`);
     const frameworks = (await get(`http://${masters[0]}:5050/master/frameworks`)).json<any>().frameworks;
     expect(frameworks.map((f: any) => [f.name, f.active])).to.deep.equal([['marathon', true]]);
     const unauthenticated = await get(`http://${masters[0]}:8080/v2/info`);
@@ -204,7 +204,7 @@ describe('Emulated Mesos guest', function () {
     const { masters, masterVms } = await cluster(1, 0, { marathon: false });
     await passTime(clock, BOOT_MS);
     expect((await get(`http://${masters[0]}:5050/master/health`)).status).to.equal(200);
-    await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id: masterVms[0]!.id, expunge: 'true' });
+    await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id: masterVms[0].id, expunge: 'true' });
     await passTime(clock, 5000);
     const error = await get(`http://${masters[0]}:5050/master/health`).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
     expect(error).to.equal('ECONNREFUSED');

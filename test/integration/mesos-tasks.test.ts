@@ -168,7 +168,7 @@ describe('Work on the emulated Mesos cluster', function () {
   it('drains an agent under maintenance: no new task lands there, killed tasks move, then it goes down and comes back up', async () => {
     await app({ id: '/web', cmd: 'sleep 100000', cpus: 0.5, mem: 64, instances: 2 });
     await passTime(clock, LAUNCH_MS);
-    const drained = c.agents[0]!;
+    const drained = c.agents[0];
     const machine = { hostname: drained, ip: drained };
     const refused = await send('POST', `${master}/machine/down`, [machine]);
     expect([refused.status, refused.body]).to.deep.equal([400, `Machine '{"hostname":"${drained}","ip":"${drained}"}' is not part of a maintenance schedule`]);

@@ -65,7 +65,7 @@ describe('SM restart', () => {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        child.stdout!.once('data', (line: Buffer) => resolve(line.toString().trim()));
+        child.stdout.once('data', (line: Buffer) => resolve(line.toString().trim()));
         child.once('exit', (code) => reject(new Error(`the service manager exited with ${code}`)));
       });
       const acknowledged: string[] = [];

@@ -82,7 +82,7 @@ describe('SO against the simulated cloud and Mesos', function () {
         const headers = signed('so-key');
         const answered = await call('GET', `${so.url}/`, { headers });
         expect(answered.status).to.equal(200);
-        const nonce = /nonce=([0-9a-f]+)/.exec(headers['Authorization']!)![1]!;
+        const nonce = /nonce=([0-9a-f]+)/.exec(headers['Authorization'])![1];
         expect(verifyResponse('so-key', nonce, 200, answered.body, answered.header('x-orchestrator-signature')), 'the answer is signed').to.equal(true);
         const replayed = await call('GET', `${so.url}/`, { headers });
         expect([replayed.status, replayed.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: the request was replayed.\n']);
@@ -303,7 +303,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const so = await world.start({}, { 'mesos.agents': 1 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect(agentsOf(provisioned)[0]!.vm).to.match(/-a1-g2$/);
+      expect(agentsOf(provisioned)[0].vm).to.match(/-a1-g2$/);
       await teardown(so);
     });
 
@@ -313,7 +313,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
       expect(so.output()).to.contain('advertises slave(1)@127.0.1.1:5051 instead of its address');
-      expect(agentsOf(provisioned)[0]!.vm).to.match(/-a1-g2$/);
+      expect(agentsOf(provisioned)[0].vm).to.match(/-a1-g2$/);
       await teardown(so);
     });
 
@@ -344,7 +344,7 @@ describe('SO against the simulated cloud and Mesos', function () {
       const so = await world.start({}, { 'mesos.masters': 3, 'mesos.agents': 1 });
       // The orchestrator's own choice, as it will make it; the second master's address is taken first by a VM it cannot see.
       const picker = new AddressPicker(world.sim.network.cidrs[0], world.sim.network.address(1, 1), [], clusterPrefix('inst-1'));
-      const taken = [picker.next(), picker.next()][1]!;
+      const taken = [picker.next(), picker.next()][1];
       expect((await world.sim.api(OTHER_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: PLAIN_TEMPLATE, serviceofferingid: MEDIUM, name: 'squatter', ipaddress: taken })).status).to.equal(200);
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');

@@ -453,7 +453,7 @@ describe('CloudStack simulator', () => {
         [{ securitygroupid: group.id, 'usersecuritygrouplist[0].account': 'demo', 'usersecuritygrouplist[0].group': 'nope' }, /^Nonexistent group nope for account demo/],
       ] as const;
       for (const [params, text] of refusals) {
-        const reply = await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', params as Record<string, string>);
+        const reply = await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', params);
         expect(reply.status, JSON.stringify(params)).to.equal(431);
         expect(reply.inner['errortext']).to.match(typeof text === 'string' ? new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : text);
       }
@@ -614,7 +614,7 @@ describe('CloudStack simulator', () => {
       const id = await running({ name: 'g1', userdata: Buffer.from('#cloud-config\nwrite_files: []\n').toString('base64') });
       await passTime(clock, 0);
       const [[what, started]] = events as Array<[string, GuestVm]>;
-      const { admits, ...vm } = started!;
+      const { admits, ...vm } = started;
       expect([what, vm]).to.deep.equal(['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: t.network.address(1, 2), userData: '#cloud-config\nwrite_files: []\n', cpus: 2, memoryMb: 4096 }]);
       expect(admits('127.0.0.1', 22), 'zone 1 has security groups: the default group lets nothing in').to.equal(false);
       const group = (await t.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: 'default' })).inner['securitygroup'][0];

@@ -10,7 +10,7 @@ import { parseConfig } from '../../service-manager/config/load.js';
 import { startServiceManager } from '../../service-manager/start.js';
 import { DetachedOrchestration } from './detached-orchestration.js';
 
-const file = process.argv[2]!;
+const file = process.argv[2];
 const config = parseConfig(readFileSync(file, 'utf8'), file, {}, dirname(file));
 const sm = await startServiceManager(config, {
   logger: createLogger({ level: 'error', format: 'json', stream: process.stderr }),

@@ -13,7 +13,7 @@ export function hurtleReads(header: string): Map<string, string> {
     if (kv[1] === undefined) throw new Error(`hurtle cannot read the attribute piece ${JSON.stringify(piece)}: it has no "="`);
     let value = kv[1];
     if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    read.set(kv[0]!, value);
+    read.set(kv[0], value);
   }
   return read;
 }

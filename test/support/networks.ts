@@ -31,7 +31,7 @@ export function claimNetwork(): RunNetwork {
   mkdirSync(LOCKS, { recursive: true });
   const offset = Math.floor(Math.random() * OCTETS.length);
   for (let i = 0; i < OCTETS.length; i++) {
-    const octet = OCTETS[(offset + i) % OCTETS.length]!;
+    const octet = OCTETS[(offset + i) % OCTETS.length];
     const file = join(LOCKS, String(octet));
     if (!lock(file)) continue;
     held.add(file);
@@ -49,9 +49,10 @@ export function claimNetwork(): RunNetwork {
 }
 
 /** Rewrites the fixtures' two networks onto a claimed /16. */
-export function onNetwork(fixtures: Record<string, any>, network: RunNetwork): Record<string, any> {
-  const networks = (fixtures['networks'] as Array<Record<string, unknown>>).map((n, i) => ({ ...n, cidr: network.cidrs[i] ?? n['cidr'] }));
-  return { ...fixtures, networks };
+export function onNetwork(fixtures: unknown, network: RunNetwork): Record<string, unknown> {
+  const doc = fixtures as Record<string, unknown>;
+  const networks = (doc['networks'] as Array<Record<string, unknown>>).map((n, i) => ({ ...n, cidr: network.cidrs[i] ?? n['cidr'] }));
+  return { ...doc, networks };
 }
 
 function lock(file: string): boolean {

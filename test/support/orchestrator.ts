@@ -117,10 +117,10 @@ function listeningUrl(output: string): string | undefined {
 async function spawnSo(timers: SystemTimers, env: Record<string, string | undefined>): Promise<TestSo> {
   const child = spawn(process.execPath, [MAIN], { env: { ...env, ...clockEnvironment(timers) } });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', () => {
+    child.stdout.on('data', () => {
       const found = listeningUrl(output);
       if (found) resolve(found);
     });
@@ -151,7 +151,7 @@ async function runSoContainer(timers: SystemTimers, env: Record<string, string>)
   };
   try {
     await container.start();
-    const logs = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream;
+    const logs = await container.logs({ follow: true, stdout: true, stderr: true });
     docker.modem.demuxStream(logs, sink, sink);
     const url = await new Promise<string>((resolve, reject) => {
       sink.on('data', () => {

@@ -167,14 +167,14 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
       writeFileSync(file, configText(runtime, dir, options));
       const child = spawn(process.execPath, [SM_MAIN, '-c', file], { env: { PATH: process.env['PATH'] } });
       let output = '';
-      child.stdout!.on('data', (d) => (output += d));
-      child.stderr!.on('data', (d) => (output += d));
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
       const url = await new Promise<string>((resolve, reject) => {
         const look = (): void => {
           const match = /"message":"service manager listening"[^\n]*"url":"(http:[^"]+)"/.exec(output);
-          if (match) resolve(match[1]!);
+          if (match) resolve(match[1]);
         };
-        child.stdout!.on('data', look);
+        child.stdout.on('data', look);
         child.once('exit', (code) => reject(new Error(`service manager exited with ${code}: ${output}`)));
       });
       const kill = (): Promise<void> =>
@@ -183,7 +183,7 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
           child.once('exit', () => resolve());
           child.kill('SIGKILL');
         });
-      const managerId = /"managerId":"([0-9a-f]+)"/.exec(output)![1]!;
+      const managerId = /"managerId":"([0-9a-f]+)"/.exec(output)![1];
       closers.push(async () => {
         await kill();
         const left = runtimeOf(runtime, dir, managerId);
@@ -271,7 +271,7 @@ export function smClient(url: string): SmClient {
 
 /** The uid behind an instance id, which names its orchestrator and tags its VMs. */
 export function uidOf(sm: ServiceManager, tenant: Tenant, id: string): string {
-  const instance = sm.registry.find(tenant['X-Tenant-Name']!, id);
+  const instance = sm.registry.find(tenant['X-Tenant-Name'], id);
   if (!instance) throw new Error(`no instance ${id}`);
   return instance.uid;
 }

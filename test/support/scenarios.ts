@@ -153,15 +153,15 @@ export const CROWD: SmOptions = {
 export async function twentyAtOnce(world: PipelineWorld, sm: InProcessSm): Promise<void> {
   const tenants = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? DEMO : OTHER));
   const ids = await Promise.all(tenants.map((tenant) => sm.create(tenant, 'mesos.agents=1')));
-  await Promise.all(ids.map((id, i) => sm.untilState(tenants[i]!, id, 'ready', 120_000)));
+  await Promise.all(ids.map((id, i) => sm.untilState(tenants[i], id, 'ready', 120_000)));
   const listing = await sm.call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'text/uri-list' } });
   expect(listing.body.trim().split('\n').filter((l) => !l.startsWith('#'))).to.have.length(10);
-  const uids = new Set(ids.map((id, i) => uidOf(sm.sm, tenants[i]!, id)));
-  const ours = async (): Promise<number> => (await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance']!)).length;
+  const uids = new Set(ids.map((id, i) => uidOf(sm.sm, tenants[i], id)));
+  const ours = async (): Promise<number> => (await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance'])).length;
   expect(await sm.sm.pipeline!.runtime.list()).to.have.length(20);
   expect(await ours()).to.equal(40);
-  await Promise.all(ids.map((id, i) => sm.call('DELETE', `/mesos/${id}`, { headers: tenants[i]! })));
-  await Promise.all(ids.map((id, i) => sm.untilGone(tenants[i]!, id, 120_000)));
+  await Promise.all(ids.map((id, i) => sm.call('DELETE', `/mesos/${id}`, { headers: tenants[i] })));
+  await Promise.all(ids.map((id, i) => sm.untilGone(tenants[i], id, 120_000)));
   expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
   expect(await ours()).to.equal(0);
 }
@@ -406,7 +406,7 @@ export async function underCloudFaults(world: PipelineWorld, sm: InProcessSm): P
     180_000,
     async () => `still there: ${(await Promise.all(ids.map((id) => sm.attributes(DEMO, id)))).filter(Boolean).map((a) => `${a!['occi.core.id']}: ${a!['mcn.service.state.message']}`).join('; ')}`,
   );
-  expect((await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance']!))).to.deep.equal([]);
+  expect((await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance']))).to.deep.equal([]);
   expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
 }
 

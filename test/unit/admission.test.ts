@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
-import { Forbidden } from '../../lib/errors.js';
+import { NotPermitted } from '../../lib/errors.js';
 import { createMemoryLogger } from '../../lib/logger.js';
 import { parseAttributes } from '../../lib/occi/parse.js';
 import { Admission } from '../../service-manager/admission/admission.js';
@@ -37,7 +37,7 @@ describe('SM admission over the registry', () => {
       admission.create(tenant, createInputs(type, parseAttributes(`mesos.agents=${agents}`)), cloud);
       return undefined;
     } catch (error) {
-      expect(error).to.be.instanceOf(Forbidden);
+      expect(error).to.be.instanceOf(NotPermitted);
       return (error as Error).message;
     }
   };

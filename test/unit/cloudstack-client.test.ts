@@ -43,9 +43,9 @@ describe('CloudStack client requests', () => {
     const body = await cs.request('listZones', { available: true });
     expect(body).to.deep.equal({ count: 1, zone: [{ id: 'z' }] });
     const [seen] = transport.seen;
-    expect(seen!.method).to.equal('GET');
-    expect(seen!.url.startsWith('http://127.0.0.1:8080/client/api?')).to.equal(true);
-    const { signature, ...signed } = seen!.params;
+    expect(seen.method).to.equal('GET');
+    expect(seen.url.startsWith('http://127.0.0.1:8080/client/api?')).to.equal(true);
+    const { signature, ...signed } = seen.params;
     expect(signed).to.deep.equal({
       available: 'true',
       command: 'listZones',
@@ -61,9 +61,9 @@ describe('CloudStack client requests', () => {
     const { cs, transport } = client(() => reply(200, { deployvirtualmachineresponse: { id: 'vm', jobid: 'j' } }));
     await cs.request('deployVirtualMachine', { name: 'n', userdata: 'a+b/c=' });
     const [seen] = transport.seen;
-    expect(seen!.method).to.equal('POST');
-    expect(seen!.url).to.equal('http://127.0.0.1:8080/client/api');
-    expect(seen!.params['userdata']).to.equal('a+b/c=');
+    expect(seen.method).to.equal('POST');
+    expect(seen.url).to.equal('http://127.0.0.1:8080/client/api');
+    expect(seen.params['userdata']).to.equal('a+b/c=');
   });
 
   it('raises a typed error carrying code, cserrorcode, text and command', async () => {
@@ -140,10 +140,10 @@ describe('CloudStack client requests', () => {
     await onVirtualTime(clock, (async () => {
       for (let i = 0; i < 80; i++) await cs.request('listZones');
     })());
-    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
     expect(gaps.slice(0, 2), 'at the limit before').to.deep.equal([100, 100]);
     expect(gaps[2], 'the retry, at half the rate').to.equal(200);
-    expect(gaps.slice(3, 10).every((gap, i) => gap <= gaps[i + 2]! && gap > 100), 'back up little by little').to.equal(true);
+    expect(gaps.slice(3, 10).every((gap, i) => gap <= gaps[i + 2] && gap > 100), 'back up little by little').to.equal(true);
     expect(gaps.slice(-10), 'at the limit again').to.deep.equal(Array(10).fill(100));
   });
 
@@ -186,7 +186,7 @@ describe('CloudStack client requests', () => {
     await onVirtualTime(clock, cs.request('listVirtualMachines', { keyword: 'private-value' }));
     const log = lines.join('');
     expect(log).to.contain('listVirtualMachines');
-    for (const secret of ['secret-1', transport.seen[0]!.params['signature']!, 'private-value', 'key-1']) {
+    for (const secret of ['secret-1', transport.seen[0].params['signature'], 'private-value', 'key-1']) {
       expect(log).to.not.contain(secret);
     }
   });
@@ -257,14 +257,14 @@ describe('CloudStack async jobs', () => {
     const started = clock.now();
     const waits = ['j1', 'j2', 'j3', 'j4'].map((jobid) => cs.waitForJob<{ n: string }>('deployVirtualMachine', jobid, { deadlineMs: 600_000 }));
     finished.add('j1');
-    const first = await onVirtualTime(clock, waits[0]!);
+    const first = await onVirtualTime(clock, waits[0]);
     expect(first).to.deep.equal({ n: 'j1' });
     finished.add('j2').add('j3');
     expect((await onVirtualTime(clock, Promise.all(waits.slice(1)))).map((r) => r.n)).to.deep.equal(['j2', 'j3', 'j4']);
     const commands = transport.seen.map((r) => r.params['command']);
     expect(commands, 'j4 is not listed: asked for by id').to.deep.equal(['listAsyncJobs', 'queryAsyncJobResult', 'listAsyncJobs']);
-    expect(transport.seen[0]!.params['startdate'], 'from a minute before the oldest job waited for').to.equal(new Date(started - 60_000).toISOString().slice(0, 19).replace('T', ' '));
-    expect(transport.seen[2]!.params['startdate'], 'a listing that missed a job reaches a day back').to.equal(new Date(started - 86_400_000).toISOString().slice(0, 10));
+    expect(transport.seen[0].params['startdate'], 'from a minute before the oldest job waited for').to.equal(new Date(started - 60_000).toISOString().slice(0, 19).replace('T', ' '));
+    expect(transport.seen[2].params['startdate'], 'a listing that missed a job reaches a day back').to.equal(new Date(started - 86_400_000).toISOString().slice(0, 10));
   });
 
   it('stops waiting when cancelled', async () => {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { actionRules, canTransition, STATES } from '../../service-manager/lifecycle/states.js';
+import { actionRules, canTransition, STATES } from '../../service-manager/model/states.js';
 
 describe('SM lifecycle states', () => {
   it('walks the happy path initialise → activate → deploy → provision → ready', () => {
     const path = ['initialise', 'activate', 'deploy', 'provision', 'ready'] as const;
-    for (let i = 1; i < path.length; i++) expect(canTransition(path[i - 1]!, path[i]!)).to.equal(true);
+    for (let i = 1; i < path.length; i++) expect(canTransition(path[i - 1], path[i])).to.equal(true);
   });
 
   it('never skips a phase', () => {
@@ -35,7 +35,7 @@ describe('SM lifecycle states', () => {
 
   it('offers retry to failed instances only', () => {
     const [retry] = actionRules('http://x/sm#', 'mesos');
-    expect(retry!.action.scheme).to.equal('http://x/sm/mesos/action#');
-    expect(STATES.filter((s) => retry!.applies(s))).to.deep.equal(['failed']);
+    expect(retry.action.scheme).to.equal('http://x/sm/mesos/action#');
+    expect(STATES.filter((s) => retry.applies(s))).to.deep.equal(['failed']);
   });
 });

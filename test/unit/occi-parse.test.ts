@@ -16,7 +16,7 @@ describe('OCCI Category parsing', () => {
   it('reads a query interface answer with locations, attribute lists and several categories', () => {
     const categories = parseCategories(hurtle.QUERY_CATEGORIES);
     expect(categories.map((c) => c.term)).to.deep.equal(['link', 'demo']);
-    expect(categories[1]!.scheme).to.equal('http://schemas.mobile-cloud-networking.eu/occi/sm#');
+    expect(categories[1].scheme).to.equal('http://schemas.mobile-cloud-networking.eu/occi/sm#');
   });
 
   it('accepts a bare class and parameters in any case', () => {
@@ -85,11 +85,11 @@ describe('OCCI X-OCCI-Attribute parsing', () => {
   });
 
   it('keeps an equals sign inside a value', () => {
-    expect(parseAttributes('a="x=y"')[0]!.value.value).to.equal('x=y');
+    expect(parseAttributes('a="x=y"')[0].value.value).to.equal('x=y');
   });
 
   it('reads bare words as tokens, as hurtle service managers forward values', () => {
-    expect(parseAttributes('zone=zone-1')[0]!.value).to.deep.equal({ lexical: 'token', value: 'zone-1' });
+    expect(parseAttributes('zone=zone-1')[0].value).to.deep.equal({ lexical: 'token', value: 'zone-1' });
   });
 
   it('ignores empty items from a trailing comma', () => {
@@ -140,7 +140,7 @@ describe('OCCI request reading', () => {
       header: headers({ category: hurtle.CREATE_CATEGORY, 'x-occi-attribute': hurtle.CREATE_ATTRIBUTES }),
       body: Buffer.from('ignored'),
     });
-    expect(request.categories[0]!.term).to.equal('demo');
+    expect(request.categories[0].term).to.equal('demo');
     expect(request.attributes).to.have.length(2);
   });
 
@@ -185,7 +185,7 @@ describe('OCCI request reading', () => {
       header: none,
       body: Buffer.from('{"resources": [{"kind": "s#mesos"}]}'),
     });
-    expect(one.categories[0]!.term).to.equal('mesos');
+    expect(one.categories[0].term).to.equal('mesos');
   });
 
   it('rejects malformed JSON, non-objects, nested values and unknown members', () => {
@@ -217,6 +217,6 @@ describe('OCCI request reading', () => {
   it('decodes UTF-8 sent in headers', () => {
     const latin1 = Buffer.from('a="Zürich"', 'utf8').toString('latin1');
     const request = readOcciRequest({ contentType: 'text/occi', header: headers({ 'x-occi-attribute': latin1 }), body: Buffer.alloc(0) });
-    expect(request.attributes[0]!.value.value).to.equal('Zürich');
+    expect(request.attributes[0].value.value).to.equal('Zürich');
   });
 });

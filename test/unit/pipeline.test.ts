@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { PipelineMemo } from '../../service-manager/lifecycle/memo.js';
+import type { PipelineMemo } from '../../service-manager/model/memo.js';
 import { awaitsRetry, decide, failureMessage, type PipelinePolicy, type Situation, type SoObservation } from '../../service-manager/lifecycle/pipeline.js';
-import type { ServiceState } from '../../service-manager/lifecycle/states.js';
+import type { ServiceState } from '../../service-manager/model/states.js';
 import { STACK_STATES, type SoAction, type StackState } from '../../lib/hurtle/protocol.js';
 
 const NOW = 1_000_000;

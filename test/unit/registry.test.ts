@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ManualClock } from '../../lib/clock.js';
-import type { Failure } from '../../service-manager/lifecycle/memo.js';
+import type { Failure } from '../../service-manager/model/memo.js';
 import { awaitsRetry } from '../../service-manager/lifecycle/pipeline.js';
-import { IllegalTransition, type ServiceState } from '../../service-manager/lifecycle/states.js';
+import { IllegalTransition, type ServiceState } from '../../service-manager/model/states.js';
 import {
   DuplicateInstance,
   InstanceRegistry,
@@ -98,7 +98,7 @@ describe('SM registry', () => {
     expect(changed.outputs).to.deep.equal({ 'mesos.zk': 'zk://a' });
     expect(() => registry.change('u1', 1, { stateMessage: 'stale' }, created)).to.throw(StaleInstance);
     expect(registry.events('u1').map((e) => e.type)).to.deep.equal(['created', 'state_changed']);
-    expect(registry.events('u1')[1]!.changes).to.deep.equal({ 'mesos.agents': { from: 2, to: 5 } });
+    expect(registry.events('u1')[1].changes).to.deep.equal({ 'mesos.agents': { from: 2, to: 5 } });
   });
 
   it('refuses state transitions the lifecycle does not allow', () => {
@@ -232,7 +232,7 @@ describe('SM registry', () => {
     expect(events.length).to.be.within(100, 100 + 50);
     expect(events[0]).to.include({ seq: 1, type: 'created' });
     expect(events[1]).to.include({ seq: 2, type: 'folded' });
-    const folded = Number(/^(\d+) older progress events were folded to keep the history within 100 events$/.exec(events[1]!.message!)![1]);
+    const folded = Number(/^(\d+) older progress events were folded to keep the history within 100 events$/.exec(events[1].message!)![1]);
     expect(folded + events.length - 1, 'the marker stands for the events it replaced').to.equal(400);
     expect(events.filter((e) => e.type === 'state_changed').map((e) => e.seq)).to.deep.equal(Array.from({ length: 10 }, (_, i) => (i + 1) * 40));
     expect(events.at(-1)).to.include({ seq: 400, message: 'change 400' });

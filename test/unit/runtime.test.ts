@@ -70,11 +70,11 @@ describe('SO runtimes', () => {
   it('hands out ports no instance holds and nothing else is bound to, until released', async () => {
     // Four consecutive ports held by this test, so no other process on the machine can take one of them.
     const [busy, held, ...mine] = await consecutivePorts(4);
-    const port = busy!.port;
+    const port = busy.port;
     try {
       const pool = new PortPool({ from: port, to: port + 3 }, '127.0.0.1');
       await Promise.all(mine.map((p) => p.release()));
-      await held!.release();
+      await held.release();
       const first = await pool.allocate(new Set([port + 1]));
       expect(first, 'skips the bound port and the held one').to.equal(port + 2);
       expect(await pool.allocate(new Set([port + 1]))).to.equal(port + 3);
@@ -86,7 +86,7 @@ describe('SO runtimes', () => {
       pool.release(first);
       expect(await pool.allocate(new Set([port + 1]))).to.equal(first);
     } finally {
-      await busy!.release();
+      await busy.release();
     }
   });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../lib/errors.js';
 import { rejectedWith, thrownBy } from '../support/expect.js';
-import type { AttributeInput, WireValue } from '../../lib/occi/parse.js';
+import type { AttributeInput } from '../../lib/occi/parse.js';
 import { parseAttributes } from '../../lib/occi/parse.js';
 import { createInputs, effectiveInputs, updateInputs } from '../../service-manager/service-type/attributes.js';
 import { buildServiceType, type ServiceType } from '../../service-manager/service-type/manifest.js';
@@ -28,7 +28,7 @@ const rejected = (fn: () => unknown): string => rejectedWith(400, fn);
 
 const json = (name: string, value: string | number | boolean): AttributeInput => ({
   name,
-  value: { lexical: 'json', value } as WireValue,
+  value: { lexical: 'json', value },
 });
 
 describe('Service manifest', () => {

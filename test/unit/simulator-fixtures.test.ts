@@ -18,7 +18,7 @@ describe('Simulator fixtures', () => {
   it('loads the shipped fixtures with their timing and settings', () => {
     const fixtures = loadFixtures(join(ETC, 'simulator.json'));
     expect(fixtures.accounts.map((a) => a.name)).to.deep.equal(['demo', 'other', 'admin']);
-    expect(fixtures.accounts[2]!.admin).to.equal(true);
+    expect(fixtures.accounts[2].admin).to.equal(true);
     expect(fixtures.timing.deployMs).to.equal(3000);
     expect(fixtures.settings.throttling).to.deep.equal({ enabled: false, intervalMs: 1000, max: 25 });
   });

@@ -119,23 +119,23 @@ describe('SO cluster watch', () => {
     const running = watch.run(cluster, 'provision', 900 * S, stop.signal);
 
     await whenTurned(() => looks.length === 1);
-    looks[0]!.answer.resolve(ONLY_A2);
+    looks[0].answer.resolve(ONLY_A2);
     await whenTurned(() => replaced.length === 1);
     expect(replaced).to.deep.equal([A1.name]);
 
     await whenTurned(() => clock.nextDue() !== undefined);
     clock.advance(clock.nextDue()! - clock.now());
     await whenTurned(() => looks.length === 2);
-    expect(looks[1]!.expected.agents.map((a) => a.name)).to.deep.equal([A1.name, A2.name]);
+    expect(looks[1].expected.agents.map((a) => a.name)).to.deep.equal([A1.name, A2.name]);
     fresh.resolve(A1_AGAIN);
     await whenTurned(() => cluster.nodes.get('a1') === A1_AGAIN);
-    looks[1]!.answer.resolve(ONLY_A2);
+    looks[1].answer.resolve(ONLY_A2);
 
     await whenTurned(() => looks.length === 3 || replaced.length > 1);
     expect(replaced, 'the new VM was not condemned for the old one').to.deep.equal([A1.name]);
-    expect(looks[2]!.expected.agents.map((a) => a.name), 'looked at again, at once, at the new VM').to.deep.equal([A1_AGAIN.name, A2.name]);
+    expect(looks[2].expected.agents.map((a) => a.name), 'looked at again, at once, at the new VM').to.deep.equal([A1_AGAIN.name, A2.name]);
     stop.abort();
-    looks[2]!.answer.resolve(ONLY_A2);
+    looks[2].answer.resolve(ONLY_A2);
     await running;
   });
 });

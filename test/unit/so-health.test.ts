@@ -310,11 +310,11 @@ describe('SO node tracking', () => {
     let t = step(new Map(), 'healthy', NOW);
     t = step(t.records, 'unhealthy', NOW + 10 * S);
     t = step(t.records, 'healthy', NOW + 12 * S);
-    expect(t.nodes[0]!.status, 'one drop is not a flap once ready').to.equal('healthy');
+    expect(t.nodes[0].status, 'one drop is not a flap once ready').to.equal('healthy');
     t = step(t.records, 'unhealthy', NOW + 14 * S);
     t = step(t.records, 'healthy', NOW + 16 * S);
     expect(t.nodes[0]).to.include({ status: 'unhealthy', unhealthyMs: 2 * S });
-    expect(t.nodes[0]!.reason).to.equal('flapping: active again for 0 s of the 90 s it must hold');
+    expect(t.nodes[0].reason).to.equal('flapping: active again for 0 s of the 90 s it must hold');
     t = step(t.records, 'healthy', NOW + 106 * S);
     expect(t.nodes[0]).to.include({ status: 'healthy' });
   });
@@ -323,14 +323,14 @@ describe('SO node tracking', () => {
     let t = step(new Map(), 'healthy', NOW, { dropsToFlap: 1 });
     t = step(t.records, 'unhealthy', NOW + 10 * S, { dropsToFlap: 1 });
     t = step(t.records, 'healthy', NOW + 12 * S, { dropsToFlap: 1 });
-    expect(t.nodes[0]!.status).to.equal('unhealthy');
+    expect(t.nodes[0].status).to.equal('unhealthy');
   });
 
   it('does not count dropping out on a leader change as flapping', () => {
     let t = step(new Map(), 'healthy', NOW, { dropsToFlap: 1 });
     t = step(t.records, 'unhealthy', NOW + 10 * S, { dropsToFlap: 1, leaderChanged: true });
     t = step(t.records, 'healthy', NOW + 12 * S, { dropsToFlap: 1 });
-    expect(t.nodes[0]!.status).to.equal('healthy');
+    expect(t.nodes[0].status).to.equal('healthy');
   });
 
   it('starts a new record for a new VM in the slot', () => {

@@ -113,7 +113,7 @@ describe('SO readiness', () => {
 
   it('does not count agents while the leader\'s list cannot be read', () => {
     const observation: Observation = { ...healthy, slaves: { from: '127.10.0.2', answer: { status: 503, body: 'No leader elected' } } };
-    expect(assess(observation, expected()).agents[0]!.reason).to.equal("the leader's agent list is unavailable (HTTP 503 No leader elected)");
+    expect(assess(observation, expected()).agents[0].reason).to.equal("the leader's agent list is unavailable (HTTP 503 No leader elected)");
   });
 
   it('requires Marathon to answer, be elected, and be an active framework of the leader', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../lib/clock.js';
-import { TooManyRequests } from '../../lib/errors.js';
+import { RateLimited } from '../../lib/errors.js';
 import { WriteLimit } from '../../service-manager/admission/write-limit.js';
 import { thrownBy } from '../support/expect.js';
 
@@ -11,12 +11,11 @@ describe('Write limit per tenant', () => {
     const clock = new ManualClock();
     const limit = new WriteLimit(clock, () => QUOTA);
     for (let i = 0; i < 3; i++) limit.spend('demo');
-    const refused = thrownBy(() => limit.spend('demo'), TooManyRequests);
-    expect(refused.status).to.equal(429);
-    expect(refused.headers).to.deep.equal({ 'Retry-After': '2' });
+    const refused = thrownBy(() => limit.spend('demo'), RateLimited);
+    expect(refused.retryAfterSeconds).to.equal(2);
     expect(refused.message).to.equal('Too many writes: tenant demo may make 30 a minute, 3 at once; try again in 2 s.');
     clock.advance(1999);
-    expect(() => limit.spend('demo')).to.throw(TooManyRequests);
+    expect(() => limit.spend('demo')).to.throw(RateLimited);
     clock.advance(1);
     limit.spend('demo');
   });
@@ -24,7 +23,7 @@ describe('Write limit per tenant', () => {
   it('keeps tenants apart: one tenant past its allowance leaves the others theirs', () => {
     const limit = new WriteLimit(new ManualClock(), () => QUOTA);
     for (let i = 0; i < 3; i++) limit.spend('busy');
-    expect(() => limit.spend('busy')).to.throw(TooManyRequests);
+    expect(() => limit.spend('busy')).to.throw(RateLimited);
     for (let i = 0; i < 3; i++) limit.spend('quiet');
   });
 });

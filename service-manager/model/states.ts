@@ -11,6 +11,9 @@ export const STATES = ['initialise', 'activate', 'deploy', 'provision', 'ready',
 
 export type ServiceState = (typeof STATES)[number];
 
+/** The states an instance may stay in only until a deadline. */
+export type TimedState = Exclude<ServiceState, 'ready' | 'degraded' | 'failed'>;
+
 export const STATE_ATTRIBUTE = 'mcn.service.state';
 export const MESSAGE_ATTRIBUTE = 'mcn.service.state.message';
 
