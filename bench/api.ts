@@ -43,7 +43,9 @@ function call(url: string, method: string, headers: Record<string, string>, agen
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
-        const kept = Object.entries(res.headers).filter(([name]) => !['date', 'connection', 'keep-alive', 'x-request-id', 'content-length', 'transfer-encoding'].includes(name));
+        const kept = Object.entries(res.headers).filter(
+          ([name]) => !['date', 'connection', 'keep-alive', 'x-request-id', 'content-length', 'transfer-encoding'].includes(name),
+        );
         done({ status: res.statusCode ?? 0, headers: Object.fromEntries(kept.map(([n, v]) => [n, String(v)])), body: Buffer.concat(chunks).toString('utf8') });
       });
     });
@@ -91,13 +93,24 @@ const fmt = (f: Figures): string =>
 
 /** Fills a registry with the checkout's own registry code: failed instances whose VMs are kept, which the pipeline leaves alone. */
 async function fill(root: string, path: string, count: number): Promise<string[]> {
-  const { InstanceRegistry } = (await import(join(root, 'dist/service-manager/registry/registry.js'))) as typeof import('../service-manager/registry/registry.js');
+  const { InstanceRegistry } = (await import(
+    join(root, 'dist/service-manager/registry/registry.js')
+  )) as typeof import('../service-manager/registry/registry.js');
   const registry = new InstanceRegistry(path, { now: () => Date.now() });
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = `bench-${String(i).padStart(6, '0')}`;
     registry.insert(
-      { uid: `uid-${id}`, id, tenant: 'demo', kind: 'mesos', attributes: { 'mesos.agents': 3, 'occi.core.title': `bench ${i}` }, outputs: {}, state: 'failed', stateMessage: 'deploy failed: no capacity. Its VMs are kept for debugging (on_failure=keep).' },
+      {
+        uid: `uid-${id}`,
+        id,
+        tenant: 'demo',
+        kind: 'mesos',
+        attributes: { 'mesos.agents': 3, 'occi.core.title': `bench ${i}` },
+        outputs: {},
+        state: 'failed',
+        stateMessage: 'deploy failed: no capacity. Its VMs are kept for debugging (on_failure=keep).',
+      },
       { actor: 'demo', type: 'created', state: 'failed' },
     );
     registry.setMemo(`uid-${id}`, { failure: { cause: 'deploy failed: no capacity', vms: 'kept' } });
@@ -186,14 +199,24 @@ async function reads(root: string, count: number, idleS: number): Promise<ReadRu
     for (const c of cases) recorded.push({ path: c.path, accept: c.accept, ...(await call(sm.value + c.path, 'GET', { ...AUTH, Accept: c.accept }, warm)) });
     warm.destroy();
     writeFileSync(join(dir, 'answers.json'), JSON.stringify(recorded));
-    const bare = await startProcess([join(ROOT, 'dist/bench/bare-server.js'), join(dir, 'answers.json')], { PATH: process.env['PATH'] }, (line) => (line.startsWith('http://') ? line.trim() : undefined));
+    const bare = await startProcess([join(ROOT, 'dist/bench/bare-server.js'), join(dir, 'answers.json')], { PATH: process.env['PATH'] }, (line) =>
+      line.startsWith('http://') ? line.trim() : undefined,
+    );
     stop.push(bare.child);
     const figures = new Map<string, { sm: Figures; bare: Figures }>();
     for (const c of cases) {
       for (const connections of c.connections) {
         process.stderr.write(`${root === ROOT ? 'this' : 'reference'}: ${c.name}, ${connections} connection${connections === 1 ? '' : 's'}\n`);
-        const load = (base: string, total: number) => measure(total, connections, (_i, agent) => call(base + c.path, 'GET', { ...AUTH, Accept: c.accept }, agent));
-        figures.set(`${c.name}, ${connections} connection${connections === 1 ? '' : 's'}`, await sideBySide((total) => load(sm.value, total), (total) => load(bare.value, total), c.total));
+        const load = (base: string, total: number) =>
+          measure(total, connections, (_i, agent) => call(base + c.path, 'GET', { ...AUTH, Accept: c.accept }, agent));
+        figures.set(
+          `${c.name}, ${connections} connection${connections === 1 ? '' : 's'}`,
+          await sideBySide(
+            (total) => load(sm.value, total),
+            (total) => load(bare.value, total),
+            c.total,
+          ),
+        );
       }
     }
     await new Promise((wait) => setTimeout(wait, 3000));
@@ -219,7 +242,11 @@ function median(rounds: readonly Figures[]): Figures {
  * alternating rounds so a passing disturbance of the machine weighs on both
  * alike; the median round of each.
  */
-async function sideBySide(sm: (total: number) => Promise<Figures>, bare: (total: number) => Promise<Figures>, total: number): Promise<{ sm: Figures; bare: Figures }> {
+async function sideBySide(
+  sm: (total: number) => Promise<Figures>,
+  bare: (total: number) => Promise<Figures>,
+  total: number,
+): Promise<{ sm: Figures; bare: Figures }> {
   const warmUp = Math.max(1, Math.floor(total / 4));
   await bare(warmUp);
   await sm(warmUp);
@@ -234,7 +261,13 @@ async function creates(): Promise<{ sm: Figures; bare: Figures }> {
   const text = `${configText(dir)}\n[quota]\ninstances = 1000000\nvms = 10000000\nwrites_per_minute = 1000000\nwrite_burst = 1000000\n`;
   const config = parseConfig(text, join(dir, 'sm.cfg'), {}, dir);
   const silent = new Writable({ write: (_c, _e, done) => done() });
-  const idle: Orchestration = { created: () => undefined, reconfigured: () => undefined, retried: () => undefined, deleteRequested: () => undefined, refresh: () => Promise.resolve(false) };
+  const idle: Orchestration = {
+    created: () => undefined,
+    reconfigured: () => undefined,
+    retried: () => undefined,
+    deleteRequested: () => undefined,
+    refresh: () => Promise.resolve(false),
+  };
   const sm = await startServiceManager(config, { logger: createLogger({ level: 'error', format: 'json', stream: silent }), orchestration: () => idle });
   const bareServer = createServer((_req, res) => {
     res.writeHead(201, { Location: 'http://127.0.0.1/mesos/x', 'Content-Type': 'text/plain' }).end('OK');
@@ -258,13 +291,17 @@ async function creates(): Promise<{ sm: Figures; bare: Figures }> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { instances: { type: 'string', default: '10000' }, 'idle-s': { type: 'string', default: '60' }, reference: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { instances: { type: 'string', default: '10000' }, 'idle-s': { type: 'string', default: '60' }, reference: { type: 'string' } },
+  });
   const count = Number(values.instances);
   const idleS = Number(values['idle-s']);
   const runs: Array<[string, string]> = [['this', ROOT], ...(values.reference ? [['reference', resolve(values.reference)] as [string, string]] : [])];
   const results = new Map<string, ReadRun>();
   for (const [name, root] of runs) results.set(name, await reads(root, count, idleS));
-  console.log(`${count} instances in the registry; ratio = service manager / bare express serving the same bytes; each the median of ${ROUNDS} alternating rounds`);
+  console.log(
+    `${count} instances in the registry; ratio = service manager / bare express serving the same bytes; each the median of ${ROUNDS} alternating rounds`,
+  );
   for (const key of results.get('this')!.figures.keys()) {
     console.log(key);
     for (const [name, run] of results) {
@@ -274,7 +311,9 @@ async function main(): Promise<void> {
   }
   for (const [name, run] of results) console.log(`idle service manager (${name}), ${idleS} s: ${(run.idleCore * 100).toFixed(2)} % of a core`);
   const create = await creates();
-  console.log(`create, 16 connections: sm ${fmt(create.sm)}   bare node ${fmt(create.bare)}   ratio ${(create.sm.perSecond / create.bare.perSecond).toFixed(2)}`);
+  console.log(
+    `create, 16 connections: sm ${fmt(create.sm)}   bare node ${fmt(create.bare)}   ratio ${(create.sm.perSecond / create.bare.perSecond).toFixed(2)}`,
+  );
 }
 
 await main();

@@ -60,7 +60,12 @@ async function burst(sm: ServiceManager, tasks: number): Promise<void> {
   const id = `burst-${tasks}`;
   const created = await fetch(`${sm.url}/mesos/${id}`, {
     method: 'PUT',
-    headers: { ...DEMO, Category: KIND, 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.agents=1, mesos.autoscale=true, mesos.autoscale.max=10, mesos.autoscale.cooldown_s=0' },
+    headers: {
+      ...DEMO,
+      Category: KIND,
+      'Content-Type': 'text/occi',
+      'X-OCCI-Attribute': 'mesos.agents=1, mesos.autoscale=true, mesos.autoscale.max=10, mesos.autoscale.cooldown_s=0',
+    },
   });
   if (created.status !== 201) throw new Error(`create ${id}: ${created.status} ${await created.text()}`);
   await until(sm, id, (a) => a['mcn.service.state'] === 'ready');

@@ -78,7 +78,9 @@ function fixturesFor(dir: string): { file: string; release: () => void } {
   const network = claimNetwork();
   const doc = onNetwork(JSON.parse(readFileSync(join(ETC, 'simulator.json'), 'utf8')), network);
   // The bench's own account limits: a 3+100 cluster of the shipped offerings is far above the demo account's.
-  doc['accounts'] = (doc['accounts'] as Array<Record<string, unknown>>).map((a) => (a['name'] === 'demo' ? { ...a, limits: { user_vm: 500, cpu: 5000, memory: 10_000_000 } } : a));
+  doc['accounts'] = (doc['accounts'] as Array<Record<string, unknown>>).map((a) =>
+    a['name'] === 'demo' ? { ...a, limits: { user_vm: 500, cpu: 5000, memory: 10_000_000 } } : a,
+  );
   const file = join(dir, 'simulator.json');
   writeFileSync(file, JSON.stringify(doc));
   return { file, release: () => network.release() };

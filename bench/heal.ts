@@ -83,7 +83,13 @@ async function agentLoss(): Promise<void> {
   const detected = await until(cluster, (a) => a['mesos.cluster.health'] === 'degraded');
   const healed = await until(cluster, (a) => a['mesos.cluster.health'] === 'healthy' && a['mesos.agents.active'] === 3);
   const beyond = healed.at - start - cluster.agentUnhealthyMs;
-  report('agent process dies (1 master, 3 agents)', detected.at - start, healed.at - start, cluster, `; beyond the ${cluster.agentUnhealthyMs / 1000} s an agent may be unhealthy: ${(beyond / 1000).toFixed(1)} s (${(beyond / replacementMs()).toFixed(2)}x a replacement)`);
+  report(
+    'agent process dies (1 master, 3 agents)',
+    detected.at - start,
+    healed.at - start,
+    cluster,
+    `; beyond the ${cluster.agentUnhealthyMs / 1000} s an agent may be unhealthy: ${(beyond / 1000).toFixed(1)} s (${(beyond / replacementMs()).toFixed(2)}x a replacement)`,
+  );
   for (const event of JSON.parse(String(healed.attributes['mesos.cluster.events'])) as Array<{ time: number; kind: string }>) {
     if (event.time >= start) console.log(`  ${((event.time - start) / 1000).toFixed(1).padStart(6)} s  ${event.kind}`);
   }
@@ -94,9 +100,16 @@ async function leaderChange(): Promise<void> {
   const cluster = await readyCluster(3, 2);
   const before = String((await stackAttributes(cluster.soUrl))['mesos.master.url']);
   const start = cluster.timers.now();
-  await fetch(`${cluster.simUrl}/sim/mesos/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'leader-change' }) });
+  await fetch(`${cluster.simUrl}/sim/mesos/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ kind: 'leader-change' }),
+  });
   const detected = await until(cluster, (a) => String(a['mesos.master.url']) !== before);
-  const healed = await until(cluster, (a) => a['mesos.cluster.health'] === 'healthy' && a['mesos.agents.active'] === 2 && /^ready: /.test(String(a['occi.mcn.stack.message'])));
+  const healed = await until(
+    cluster,
+    (a) => a['mesos.cluster.health'] === 'healthy' && a['mesos.agents.active'] === 2 && /^ready: /.test(String(a['occi.mcn.stack.message'])),
+  );
   report('leader change (3 masters, 2 agents)', detected.at - start, Math.max(detected.at, healed.at) - start, cluster);
   await cluster.close();
 }

@@ -91,7 +91,9 @@ async function rssMb(runtime: RuntimeKind, dir: string, uid: string): Promise<nu
     return stats.memory_stats.usage / 1e6;
   }
   const pid = readFileSync(join(dir, 'so', `mesos-so-${uid}.pid`), 'utf8').trim();
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D+/g, '')) / 1000;
 }
 

@@ -44,10 +44,14 @@ export class SystemTimers implements Timers {
         cancel();
         reject(abortReason(signal!));
       };
-      const cancel = this.at(this.now() + ms, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, false);
+      const cancel = this.at(
+        this.now() + ms,
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        false,
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -64,11 +68,14 @@ export class SystemTimers implements Timers {
   private at(due: number, fn: () => void, unref: boolean): () => void {
     let timer: NodeJS.Timeout;
     const arm = (wait: number): void => {
-      timer = setTimeout(() => {
-        const left = due - this.now();
-        if (left > 0) arm(left);
-        else fn();
-      }, Math.max(0, wait / this.scale));
+      timer = setTimeout(
+        () => {
+          const left = due - this.now();
+          if (left > 0) arm(left);
+          else fn();
+        },
+        Math.max(0, wait / this.scale),
+      );
       if (unref) timer.unref();
     };
     arm(due - this.now());

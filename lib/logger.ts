@@ -44,7 +44,8 @@ const MESSAGE = Symbol.for('message');
 /** JSON leaves NEL and the Unicode separators as they are; some readers split lines there. */
 const jsonSeparators = winston.format((info) => {
   const line = (info as Record<symbol, unknown>)[MESSAGE];
-  if (typeof line === 'string') (info as Record<symbol, unknown>)[MESSAGE] = line.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (typeof line === 'string')
+    (info as Record<symbol, unknown>)[MESSAGE] = line.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return info;
 });
 
@@ -53,9 +54,7 @@ export function createLogger(options: LoggerOptions): Logger {
     options.format === 'json'
       ? winston.format.combine(winston.format.timestamp(), winston.format.json(), jsonSeparators())
       : winston.format.combine(winston.format.timestamp(), textLine);
-  const transport = options.stream
-    ? new winston.transports.Stream({ stream: options.stream })
-    : new winston.transports.Console();
+  const transport = options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console();
   return winston.createLogger({ level: options.level, format, transports: [transport] });
 }
 

@@ -32,7 +32,12 @@ export interface SignedRequest {
 }
 
 /** The Authorization header value for one request. */
-export function signRequest(key: string, request: SignedRequest, now: number, nonce: string = randomBytes(16).toString('hex')): { authorization: string; nonce: string } {
+export function signRequest(
+  key: string,
+  request: SignedRequest,
+  now: number,
+  nonce: string = randomBytes(16).toString('hex'),
+): { authorization: string; nonce: string } {
   const signature = mac(key, requestText(request, now, nonce));
   return { authorization: `${AUTH_SCHEME} ts=${now}, nonce=${nonce}, sig=${signature}`, nonce };
 }
@@ -54,8 +59,8 @@ export function verifyRequest(
   const given = parseAuthorization(request.header('authorization'));
   if (!given) return { ok: false, reason: `requests must be signed (${AUTH_SCHEME})` };
   if (request.header('host') !== authority) return { ok: false, reason: 'the request was meant for another address' };
-  if (Math.abs(now - given.ts) > CLOCK_SKEW_MS) return { ok: false, reason: 'the request\'s signature time is outside the allowed window' };
-  if (!equal(given.sig, mac(key, requestText(request, given.ts, given.nonce)))) return { ok: false, reason: 'the request\'s signature does not match' };
+  if (Math.abs(now - given.ts) > CLOCK_SKEW_MS) return { ok: false, reason: "the request's signature time is outside the allowed window" };
+  if (!equal(given.sig, mac(key, requestText(request, given.ts, given.nonce)))) return { ok: false, reason: "the request's signature does not match" };
   if (!fresh(given.nonce, given.ts + CLOCK_SKEW_MS)) return { ok: false, reason: 'the request was replayed' };
   return { ok: true, nonce: given.nonce };
 }

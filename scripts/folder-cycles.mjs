@@ -3,10 +3,11 @@
 // under any folder, its subfolders must form a graph without cycles (the
 // folder's own files may use and be used by all of them, as the place that
 // composes them).
+import { existsSync } from 'node:fs';
 import madge from 'madge';
 
 const roots = process.argv.slice(2);
-const result = await madge(roots, { fileExtensions: ['ts'], tsConfig: 'tsconfig.json' });
+const result = await madge(roots, { baseDir: process.cwd(), fileExtensions: ['ts'], ...(existsSync('tsconfig.json') ? { tsConfig: 'tsconfig.json' } : {}) });
 const graph = result.obj();
 
 /** The two subfolders of the folder both files share, or undefined when either file lies in it directly. */

@@ -25,11 +25,7 @@ function configPath(): string {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  return (
-    process.env[CONFIG_PATH_ENV] ??
-    values['config-file'] ??
-    fileURLToPath(new URL('../../etc/sm.cfg', import.meta.url))
-  );
+  return process.env[CONFIG_PATH_ENV] ?? values['config-file'] ?? fileURLToPath(new URL('../../etc/sm.cfg', import.meta.url));
 }
 
 async function main(): Promise<void> {

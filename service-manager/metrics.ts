@@ -43,13 +43,39 @@ export class SmMetrics {
         for (const { state, tenant, count } of instances.stateCounts()) this.set({ state, tenant }, count);
       },
     });
-    this.transitions = new Counter({ name: 'sm_instance_transitions_total', help: 'Lifecycle state changes, by the state left and the state entered.', labelNames: ['from', 'to'], registers });
-    this.stateSeconds = new Histogram({ name: 'sm_instance_state_duration_seconds', help: 'Time instances spent in a state before leaving it.', labelNames: ['state'], buckets: SECONDS_IN_A_STATE, registers });
+    this.transitions = new Counter({
+      name: 'sm_instance_transitions_total',
+      help: 'Lifecycle state changes, by the state left and the state entered.',
+      labelNames: ['from', 'to'],
+      registers,
+    });
+    this.stateSeconds = new Histogram({
+      name: 'sm_instance_state_duration_seconds',
+      help: 'Time instances spent in a state before leaving it.',
+      labelNames: ['state'],
+      buckets: SECONDS_IN_A_STATE,
+      registers,
+    });
     this.soCalls = new CallMetrics(registry, 'sm_orchestrator', 'Calls to orchestrators', 'call');
-    this.cloudstackCalls = new CallMetrics(registry, 'sm_cloudstack', 'The service manager\'s own CloudStack calls', 'command');
-    this.starts = new Counter({ name: 'sm_orchestrator_starts_total', help: 'Orchestrators started (or restarted), by runtime and outcome.', labelNames: ['runtime', 'outcome'], registers });
-    this.checks = new Counter({ name: 'sm_reconciler_runs_total', help: 'Runs of the periodic checks, by check and outcome.', labelNames: ['check', 'outcome'], registers });
-    this.acted = new Counter({ name: 'sm_reconciler_acted_total', help: 'Instances, orchestrators or VMs the periodic checks acted on, by check.', labelNames: ['check'], registers });
+    this.cloudstackCalls = new CallMetrics(registry, 'sm_cloudstack', "The service manager's own CloudStack calls", 'command');
+    this.starts = new Counter({
+      name: 'sm_orchestrator_starts_total',
+      help: 'Orchestrators started (or restarted), by runtime and outcome.',
+      labelNames: ['runtime', 'outcome'],
+      registers,
+    });
+    this.checks = new Counter({
+      name: 'sm_reconciler_runs_total',
+      help: 'Runs of the periodic checks, by check and outcome.',
+      labelNames: ['check', 'outcome'],
+      registers,
+    });
+    this.acted = new Counter({
+      name: 'sm_reconciler_acted_total',
+      help: 'Instances, orchestrators or VMs the periodic checks acted on, by check.',
+      labelNames: ['check'],
+      registers,
+    });
     for (const state of STATES) this.stateSeconds.zero({ state });
     instances.onWrite((uid, record) => {
       const before = this.entered.get(uid);

@@ -99,9 +99,25 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       orchestration = options.orchestration(registry, logger);
     } else {
       const timers = options.timers ?? new SystemTimers();
-      pipeline = await startPipeline({ config, type, registry, registryClock: options.clock ?? systemClock, tenants, managerId, keyFor: orchestratorKeys(key), clusterSecretFor, cloudstackUrl, cloudClock, timers, logger, metrics });
+      pipeline = await startPipeline({
+        config,
+        type,
+        registry,
+        registryClock: options.clock ?? systemClock,
+        tenants,
+        managerId,
+        keyFor: orchestratorKeys(key),
+        clusterSecretFor,
+        cloudstackUrl,
+        cloudClock,
+        timers,
+        logger,
+        metrics,
+      });
       orchestration = pipeline.driver;
-      const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger, (check, outcome, acted) => metrics.reconcilerRun(check, outcome, acted));
+      const stopSchedule = scheduleReconciler(pipeline.reconciler, pipeline.autoscaler, config.reconciler.schedules, logger, (check, outcome, acted) =>
+        metrics.reconcilerRun(check, outcome, acted),
+      );
       const { driver, runtime } = pipeline;
       stops.push(stopSchedule, () => driver.stop());
       if (simulator) {
@@ -228,12 +244,20 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     registry,
     managerId,
     accounts: () => tenants.accounts(),
-    connect: (account) => connectCloudStack({ endpoint: context.cloudstackUrl, ...account, timers: context.cloudClock, logger, observe: cloudstackObserver(metrics) }),
+    connect: (account) =>
+      connectCloudStack({ endpoint: context.cloudstackUrl, ...account, timers: context.cloudClock, logger, observe: cloudstackObserver(metrics) }),
     deadlineMs: config.pipeline.deadlinesMs.destroy,
     logger,
   });
   const reconciler = new Reconciler({ registry, driver, runtime, sweeper, clock: context.registryClock, retentionMs: config.registry.retentionMs, logger });
-  const autoscaler = new Autoscaler({ registry, type: context.type, orchestration: driver, clock: timers, sustainMs: config.reconciler.autoscaleSustainMs, logger });
+  const autoscaler = new Autoscaler({
+    registry,
+    type: context.type,
+    orchestration: driver,
+    clock: timers,
+    sustainMs: config.reconciler.autoscaleSustainMs,
+    logger,
+  });
   return { runtime, driver, reconciler, autoscaler };
 }
 
@@ -287,7 +311,12 @@ async function embeddedSimulator(config: SmConfig, timers: SystemTimers, logger:
     host: at.host,
     port: at.port ?? 8080,
   });
-  logger.info('embedded CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, timeScale: timers.scale, timeOrigin: timers.origin });
+  logger.info('embedded CloudStack simulator listening', {
+    url: running.url,
+    api: `${running.url}/client/api`,
+    timeScale: timers.scale,
+    timeOrigin: timers.origin,
+  });
   return running;
 }
 

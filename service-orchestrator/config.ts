@@ -106,8 +106,7 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
   if (!IPV4_CIDR.test(managementCidr)) throw new ConfigError(`SO_MANAGEMENT_CIDR = "${managementCidr}" must be an IPv4 CIDR block such as 192.0.2.10/32`);
   const origin = values.get(SO_ENV.timeOrigin);
   if (origin !== undefined && !/^\d+$/.test(String(origin))) throw new ConfigError(`SO_TIME_ORIGIN = "${origin}" must be epoch milliseconds`);
-  const optional = (name: string, key: 'authKey' | 'clusterSecret' | 'managerId'): Partial<SoConfig> =>
-    values.has(name) ? { [key]: text(name) } : {};
+  const optional = (name: string, key: 'authKey' | 'clusterSecret' | 'managerId'): Partial<SoConfig> => (values.has(name) ? { [key]: text(name) } : {});
   return {
     instanceId: instanceIdOf(values.get(SO_ENV.instanceId) as string | undefined, given),
     ...(values.has(SO_ENV.tenant) ? { tenant: text(SO_ENV.tenant) } : {}),
@@ -153,7 +152,8 @@ export function readSoConfig(env: NodeJS.ProcessEnv): SoConfig {
 /** hurtle's cloud controller names the container after the instance (DC_NAME); Docker names it by its hostname. */
 function instanceIdOf(given: string | undefined, env: NodeJS.ProcessEnv): string {
   const id = [given, env[HURTLE_CC_ENV.dcName], env[HURTLE_CC_ENV.hostname]].map((v) => v?.trim()).find((v) => v !== undefined && v !== '');
-  if (id === undefined) throw new ConfigError(`${SO_ENV.instanceId} is required (under hurtle, ${HURTLE_CC_ENV.dcName} or ${HURTLE_CC_ENV.hostname} names the instance)`);
+  if (id === undefined)
+    throw new ConfigError(`${SO_ENV.instanceId} is required (under hurtle, ${HURTLE_CC_ENV.dcName} or ${HURTLE_CC_ENV.hostname} names the instance)`);
   return id;
 }
 
@@ -246,7 +246,8 @@ function read(name: string, spec: Spec, raw: string | undefined): string | numbe
       return value;
     case 'int': {
       const n = Number(value);
-      if (!/^\d+$/.test(value) || n < spec.min || n > spec.max) throw new ConfigError(`${name} = "${value}" must be a whole number from ${spec.min} to ${spec.max}`);
+      if (!/^\d+$/.test(value) || n < spec.min || n > spec.max)
+        throw new ConfigError(`${name} = "${value}" must be a whole number from ${spec.min} to ${spec.max}`);
       return n;
     }
   }

@@ -139,7 +139,8 @@ export class Orchestrator {
       };
     } catch (error) {
       if (error instanceof CloudResourceNotFound) throw new InvalidInput(`Cannot build the cluster: ${error.message}.`);
-      if (error instanceof CloudStackError && error.classification === 'fatal') throw new InvalidInput(`Cannot build the cluster: CloudStack refused ${reason(error)}.`);
+      if (error instanceof CloudStackError && error.classification === 'fatal')
+        throw new InvalidInput(`Cannot build the cluster: CloudStack refused ${reason(error)}.`);
       if (error instanceof CloudStackError || error instanceof CloudStackTransportError || (error as Error).name === 'TimeoutError') {
         throw new Unavailable(`CloudStack cannot be asked right now (${reason(error)}); try again.`);
       }
@@ -228,7 +229,15 @@ export class Orchestrator {
   }
 
   private userData = (slot: Slot, name: string, address: string, masters: readonly string[]): string =>
-    renderUserData({ slot, address, masterAddresses: masters, cluster: this.prefix, marathon: this.params!.marathon, nodeName: name, credentials: this.deps.credentials });
+    renderUserData({
+      slot,
+      address,
+      masterAddresses: masters,
+      cluster: this.prefix,
+      marathon: this.params!.marathon,
+      nodeName: name,
+      credentials: this.deps.credentials,
+    });
 
   private async deployPhase(signal: AbortSignal): Promise<void> {
     const { masters, agents } = this.params!;
@@ -265,16 +274,24 @@ export class Orchestrator {
     this.set('CREATE_IN_PROGRESS', `deploy: making the cluster's security group ${this.prefix}`);
     const { instanceId, managerId, settings } = this.deps;
     const rules = [{ members: true as const }, ...DAEMON_PORTS.map((port) => ({ ports: [port, port] as const, cidr: settings.managementCidr }))];
-    const { group, granted } = await this.deps.cloudstack.securityGroups.ensure(this.prefix, ownerTags({ instanceId, ...(managerId === undefined ? {} : { managerId }) }), rules, {
-      deadlineMs: settings.deployDeadlineMs,
-      signal,
-    });
+    const { group, granted } = await this.deps.cloudstack.securityGroups.ensure(
+      this.prefix,
+      ownerTags({ instanceId, ...(managerId === undefined ? {} : { managerId }) }),
+      rules,
+      {
+        deadlineMs: settings.deployDeadlineMs,
+        signal,
+      },
+    );
     this.placement = { ...placement, securityGroupIds: [group.id] };
     return { granted };
   }
 
   private masters(): string[] {
-    return [...this.nodes.values()].filter((n) => n.slot.role === 'master').sort((a, b) => a.slot.index - b.slot.index).map((n) => n.address);
+    return [...this.nodes.values()]
+      .filter((n) => n.slot.role === 'master')
+      .sort((a, b) => a.slot.index - b.slot.index)
+      .map((n) => n.address);
   }
 
   private async provisionPhase(signal: AbortSignal): Promise<void> {
@@ -343,7 +360,10 @@ export class Orchestrator {
       if (surplus.length > 0) {
         const drained = await this.drain(surplus, signal);
         this.set('UPDATE_IN_PROGRESS', `update: removing ${surplus.length} agents to reach ${this.params!.agents}`);
-        await this.builder().removeVms(surplus.map((n) => n.vm), options);
+        await this.builder().removeVms(
+          surplus.map((n) => n.vm),
+          options,
+        );
         for (const node of surplus) this.nodes.delete(slotKey(node.slot));
         if (drained) await this.deps.drainer.release(drained);
       }
@@ -387,7 +407,7 @@ export class Orchestrator {
   }
 
   private async deletePhase(signal: AbortSignal): Promise<void> {
-    this.set('DELETE_IN_PROGRESS', 'delete: looking for the instance\'s VMs');
+    this.set('DELETE_IN_PROGRESS', "delete: looking for the instance's VMs");
     try {
       await this.builder().destroyAll({
         deadline: this.deps.timers.now() + this.deps.settings.deleteDeadlineMs,

@@ -30,8 +30,13 @@ export interface RunningOrchestrator {
 export async function startOrchestrator(config: SoConfig, logger: Logger, timers?: Timers, metrics: Registry = new Registry()): Promise<RunningOrchestrator> {
   const clock = timers ?? new SystemTimers(config.timeScale, config.timeOrigin);
   const http = new HttpMetrics(metrics);
-  const cloudstackCalls = new CallMetrics(metrics, 'so_cloudstack', 'The orchestrator\'s CloudStack calls', 'command');
-  const cloudstack = connectCloudStack({ ...config.cloudstack, timers: clock, logger, observe: (command, outcome, seconds) => cloudstackCalls.observe(command, outcome, seconds) });
+  const cloudstackCalls = new CallMetrics(metrics, 'so_cloudstack', "The orchestrator's CloudStack calls", 'command');
+  const cloudstack = connectCloudStack({
+    ...config.cloudstack,
+    timers: clock,
+    logger,
+    observe: (command, outcome, seconds) => cloudstackCalls.observe(command, outcome, seconds),
+  });
   const credentials = clusterCredentials(config.clusterSecret ?? fallbackClusterSecret(config.cloudstack.secretKey, config.instanceId));
   const daemons = new DaemonHttp(clock, config.probeTimeoutMs, marathonAuthorization(credentials), config.sourceAddress);
   const orchestrator = new Orchestrator({
@@ -60,6 +65,11 @@ export async function startOrchestrator(config: SoConfig, logger: Logger, timers
     fallbackHost: `${config.listen.host}:${config.listen.port}`,
   });
   const server = await listen(app, { host: config.listen.host, port: config.listen.port, maxHeaderBytes: 16_384 });
-  logger.info('service orchestrator listening', { url: server.url, instance: config.instanceId, tenant: config.tenant, cloudstack: config.cloudstack.endpoint });
+  logger.info('service orchestrator listening', {
+    url: server.url,
+    instance: config.instanceId,
+    tenant: config.tenant,
+    cloudstack: config.cloudstack.endpoint,
+  });
   return { orchestrator, server, close: () => server.close() };
 }

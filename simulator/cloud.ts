@@ -174,7 +174,16 @@ export class Cloud {
     this.accounts = fixtures.accounts.map((a, i) => ({ ...a, id: newId(), number: i + 2, userId: newId(), domainId: DOMAIN.id }));
     this.zones = fixtures.zones.map((z) => ({ ...z }));
     const zone = (name: string): Zone => this.zones.find((z) => z.name === name)!;
-    this.networks = fixtures.networks.map((n) => ({ ...addressPlan(n.cidr), id: n.id, name: n.name, zone: zone(n.zone), cidr: n.cidr, isDefault: n.default, allocated: new Set<number>(), cursor: 0 }));
+    this.networks = fixtures.networks.map((n) => ({
+      ...addressPlan(n.cidr),
+      id: n.id,
+      name: n.name,
+      zone: zone(n.zone),
+      cidr: n.cidr,
+      isDefault: n.default,
+      allocated: new Set<number>(),
+      cursor: 0,
+    }));
     this.templates = fixtures.templates.map((t) => ({ ...t, zones: t.zones.map(zone), created: now }));
     this.offerings = fixtures.serviceofferings.map((o) => ({ ...o, created: now }));
     for (const account of this.accounts) {

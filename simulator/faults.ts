@@ -133,7 +133,18 @@ function matches(fault: Fault, command: string | undefined): boolean {
   return command === undefined || !('command' in fault) || fault.command === '*' || fault.command === command;
 }
 
-const KINDS: readonly FaultKind[] = ['fail-call', 'fail-job', 'latency', 'drop-response', 'reset', 'proxy-error', 'stuck-starting', 'capacity', 'maintenance', 'random'];
+const KINDS: readonly FaultKind[] = [
+  'fail-call',
+  'fail-job',
+  'latency',
+  'drop-response',
+  'reset',
+  'proxy-error',
+  'stuck-starting',
+  'capacity',
+  'maintenance',
+  'random',
+];
 
 /** Reads a fault from the control API's JSON, refusing anything malformed with a 400. */
 export function parseFault(body: unknown): Fault {

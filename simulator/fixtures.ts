@@ -158,16 +158,36 @@ export function parseFixtures(doc: unknown, source = 'simulator fixtures'): Fixt
     settings: settings(doc['settings'], fail),
     mesos: numbers(doc['mesos'], DEFAULT_MESOS_TIMING, 'mesos', fail),
   };
-  unique(fixtures.accounts.map((a) => a.name), 'accounts', 'name', fail);
-  unique(fixtures.accounts.map((a) => a.apikey), 'accounts', 'apikey', fail);
+  unique(
+    fixtures.accounts.map((a) => a.name),
+    'accounts',
+    'name',
+    fail,
+  );
+  unique(
+    fixtures.accounts.map((a) => a.apikey),
+    'accounts',
+    'apikey',
+    fail,
+  );
   for (const [what, items] of [
     ['zones', fixtures.zones],
     ['networks', fixtures.networks],
     ['templates', fixtures.templates],
     ['serviceofferings', fixtures.serviceofferings],
   ] as const) {
-    unique(items.map((i) => i.id), what, 'id', fail);
-    unique(items.map((i) => i.name), what, 'name', fail);
+    unique(
+      items.map((i) => i.id),
+      what,
+      'id',
+      fail,
+    );
+    unique(
+      items.map((i) => i.name),
+      what,
+      'name',
+      fail,
+    );
   }
   return fixtures;
 }
@@ -257,7 +277,13 @@ function offering(o: Record<string, unknown>, path: string, fail: Fail): Offerin
     const value = count(o[key], `${path}.${key}`, fail);
     return value > 0 ? value : fail(`${path}.${key}`, 'must be positive');
   };
-  return { id: id(o, path, fail), name: text(o, 'name', path, fail), cpunumber: positive('cpunumber'), cpuspeed: positive('cpuspeed'), memory: positive('memory') };
+  return {
+    id: id(o, path, fail),
+    name: text(o, 'name', path, fail),
+    cpunumber: positive('cpunumber'),
+    cpuspeed: positive('cpuspeed'),
+    memory: positive('memory'),
+  };
 }
 
 function numbers<T extends object>(raw: unknown, defaults: T, path: string, fail: Fail): T {

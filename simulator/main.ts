@@ -58,7 +58,13 @@ async function main(): Promise<void> {
     host: listen.host,
     port: listen.port ?? 8080,
   });
-  logger.info('CloudStack simulator listening', { url: running.url, api: `${running.url}/client/api`, control: values.control ? `${running.url}/sim` : 'off', timeScale: scale, timeOrigin: origin });
+  logger.info('CloudStack simulator listening', {
+    url: running.url,
+    api: `${running.url}/client/api`,
+    control: values.control ? `${running.url}/sim` : 'off',
+    timeScale: scale,
+    timeOrigin: origin,
+  });
   const stop = (): void => {
     void running.close().then(() => process.exit(0));
   };

@@ -102,7 +102,10 @@ function convert(
     case 'boolean':
       return value.toLowerCase() === 'true';
     case 'list':
-      return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      return value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
     case 'uuid':
       checkEntity(command, spec, value, context);
       return value;
@@ -138,11 +141,7 @@ function checkEntity(
   }
 }
 
-function lookup(
-  entity: Entity | undefined,
-  id: string,
-  { cloud, jobs }: { readonly cloud: Cloud; readonly jobs: JobEngine },
-): { owner?: Account } | undefined {
+function lookup(entity: Entity | undefined, id: string, { cloud, jobs }: { readonly cloud: Cloud; readonly jobs: JobEngine }): { owner?: Account } | undefined {
   switch (entity) {
     case 'zone':
       return cloud.zones.find((z) => z.id === id) && {};

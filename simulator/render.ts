@@ -1,4 +1,16 @@
-import { DOMAIN, type Account, type Cloud, type Job, type Network, type Offering, type SecurityGroup, type Tag, type Template, type Vm, type Zone } from './cloud.js';
+import {
+  DOMAIN,
+  type Account,
+  type Cloud,
+  type Job,
+  type Network,
+  type Offering,
+  type SecurityGroup,
+  type Tag,
+  type Template,
+  type Vm,
+  type Zone,
+} from './cloud.js';
 
 /**
  * The objects the API returns, with the real field names and types: null
@@ -97,9 +109,7 @@ export function jobJson(job: Job): Record<string, unknown> {
     jobprocstatus: 0,
     jobresultcode: job.resultCode,
     ...(job.result === undefined ? {} : { jobresulttype: 'object', jobresult: job.result }),
-    ...(job.instanceType === undefined || job.instanceId === undefined
-      ? {}
-      : { jobinstancetype: job.instanceType, jobinstanceid: job.instanceId }),
+    ...(job.instanceType === undefined || job.instanceId === undefined ? {} : { jobinstancetype: job.instanceType, jobinstanceid: job.instanceId }),
     created: formatDate(job.created),
     ...(job.completed === undefined ? {} : { completed: formatDate(job.completed) }),
     jobid: job.id,

@@ -62,10 +62,7 @@ export class Simulator {
   constructor(options: SimulatorOptions) {
     this.timers = options.timers ?? new SystemTimers();
     this.mesos = new MesosWorld(this.timers, options.fixtures.mesos, new MesosFaults(), options.logger);
-    this.guests = new Guests(
-      new Map<string, Guest>([['none', NO_GUEST], ['mesos', new MesosGuest(this.mesos)], ...(options.guests ?? [])]),
-      options.logger,
-    );
+    this.guests = new Guests(new Map<string, Guest>([['none', NO_GUEST], ['mesos', new MesosGuest(this.mesos)], ...(options.guests ?? [])]), options.logger);
     for (const template of options.fixtures.templates) {
       if (!this.guests.has(template.guest)) {
         throw new ConfigError(`template ${template.name} wants guest "${template.guest}"; known: ${this.guests.kindNames().join(', ')}`);

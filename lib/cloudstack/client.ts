@@ -206,8 +206,7 @@ export class CloudStackClient {
     }
     if (!read || attempt >= this.options.readRetries) return undefined;
     const transient =
-      error instanceof CloudStackTransportError ||
-      (error instanceof CloudStackError && (error.classification === 'retryable' || error.errorcode === 530));
+      error instanceof CloudStackTransportError || (error instanceof CloudStackError && (error.classification === 'retryable' || error.errorcode === 530));
     return transient ? backoffDelay(attempt, READ_RETRY, this.random) : undefined;
   }
 

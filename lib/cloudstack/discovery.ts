@@ -28,7 +28,11 @@ export class Discovery {
 
   async template(wanted: string, zoneId: string, signal?: AbortSignal): Promise<Template> {
     const templates = await this.listed<Template>('listTemplates', 'template', { templatefilter: 'executable', zoneid: zoneId }, signal);
-    return pick('template', wanted, templates.filter((t) => t.isready && t.zoneid === zoneId));
+    return pick(
+      'template',
+      wanted,
+      templates.filter((t) => t.isready && t.zoneid === zoneId),
+    );
   }
 
   async serviceOffering(wanted: string, signal?: AbortSignal): Promise<ServiceOffering> {
@@ -40,7 +44,12 @@ export class Discovery {
     const networks = await this.listed<Network>('listNetworks', 'network', { zoneid: zoneId, canusefordeploy: true }, signal);
     if (wanted !== undefined) return pick('network', wanted, networks);
     const fallback = networks.find((n) => n.isdefault) ?? (networks.length === 1 ? networks[0] : undefined);
-    if (!fallback) throw new CloudResourceNotFound('default network of zone', zoneId, networks.map((n) => n.name));
+    if (!fallback)
+      throw new CloudResourceNotFound(
+        'default network of zone',
+        zoneId,
+        networks.map((n) => n.name),
+      );
     return fallback;
   }
 
@@ -52,9 +61,7 @@ export class Discovery {
   }
 
   private listed<T>(command: string, key: string, params: Record<string, string | boolean>, signal?: AbortSignal): Promise<T[]> {
-    return this.remembered(`${command} ${JSON.stringify(params)}`, () =>
-      this.client.list<T>(command, key, params, signal ? { signal } : {}),
-    );
+    return this.remembered(`${command} ${JSON.stringify(params)}`, () => this.client.list<T>(command, key, params, signal ? { signal } : {}));
   }
 
   private remembered<T>(key: string, load: () => Promise<T>): Promise<T> {

@@ -5,14 +5,7 @@
  * `name[i].value`. Empty values are left out, as the server mis-reads some.
  */
 export type ParamValue =
-  | string
-  | number
-  | boolean
-  | readonly string[]
-  | readonly Readonly<Record<string, string>>[]
-  | Readonly<Record<string, string>>
-  | undefined
-  | null;
+  string | number | boolean | readonly string[] | readonly Readonly<Record<string, string>>[] | Readonly<Record<string, string>> | undefined | null;
 
 export type CsParams = Readonly<Record<string, ParamValue>>;
 

@@ -56,7 +56,12 @@ export class SecurityGroups {
    * rules it lacks under way: VMs may join the group at once, while
    * `granted` settles once the tags and rules are in place.
    */
-  async ensure(name: string, tags: Readonly<Record<string, string>>, rules: readonly WantedRule[], options: OperationOptions): Promise<{ group: SecurityGroup; granted: Promise<void> }> {
+  async ensure(
+    name: string,
+    tags: Readonly<Record<string, string>>,
+    rules: readonly WantedRule[],
+    options: OperationOptions,
+  ): Promise<{ group: SecurityGroup; granted: Promise<void> }> {
     const group = (await this.find(name, options.signal)) ?? (await this.create(name, options));
     const missing = rules.filter((rule) => !(group.ingressrule ?? []).some((have) => matches(have, rule, group)));
     // Each is a job of its own on the server; they need not wait for each other.
@@ -80,7 +85,11 @@ export class SecurityGroups {
     const missing = Object.fromEntries(Object.entries(tags).filter(([key]) => !present.has(key)));
     if (Object.keys(missing).length === 0) return;
     await retryingWrite(this.client, options, true, async () => {
-      const { jobid } = await this.client.request<{ jobid: string }>('createTags', { resourcetype: 'SecurityGroup', resourceids: [group.id], tags: missing }, options);
+      const { jobid } = await this.client.request<{ jobid: string }>(
+        'createTags',
+        { resourcetype: 'SecurityGroup', resourceids: [group.id], tags: missing },
+        options,
+      );
       await this.client.waitForJob('createTags', jobid, options);
     });
   }

@@ -52,9 +52,7 @@ export class AxiosTransport implements Transport {
         url: request.url,
         timeout: request.timeoutMs,
         ...(request.signal ? { signal: request.signal } : {}),
-        ...(request.method === 'POST'
-          ? { data: request.body ?? '', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' } }
-          : {}),
+        ...(request.method === 'POST' ? { data: request.body ?? '', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' } } : {}),
       });
       return { status: reply.status, body: typeof reply.data === 'string' ? reply.data : String(reply.data ?? '') };
     } catch (error) {

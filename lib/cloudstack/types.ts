@@ -15,17 +15,7 @@ export interface Nic {
   readonly macaddress?: string;
 }
 
-export type VmState =
-  | 'Starting'
-  | 'Running'
-  | 'Stopping'
-  | 'Stopped'
-  | 'Destroyed'
-  | 'Expunging'
-  | 'Migrating'
-  | 'Error'
-  | 'Unknown'
-  | 'Shutdown';
+export type VmState = 'Starting' | 'Running' | 'Stopping' | 'Stopped' | 'Destroyed' | 'Expunging' | 'Migrating' | 'Error' | 'Unknown' | 'Shutdown';
 
 export interface VirtualMachine {
   readonly id: string;

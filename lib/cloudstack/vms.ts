@@ -114,14 +114,20 @@ export class VirtualMachines {
       ipaddress: spec.ipAddress,
     };
     // Before every new try the VM is looked up by its name: a deploy whose answer was lost may have made it.
-    return retryingWrite(this.client, options, false, () => this.client.request<SubmittedVm>('deployVirtualMachine', params, options), async (error) => {
-      const clash = error instanceof CloudStackError && error.errorcode === 431 && /already exists/.test(error.errortext);
-      if (!clash && !transient(error, false)) return undefined;
-      const existing = await this.findByName(spec.name, spec.zoneId, options.signal);
-      if (existing) return { id: existing.id, ...(existing.jobid ? { jobid: existing.jobid } : {}) };
-      if (clash) throw error;
-      return undefined;
-    });
+    return retryingWrite(
+      this.client,
+      options,
+      false,
+      () => this.client.request<SubmittedVm>('deployVirtualMachine', params, options),
+      async (error) => {
+        const clash = error instanceof CloudStackError && error.errorcode === 431 && /already exists/.test(error.errortext);
+        if (!clash && !transient(error, false)) return undefined;
+        const existing = await this.findByName(spec.name, spec.zoneId, options.signal);
+        if (existing) return { id: existing.id, ...(existing.jobid ? { jobid: existing.jobid } : {}) };
+        if (clash) throw error;
+        return undefined;
+      },
+    );
   }
 
   private encodeUserData(text: string, command: string): string {
@@ -232,11 +238,7 @@ export class VirtualMachines {
   }
 
   private async destroyOnce(id: string, expunge: boolean, options: OperationOptions): Promise<void> {
-    const { jobid } = await this.client.request<{ jobid: string }>(
-      'destroyVirtualMachine',
-      { id, expunge: expunge || undefined },
-      options,
-    );
+    const { jobid } = await this.client.request<{ jobid: string }>('destroyVirtualMachine', { id, expunge: expunge || undefined }, options);
     await this.client.waitForJob('destroyVirtualMachine', jobid, {
       ...options,
       onLost: async () => {
@@ -257,11 +259,23 @@ export class VirtualMachines {
 
   /** Starts a VM; when the answer was lost, a VM found starting is waited for rather than started again. */
   async start(id: string, options: OperationOptions): Promise<VirtualMachine> {
-    return retryingWrite(this.client, options, false, () => this.vmJob('startVirtualMachine', id, options), (error) => this.reached(id, error, 'Running', options));
+    return retryingWrite(
+      this.client,
+      options,
+      false,
+      () => this.vmJob('startVirtualMachine', id, options),
+      (error) => this.reached(id, error, 'Running', options),
+    );
   }
 
   async stop(id: string, options: OperationOptions): Promise<VirtualMachine> {
-    return retryingWrite(this.client, options, false, () => this.vmJob('stopVirtualMachine', id, options), (error) => this.reached(id, error, 'Stopped', options));
+    return retryingWrite(
+      this.client,
+      options,
+      false,
+      () => this.vmJob('stopVirtualMachine', id, options),
+      (error) => this.reached(id, error, 'Stopped', options),
+    );
   }
 
   /** After a lost answer: the VM in the wanted state, or on its way there (waited for), or undefined to try again. */
@@ -328,7 +342,12 @@ interface TagGroup {
 
 /** The deploy was refused because the address asked for (ipaddress) is another VM's. */
 export function isAddressTaken(error: unknown): boolean {
-  return error instanceof CloudStackError && error.errorcode === 431 && /ip address/i.test(error.errortext) && /already (used|in use|allocated)/i.test(error.errortext);
+  return (
+    error instanceof CloudStackError &&
+    error.errorcode === 431 &&
+    /ip address/i.test(error.errortext) &&
+    /already (used|in use|allocated)/i.test(error.errortext)
+  );
 }
 
 function deployProblem(id: string, errorcode: number, what: string): CloudStackError {
@@ -336,11 +355,7 @@ function deployProblem(id: string, errorcode: number, what: string): CloudStackE
 }
 
 function isGone(error: unknown): boolean {
-  return (
-    error instanceof CloudStackError &&
-    error.errorcode === 431 &&
-    /entity does not exist|unable to find a virtual machine/i.test(error.errortext)
-  );
+  return error instanceof CloudStackError && error.errorcode === 431 && /entity does not exist|unable to find a virtual machine/i.test(error.errortext);
 }
 
 function withResource(error: unknown, id: string): unknown {

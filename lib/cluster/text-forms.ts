@@ -22,7 +22,12 @@ export function clusterTextForms(outputs: Readonly<Record<string, AttributeValue
 function addresses(json: string): string {
   try {
     const list = JSON.parse(json) as Array<{ address?: unknown }>;
-    return Array.isArray(list) ? list.map((n) => (typeof n.address === 'string' ? n.address : '')).filter((a) => a !== '').join(' ') : '';
+    return Array.isArray(list)
+      ? list
+          .map((n) => (typeof n.address === 'string' ? n.address : ''))
+          .filter((a) => a !== '')
+          .join(' ')
+      : '';
   } catch {
     return '';
   }

@@ -35,13 +35,10 @@ export function listen(app: Express, options: ListenOptions): Promise<RunningSer
       return;
     }
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const body = tooLarge
-      ? `Request headers are larger than ${options.maxHeaderBytes} bytes.\n`
-      : 'Malformed HTTP request.\n';
+    const body = tooLarge ? `Request headers are larger than ${options.maxHeaderBytes} bytes.\n` : 'Malformed HTTP request.\n';
     const status = tooLarge ? '413 Payload Too Large' : '400 Bad Request';
     socket.end(
-      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   // Node hands CONNECT (a proxy's tunnel) to a listener of its own and drops it without one; it gets a 405 like any method served nowhere.

@@ -17,8 +17,19 @@ export class CallMetrics {
     what: string,
     private readonly label: string,
   ) {
-    this.calls = new Counter({ name: `${prefix}_calls_total`, help: `${what}, by ${label} and outcome.`, labelNames: [label, 'outcome'], registers: [registry] });
-    this.latency = new Histogram({ name: `${prefix}_call_duration_seconds`, help: `Latency of ${what.toLowerCase()}, by ${label}.`, labelNames: [label], buckets: CALL_SECONDS, registers: [registry] });
+    this.calls = new Counter({
+      name: `${prefix}_calls_total`,
+      help: `${what}, by ${label} and outcome.`,
+      labelNames: [label, 'outcome'],
+      registers: [registry],
+    });
+    this.latency = new Histogram({
+      name: `${prefix}_call_duration_seconds`,
+      help: `Latency of ${what.toLowerCase()}, by ${label}.`,
+      labelNames: [label],
+      buckets: CALL_SECONDS,
+      registers: [registry],
+    });
   }
 
   observe(name: string, outcome: string, seconds: number): void {

@@ -12,10 +12,15 @@ export class HttpMetrics {
   private readonly latency: Histogram<'route' | 'method'>;
 
   constructor(registry: Registry) {
-    this.requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
+    this.requests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by route, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    });
     this.latency = new Histogram({
       name: 'http_request_duration_seconds',
-      help: 'Time from a request\'s arrival to the end of its answer, by route and method.',
+      help: "Time from a request's arrival to the end of its answer, by route and method.",
       labelNames: ['route', 'method'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],

@@ -77,8 +77,7 @@ function pick(accept: string | undefined, listing: boolean): Negotiated {
     throw new BadRequest('text/uri-list renders collections only; ask for text/plain, text/occi or application/occi+json.');
   }
   throw new NotAcceptable(
-    `This service cannot produce ${accept}; it renders text/plain, text/occi, ` +
-      `${listing ? 'text/uri-list, ' : ''}application/occi+json.`,
+    `This service cannot produce ${accept}; it renders text/plain, text/occi, ` + `${listing ? 'text/uri-list, ' : ''}application/occi+json.`,
   );
 }
 
@@ -95,9 +94,7 @@ export function checkClientVersion(userAgent: string | undefined): void {
     const minor = Number(match[2]);
     const newer = major > OCCI_VERSION.major || (major === OCCI_VERSION.major && minor > OCCI_VERSION.minor);
     if (newer) {
-      throw new NotImplemented(
-        `The client speaks OCCI/${major}.${minor}; this server implements OCCI/${OCCI_VERSION.major}.${OCCI_VERSION.minor}.`,
-      );
+      throw new NotImplemented(`The client speaks OCCI/${major}.${minor}; this server implements OCCI/${OCCI_VERSION.major}.${OCCI_VERSION.minor}.`);
     }
   }
 }

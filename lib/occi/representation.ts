@@ -2,16 +2,7 @@ import type { Action, Entity, Kind } from './model.js';
 import type { Negotiated } from './negotiate.js';
 import { entityJson, queryInterfaceJson } from './render-json.js';
 import { pyssfEntity, pyssfQueryInterface } from './render-pyssf-json.js';
-import {
-  EMPTY_TEXT,
-  renderAction,
-  renderEntity,
-  renderKind,
-  toOcciHeaders,
-  toPlainBody,
-  toUriList,
-  type TextRendering,
-} from './render-text.js';
+import { EMPTY_TEXT, renderAction, renderEntity, renderKind, toOcciHeaders, toPlainBody, toUriList, type TextRendering } from './render-text.js';
 
 /** A response body with the headers that belong to its rendering. */
 export interface Representation {
@@ -43,13 +34,17 @@ export function entityRepresentation(negotiated: Negotiated, entity: Entity): Re
   return text(negotiated, renderEntity(entity));
 }
 
-export function collectionRepresentation(
-  negotiated: Negotiated,
-  entities: readonly Entity[],
-  baseUrl: string,
-): Representation {
-  if (negotiated.rendering === 'application/occi+json') return jsonCollectionRepresentation(negotiated, entities.map((e) => entityJsonText(negotiated, e)));
-  return locationsRepresentation(negotiated, entities.map((e) => e.location), baseUrl);
+export function collectionRepresentation(negotiated: Negotiated, entities: readonly Entity[], baseUrl: string): Representation {
+  if (negotiated.rendering === 'application/occi+json')
+    return jsonCollectionRepresentation(
+      negotiated,
+      entities.map((e) => entityJsonText(negotiated, e)),
+    );
+  return locationsRepresentation(
+    negotiated,
+    entities.map((e) => e.location),
+    baseUrl,
+  );
 }
 
 /** One entity as a member of a JSON collection: what a cache of rendered members keeps. */

@@ -1,13 +1,6 @@
 import { BadRequest, UnsupportedMediaType } from '../http-errors.js';
 import { fromHeaderBytes } from './lexer.js';
-import {
-  parseAttributes,
-  parseCategories,
-  parseUriList,
-  type AttributeInput,
-  type CategoryRef,
-  type WireValue,
-} from './parse.js';
+import { parseAttributes, parseCategories, parseUriList, type AttributeInput, type CategoryRef, type WireValue } from './parse.js';
 import { isObject } from '../objects.js';
 
 /** What an OCCI request carries, whichever rendering it came in. */
@@ -44,8 +37,7 @@ export function readOcciRequest(raw: RawRequest): OcciRequest {
     return body.trim() === '' ? fromHeaders(raw.header) : fromPlainBody(body);
   }
   throw new UnsupportedMediaType(
-    `Content-Type ${media} is not understood; send text/occi (attributes in headers), ` +
-      'text/plain (header lines in the body) or application/occi+json.',
+    `Content-Type ${media} is not understood; send text/occi (attributes in headers), ` + 'text/plain (header lines in the body) or application/occi+json.',
   );
 }
 
@@ -95,9 +87,7 @@ function fromPlainBody(body: string): OcciRequest {
     const colon = line.indexOf(':');
     const section = colon > 0 ? PLAIN_LINES[line.slice(0, colon).trim().toLowerCase()] : undefined;
     if (section === undefined) {
-      throw new BadRequest(
-        `Body line "${line}" is not a Category, X-OCCI-Attribute, Link or X-OCCI-Location line.`,
-      );
+      throw new BadRequest(`Body line "${line}" is not a Category, X-OCCI-Attribute, Link or X-OCCI-Location line.`);
     }
     const value = line.slice(colon + 1).trim();
     sections[section] = sections[section] === undefined ? value : `${sections[section]}, ${value}`;

@@ -124,7 +124,7 @@ export class Admission {
 
   private footprint(attributes: Attributes): Footprint {
     const inputs = effectiveInputs(this.deps.type, attributes);
-    const count = (name: string): number => (typeof inputs[name] === 'number' ? (inputs[name]) : 0);
+    const count = (name: string): number => (typeof inputs[name] === 'number' ? inputs[name] : 0);
     const reserve = inputs['mesos.autoscale'] === true ? count('mesos.autoscale.max') : 0;
     return { masters: count('mesos.masters'), agents: count('mesos.agents'), ...(reserve > 0 ? { reserve } : {}) };
   }

@@ -93,7 +93,9 @@ export function admit(request: Request, held: Totals, quota: Quota, cloud: Accou
   // VMs of instances still being built are not in the cloud's count yet, but they will be.
   const promised = held.promised;
   if (more > available - promised) {
-    return refuse(`the CloudStack account's VM limit: this ${request.kind} needs ${more} more VMs; the account has ${available} left, ${promised} of them promised to instances being built`);
+    return refuse(
+      `the CloudStack account's VM limit: this ${request.kind} needs ${more} more VMs; the account has ${available} left, ${promised} of them promised to instances being built`,
+    );
   }
   return { ok: true };
 }

@@ -27,6 +27,9 @@ export class WriteLimit {
     const waitMs = bucket.tryTake();
     if (waitMs === 0) return;
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    throw new RateLimited(`Too many writes: tenant ${tenant} may make ${quota.writesPerMinute} a minute, ${quota.writeBurst} at once; try again in ${seconds} s.`, seconds);
+    throw new RateLimited(
+      `Too many writes: tenant ${tenant} may make ${quota.writesPerMinute} a minute, ${quota.writeBurst} at once; try again in ${seconds} s.`,
+      seconds,
+    );
   }
 }

@@ -78,7 +78,8 @@ export class Autoscaler {
     const decision = decideScale(observe(instance, inputs, memory), now, policyOf(inputs, this.deps.sustainMs));
     if (decision.kind === 'hold') {
       const { highSince, lowSince, note } = decision;
-      if (note !== undefined && note !== memory.note) this.deps.registry.addEvent(uid, { actor: AUTOSCALER_ACTOR, type: 'autoscale', message: decision.reason });
+      if (note !== undefined && note !== memory.note)
+        this.deps.registry.addEvent(uid, { actor: AUTOSCALER_ACTOR, type: 'autoscale', message: decision.reason });
       this.memory.set(uid, { lastScaledAt: memory.lastScaledAt, highSince, lowSince, note });
       return false;
     }

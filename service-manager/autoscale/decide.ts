@@ -53,8 +53,10 @@ export function decideScale(o: AutoscaleObservation, now: number, policy: Autosc
   // An explicit min_ready above the maximum wins: mesos.agents may never fall below it.
   const ceiling = Math.max(policy.max, floor);
   if (o.state !== 'ready') return { kind: 'hold', reason: `not ready (${o.state})` };
-  if (o.agents > ceiling) return { kind: 'scale', agents: ceiling, reason: `autoscale: ${plural(o.agents, 'agent')} is above the maximum, removing ${o.agents - ceiling}` };
-  if (o.agents < floor) return { kind: 'scale', agents: floor, reason: `autoscale: ${plural(o.agents, 'agent')} is below the minimum, adding ${floor - o.agents}` };
+  if (o.agents > ceiling)
+    return { kind: 'scale', agents: ceiling, reason: `autoscale: ${plural(o.agents, 'agent')} is above the maximum, removing ${o.agents - ceiling}` };
+  if (o.agents < floor)
+    return { kind: 'scale', agents: floor, reason: `autoscale: ${plural(o.agents, 'agent')} is below the minimum, adding ${floor - o.agents}` };
   if (o.lastScaledAt !== undefined && now - o.lastScaledAt < policy.cooldownMs) {
     return { kind: 'hold', reason: `cooling down for ${Math.ceil((policy.cooldownMs - (now - o.lastScaledAt)) / 1000)} s more` };
   }
@@ -64,17 +66,47 @@ export function decideScale(o: AutoscaleObservation, now: number, policy: Autosc
   const utilisation = o.cpusUsed / o.cpusTotal;
   if (utilisation > policy.cpuHigh) {
     const since = o.highSince ?? now;
-    if (o.agents >= ceiling) return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} is high, but the cluster is at its maximum of ${ceiling}`, highSince: since, note: 'at-maximum' };
-    if (now - since < policy.sustainMs) return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} above ${pct(policy.cpuHigh)} for ${Math.round((now - since) / 1000)} s`, highSince: since };
-    return { kind: 'scale', agents: o.agents + 1, reason: `autoscale: cpu utilisation ${pct(utilisation)} above ${pct(policy.cpuHigh)} for ${Math.round((now - since) / 1000)} s, adding 1 agent` };
+    if (o.agents >= ceiling)
+      return {
+        kind: 'hold',
+        reason: `cpu utilisation ${pct(utilisation)} is high, but the cluster is at its maximum of ${ceiling}`,
+        highSince: since,
+        note: 'at-maximum',
+      };
+    if (now - since < policy.sustainMs)
+      return {
+        kind: 'hold',
+        reason: `cpu utilisation ${pct(utilisation)} above ${pct(policy.cpuHigh)} for ${Math.round((now - since) / 1000)} s`,
+        highSince: since,
+      };
+    return {
+      kind: 'scale',
+      agents: o.agents + 1,
+      reason: `autoscale: cpu utilisation ${pct(utilisation)} above ${pct(policy.cpuHigh)} for ${Math.round((now - since) / 1000)} s, adding 1 agent`,
+    };
   }
   if (utilisation < policy.cpuLow && o.agents > floor) {
     const since = o.lowSince ?? now;
     const left = o.active - 1;
     const fits = left > 0 && o.cpusUsed <= policy.cpuHigh * left * perAgent.cpus && o.memUsed <= left * perAgent.mem;
-    if (!fits) return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} is low, but ${plural(left, 'agent')} could not hold what runs`, lowSince: since, note: 'cannot-shrink' };
-    if (now - since < policy.sustainMs) return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} below ${pct(policy.cpuLow)} for ${Math.round((now - since) / 1000)} s`, lowSince: since };
-    return { kind: 'scale', agents: o.agents - 1, reason: `autoscale: cpu utilisation ${pct(utilisation)} below ${pct(policy.cpuLow)} for ${Math.round((now - since) / 1000)} s and ${plural(left, 'agent')} ${left === 1 ? 'holds' : 'hold'} what runs, removing 1 agent` };
+    if (!fits)
+      return {
+        kind: 'hold',
+        reason: `cpu utilisation ${pct(utilisation)} is low, but ${plural(left, 'agent')} could not hold what runs`,
+        lowSince: since,
+        note: 'cannot-shrink',
+      };
+    if (now - since < policy.sustainMs)
+      return {
+        kind: 'hold',
+        reason: `cpu utilisation ${pct(utilisation)} below ${pct(policy.cpuLow)} for ${Math.round((now - since) / 1000)} s`,
+        lowSince: since,
+      };
+    return {
+      kind: 'scale',
+      agents: o.agents - 1,
+      reason: `autoscale: cpu utilisation ${pct(utilisation)} below ${pct(policy.cpuLow)} for ${Math.round((now - since) / 1000)} s and ${plural(left, 'agent')} ${left === 1 ? 'holds' : 'hold'} what runs, removing 1 agent`,
+    };
   }
   return { kind: 'hold', reason: `cpu utilisation ${pct(utilisation)} is within ${pct(policy.cpuLow)}–${pct(policy.cpuHigh)}` };
 }

@@ -229,7 +229,9 @@ function assemble(file: string, values: Map<string, Value>, texts: Map<string, s
   const scale = num('cloudstack.time_scale');
   const origin = num('cloudstack.time_origin');
   if (scale > 1 && origin === 0 && str('cloudstack.endpoint') !== 'embedded') {
-    throw new ConfigError(`${file}: [cloudstack] time_origin must say when the clock of the cloud at ${str('cloudstack.endpoint')} started (time_scale is ${scale})`);
+    throw new ConfigError(
+      `${file}: [cloudstack] time_origin must say when the clock of the cloud at ${str('cloudstack.endpoint')} started (time_scale is ${scale})`,
+    );
   }
   return {
     file,

@@ -53,7 +53,7 @@ export const SCHEMA = {
       type: 'enum',
       values: ['gfd225', 'pyssf'],
       default: 'gfd225',
-      doc: 'the shape of application/occi+json: GFD.225, or pyssf\'s older one that hurtle\'s service manager and client code read',
+      doc: "the shape of application/occi+json: GFD.225, or pyssf's older one that hurtle's service manager and client code read",
     },
     max_body_bytes: { type: 'int', min: 1024, max: 16 * 1024 * 1024, default: 65536, doc: 'largest request body' },
     max_header_bytes: {

@@ -104,7 +104,11 @@ export function handlers(deps: HandlerDeps) {
     const rendered =
       negotiated.rendering === 'application/occi+json'
         ? jsonCollectionRepresentation(negotiated, members(tenant, negotiated, page.keys))
-        : locationsRepresentation(negotiated, page.keys.map((key) => instancePath(type, key.id)), baseUrl(req));
+        : locationsRepresentation(
+            negotiated,
+            page.keys.map((key) => instancePath(type, key.id)),
+            baseUrl(req),
+          );
     send(res, 200, withHeaders(rendered, next(page.keys.at(-1), page.more)));
   };
 
@@ -112,7 +116,10 @@ export function handlers(deps: HandlerDeps) {
   const members = (tenant: string, negotiated: Negotiated, keys: readonly InstanceKey[]): string[] => {
     const cached = keys.map((key) => rendered.get(key.uid, key.version));
     const fresh = new Map<string, string>();
-    for (const record of service.records(tenant, keys.filter((_, i) => cached[i] === undefined).map((key) => key.uid))) {
+    for (const record of service.records(
+      tenant,
+      keys.filter((_, i) => cached[i] === undefined).map((key) => key.uid),
+    )) {
       const text = entityJsonText(negotiated, entityOf(record));
       rendered.set(record.uid, record.version, text);
       fresh.set(record.uid, text);
@@ -156,8 +163,7 @@ export function handlers(deps: HandlerDeps) {
       const negotiated = negotiate(req.get('accept'), false, deps.jsonDialect);
       const tenant = tenantOf(res);
       const request = occiRequest(req);
-      const record =
-        action === undefined ? await service.update(tenant, idOf(req), request) : await service.act(tenant, idOf(req), action, request);
+      const record = action === undefined ? await service.update(tenant, idOf(req), request) : await service.act(tenant, idOf(req), action, request);
       send(res, 200, entityRepresentation(negotiated, entityOf(record)));
     },
     DELETE: async (req, res) => {
@@ -224,7 +230,8 @@ function cursorText(cursor: ListingCursor): string {
 function listingPageOf(req: Request): { after?: ListingCursor; limit?: number } {
   const query = req.query as Record<string, unknown>;
   for (const key of Object.keys(query)) {
-    if (key !== 'after' && key !== 'limit') throw new BadRequest(`Unknown query parameter "${key}"; a listing takes ?limit=<1-${LISTING_PAGE_MAX}> and ?after=<the marker of a next link>.`);
+    if (key !== 'after' && key !== 'limit')
+      throw new BadRequest(`Unknown query parameter "${key}"; a listing takes ?limit=<1-${LISTING_PAGE_MAX}> and ?after=<the marker of a next link>.`);
   }
   const { limit: rawLimit, after: rawAfter } = query;
   let limit: number | undefined;
@@ -234,7 +241,7 @@ function listingPageOf(req: Request): { after?: ListingCursor; limit?: number } 
   }
   if (rawAfter === undefined) return limit === undefined ? {} : { limit };
   const marker = typeof rawAfter === 'string' ? /^(\d{1,15})\.([A-Za-z0-9._-]{1,64})$/.exec(rawAfter) : null;
-  if (!marker) throw new BadRequest('?after must be the marker a listing\'s next link gave.');
+  if (!marker) throw new BadRequest("?after must be the marker a listing's next link gave.");
   const after = { createdAt: Number(marker[1]), id: marker[2] };
   return limit === undefined ? { after } : { after, limit };
 }
@@ -243,7 +250,8 @@ function listingPageOf(req: Request): { after?: ListingCursor; limit?: number } 
 function pageOf(req: Request): { after: number; limit: number } {
   const query = req.query as Record<string, unknown>;
   for (const key of Object.keys(query)) {
-    if (key !== 'after' && key !== 'limit') throw new BadRequest(`Unknown query parameter "${key}"; the history takes ?after=<event number> and ?limit=<1-${EVENTS_PAGE.max}>.`);
+    if (key !== 'after' && key !== 'limit')
+      throw new BadRequest(`Unknown query parameter "${key}"; the history takes ?after=<event number> and ?limit=<1-${EVENTS_PAGE.max}>.`);
   }
   const whole = (name: string, min: number, max: number, fallback: number): number => {
     const raw = query[name];

@@ -34,12 +34,7 @@ export function toEntity(type: ServiceType, record: InstanceRecord, secrets: Sec
   };
 }
 
-function valueOf(
-  name: string,
-  output: boolean,
-  record: InstanceRecord,
-  inputs: Readonly<Record<string, AttributeValue>>,
-): AttributeValue | undefined {
+function valueOf(name: string, output: boolean, record: InstanceRecord, inputs: Readonly<Record<string, AttributeValue>>): AttributeValue | undefined {
   if (name === STATE_ATTRIBUTE) return record.state;
   if (name === MESSAGE_ATTRIBUTE) return record.stateMessage;
   return output ? record.outputs[name] : inputs[name];

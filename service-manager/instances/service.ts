@@ -46,9 +46,7 @@ export class InstanceService {
     this.requireKind(request.categories, true);
     rejectLinks(request);
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
-      throw new InvalidInput(
-        `Instance id "${clientId}" is not allowed; use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit.`,
-      );
+      throw new InvalidInput(`Instance id "${clientId}" is not allowed; use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit.`);
     }
     const given = withoutCoreId(request.attributes, clientId, 'create');
     const cloud = await this.deps.admission.cloud(tenant);
@@ -80,7 +78,12 @@ export class InstanceService {
    * representation again changes nothing; changed updatable attributes are
    * an update; changed fixed ones are refused.
    */
-  private async replace(tenant: string, existing: InstanceRecord, given: readonly AttributeInput[], cloud: AccountCapacity | undefined): Promise<InstanceRecord> {
+  private async replace(
+    tenant: string,
+    existing: InstanceRecord,
+    given: readonly AttributeInput[],
+    cloud: AccountCapacity | undefined,
+  ): Promise<InstanceRecord> {
     if (isDeleting(existing)) throw new ConflictingState(`Instance ${existing.id} is being deleted; choose another id or wait.`);
     const { next, changes } = replaceInputs(this.deps.type, existing.attributes, given);
     if (Object.keys(changes).length === 0) return existing;
@@ -209,9 +212,7 @@ export class InstanceService {
       throw notRegistered(category);
     }
     if (needed && categories.length === 0) {
-      throw new InvalidInput(
-        `No kind given; send Category: ${kind.term}; scheme="${kind.scheme}"; class="kind" (see the query interface /-/).`,
-      );
+      throw new InvalidInput(`No kind given; send Category: ${kind.term}; scheme="${kind.scheme}"; class="kind" (see the query interface /-/).`);
     }
   }
 
@@ -293,7 +294,10 @@ function isDeleting(instance: InstanceRecord): boolean {
 
 function describeChanges(changes: Changes): string {
   return Object.entries(changes)
-    .map(([name, change]) => `${name} ${change.from === undefined ? '(default)' : String(change.from)} → ${change.to === undefined ? '(default)' : String(change.to)}`)
+    .map(
+      ([name, change]) =>
+        `${name} ${change.from === undefined ? '(default)' : String(change.from)} → ${change.to === undefined ? '(default)' : String(change.to)}`,
+    )
     .join(', ');
 }
 

@@ -96,7 +96,12 @@ export class Actuator {
       return this.startFailed(this.current(recorded), error);
     }
     const { startError: _startError, ...latest } = this.current(recorded).memo;
-    this.deps.registry.setMemo(instance.uid, { ...latest, startedAt: this.deps.timers.now(), phase: instance.state, starts: startsIn(latest, instance.state) + 1 });
+    this.deps.registry.setMemo(instance.uid, {
+      ...latest,
+      startedAt: this.deps.timers.now(),
+      phase: instance.state,
+      starts: startsIn(latest, instance.state) + 1,
+    });
     this.deps.logger.info('service orchestrator started', { ...about(instance), runtime: this.deps.runtime.kind, port });
     return 'acted';
   }
@@ -117,7 +122,14 @@ export class Actuator {
     const memo: PipelineMemo =
       decision.reason === 'retry'
         ? { ...rest, generation, starts: 0, teardowns: 0 }
-        : { ...rest, ...(latest.memo.failure ? { failure: latest.memo.failure } : {}), generation, starts: 0, teardowns: (latest.memo.teardowns ?? 0) + 1, retriedAt: this.deps.timers.now() };
+        : {
+            ...rest,
+            ...(latest.memo.failure ? { failure: latest.memo.failure } : {}),
+            generation,
+            starts: 0,
+            teardowns: (latest.memo.teardowns ?? 0) + 1,
+            retriedAt: this.deps.timers.now(),
+          };
     if (decision.to) {
       // The version decided on: a request that changed the instance meanwhile makes the step look again.
       this.deps.registry.change(
@@ -249,12 +261,7 @@ export class Actuator {
       if (from !== to) changes[name] = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
     }
     if (Object.keys(changes).length === 0) return instance;
-    return this.deps.registry.change(
-      instance.uid,
-      instance.version,
-      { outputs },
-      { actor: SERVICE_MANAGER_ACTOR, type: 'outputs_changed', changes: changes },
-    );
+    return this.deps.registry.change(instance.uid, instance.version, { outputs }, { actor: SERVICE_MANAGER_ACTOR, type: 'outputs_changed', changes: changes });
   }
 
   /** Adds the orchestrator's health events not yet in the instance's history. */

@@ -109,7 +109,8 @@ export class KeyedLoop {
       release(loop);
       if (outcome === 'idle' && !loop.again) return;
       // The step after an action looks at once (an orchestrator answers at once); a run of actions slows down.
-      delay = outcome === 'waiting' ? Math.min(Math.max(pollMinMs, Math.round(delay * 1.5)), pollMaxMs) : outcome === 'acted' && previous !== 'acted' ? 0 : pollMinMs;
+      delay =
+        outcome === 'waiting' ? Math.min(Math.max(pollMinMs, Math.round(delay * 1.5)), pollMaxMs) : outcome === 'acted' && previous !== 'acted' ? 0 : pollMinMs;
       previous = outcome;
       if (!loop.again && delay > 0) await this.pause(loop, delay);
     }

@@ -26,7 +26,10 @@ export function orchestratorParameters(type: ServiceType, attributes: Attributes
 
 /** Identifies a set of parameters, so the pipeline knows whether the orchestrator has the current ones. */
 export function parametersFingerprint(parameters: Readonly<Record<string, AttributeValue>>): string {
-  return createHash('sha256').update(JSON.stringify(Object.entries(parameters))).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify(Object.entries(parameters)))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export function touchesOrchestrator(changes: Changes): boolean {

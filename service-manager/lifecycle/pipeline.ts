@@ -176,7 +176,9 @@ function afterFailure(s: Situation, policy: PipelinePolicy): Decision {
   if (!awaitsRetry(s.failedPhase, failure?.vms) || failure === undefined) return { kind: 'idle' };
   if (!s.memo.started) return { kind: 'cleaned' };
   const later = (why: string): Decision =>
-    due(s, policy) ? { kind: 'renew', reason: 'teardown', message: failureMessage(failure) } : { kind: 'idle', message: failureMessage(failure, `${why}; tried again later`) };
+    due(s, policy)
+      ? { kind: 'renew', reason: 'teardown', message: failureMessage(failure) }
+      : { kind: 'idle', message: failureMessage(failure, `${why}; tried again later`) };
   const present = presence(s, policy);
   if (present?.kind === 'fail') return later(present.cause);
   if (present) return { ...present, message: failureMessage(failure, present.message) };
@@ -235,7 +237,11 @@ function presence(s: Situation, policy: PipelinePolicy): Presence | undefined {
   }
   if (s.so.kind === 'silent') {
     const silentFor = s.now - Math.max(s.so.since, s.memo.startedAt ?? 0);
-    if (silentFor <= policy.startTimeoutMs) return { kind: 'wait', message: s.so.unproven ? `waiting for the service orchestrator: ${s.so.reason}` : 'waiting for the service orchestrator to answer' };
+    if (silentFor <= policy.startTimeoutMs)
+      return {
+        kind: 'wait',
+        message: s.so.unproven ? `waiting for the service orchestrator: ${s.so.reason}` : 'waiting for the service orchestrator to answer',
+      };
     const why = `the service orchestrator did not answer for ${seconds(silentFor)} s (${s.so.reason})`;
     if (starts >= policy.maxStarts) return failing(s, why);
     return { kind: 'replace', message: `replacing the service orchestrator: ${why}` };

@@ -364,12 +364,12 @@ export class InstanceRegistry {
     const record = this.write(() => {
       if (this.find(instance.tenant, instance.id)) throw new DuplicateInstance(instance.id);
       this.sql.insert.run({
-          ...instance,
-          attributes: JSON.stringify(instance.attributes),
-          outputs: JSON.stringify(instance.outputs),
-          failedPhase: instance.failedPhase ?? null,
-          now,
-        });
+        ...instance,
+        attributes: JSON.stringify(instance.attributes),
+        outputs: JSON.stringify(instance.outputs),
+        failedPhase: instance.failedPhase ?? null,
+        now,
+      });
       this.appendEvent(instance.uid, now, event);
       return this.byUid(instance.uid)!;
     });
@@ -454,7 +454,9 @@ export class InstanceRegistry {
   }
 
   /** What a tenant's live instances hold, for admission: their inputs, states and what a failure left of their VMs. */
-  holdings(tenant: string): Array<{ readonly uid: string; readonly attributes: Attributes; readonly state: ServiceState; readonly failedVms?: Failure['vms'] }> {
+  holdings(
+    tenant: string,
+  ): Array<{ readonly uid: string; readonly attributes: Attributes; readonly state: ServiceState; readonly failedVms?: Failure['vms'] }> {
     return this.sql.holdings.all(tenant).map((row) => ({
       uid: row.uid,
       attributes: JSON.parse(row.attributes) as Attributes,
@@ -465,7 +467,9 @@ export class InstanceRegistry {
 
   /** The orchestrator ports recorded in live instances' memos, with what the pipeline needs to tell whether one is still held. */
   recordedPorts(): Array<{ readonly port: number; readonly state: ServiceState; readonly failedVms?: Failure['vms'] }> {
-    return this.sql.recordedPorts.all().map((row) => ({ port: row.port, state: checkedState(row.state), ...(row.vms === null ? {} : { failedVms: row.vms as Failure['vms'] }) }));
+    return this.sql.recordedPorts
+      .all()
+      .map((row) => ({ port: row.port, state: checkedState(row.state), ...(row.vms === null ? {} : { failedVms: row.vms as Failure['vms'] }) }));
   }
 
   /** Writes and commits the time: resolves once the registry has shown it still takes writes. */
@@ -488,7 +492,10 @@ export class InstanceRegistry {
    * bumps the version clients race on nor adds to the history.
    */
   setMemo(uid: string, memo: PipelineMemo): InstanceRecord {
-    return this.wrote(uid, this.write(() => this.storeMemo(uid, memo)));
+    return this.wrote(
+      uid,
+      this.write(() => this.storeMemo(uid, memo)),
+    );
   }
 
   private storeMemo(uid: string, memo: PipelineMemo): InstanceRecord {
@@ -532,17 +539,17 @@ export class InstanceRegistry {
       const failedPhase = patch.failedPhase === null ? null : (patch.failedPhase ?? current.failedPhase ?? null);
       const state = patch.state ?? current.state;
       this.sql.change.run({
-          uid,
-          expectedVersion,
-          now,
-          stateSince: state === current.state ? current.stateSince : now,
-          memo: JSON.stringify(patch.memo ?? current.memo),
-          attributes: JSON.stringify(patch.attributes ?? current.attributes),
-          outputs: JSON.stringify(patch.outputs ?? current.outputs),
-          state,
-          stateMessage: patch.stateMessage ?? current.stateMessage,
-          failedPhase,
-        });
+        uid,
+        expectedVersion,
+        now,
+        stateSince: state === current.state ? current.stateSince : now,
+        memo: JSON.stringify(patch.memo ?? current.memo),
+        attributes: JSON.stringify(patch.attributes ?? current.attributes),
+        outputs: JSON.stringify(patch.outputs ?? current.outputs),
+        state,
+        stateMessage: patch.stateMessage ?? current.stateMessage,
+        failedPhase,
+      });
       this.appendEvent(uid, now, event);
       return this.byUid(uid)!;
     });
@@ -582,15 +589,15 @@ export class InstanceRegistry {
   private appendEvent(uid: string, time: number, event: NewEvent): void {
     const n = this.sql.nextNumber.get(uid)!.n;
     this.sql.appendEvent.run(
-        uid,
-        n,
-        time,
-        event.actor,
-        event.type,
-        event.state ?? null,
-        event.message ?? null,
-        event.changes === undefined ? null : JSON.stringify(event.changes),
-      );
+      uid,
+      n,
+      time,
+      event.actor,
+      event.type,
+      event.state ?? null,
+      event.message ?? null,
+      event.changes === undefined ? null : JSON.stringify(event.changes),
+    );
     if (n > this.history.maxEvents && n % FOLD_EVERY === 0) this.fold(uid);
   }
 
@@ -633,9 +640,7 @@ function prepareStatements(db: Database.Database) {
        VALUES (@uid, @id, @tenant, @kind, @attributes, @outputs, @state, @stateMessage, @failedPhase,
          @now, @now, @now, 1)`,
     ),
-    find: db.prepare<[string, string], InstanceRow>(
-      'SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL',
-    ),
+    find: db.prepare<[string, string], InstanceRow>('SELECT * FROM instances WHERE tenant = ? AND id = ? AND removed_at IS NULL'),
     byUid: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE uid = ? AND removed_at IS NULL'),
     list: db.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE tenant = ? AND removed_at IS NULL ORDER BY created_at, id'),
     keyPage: db.prepare<PageArguments, { uid: string; id: string; created_at: number; version: number }>(

@@ -94,9 +94,7 @@ export class DockerRuntime implements SoRuntime {
 
   async logs(uid: string, lines: number): Promise<string> {
     try {
-      const raw = await this.options.docker
-        .getContainer(soName(uid))
-        .logs({ stdout: true, stderr: true, tail: lines, follow: false });
+      const raw = await this.options.docker.getContainer(soName(uid)).logs({ stdout: true, stderr: true, tail: lines, follow: false });
       return demultiplex(raw);
     } catch {
       return '';

@@ -79,6 +79,11 @@ export function labelsFor(managerId: string, launch: SoLaunch): Record<string, s
 
 /** The last non-empty line of some output, shortened: the most useful words of a crashed process. */
 export function lastWords(output: string): string {
-  const line = output.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+  const line =
+    output
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }

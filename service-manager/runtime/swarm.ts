@@ -77,18 +77,14 @@ export class SwarmRuntime implements SoRuntime {
   }
 
   async list(): Promise<SoListing[]> {
-    const services = await engine(() =>
-      this.options.docker.listServices({ filters: { label: [`${LABELS.manager}=${this.options.managerId}`] } }),
-    );
+    const services = await engine(() => this.options.docker.listServices({ filters: { label: [`${LABELS.manager}=${this.options.managerId}`] } }));
     const uids = services.map((s) => s.Spec?.Labels?.[LABELS.uid]).filter((uid): uid is string => uid !== undefined);
     return Promise.all(uids.map(async (uid) => ({ uid, running: (await this.status(uid)).state === 'running' })));
   }
 
   async logs(uid: string, lines: number): Promise<string> {
     try {
-      const raw = (await this.options.docker
-        .getService(soName(uid))
-        .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      const raw = (await this.options.docker.getService(soName(uid)).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
       return demultiplex(raw);
     } catch {
       return '';
@@ -146,7 +142,8 @@ export class SwarmRuntime implements SoRuntime {
           break;
         } catch (error) {
           if (statusOf(error) === 404) break;
-          if (statusOf(error) !== 400 || attempt >= 100) throw new SoStartFailed(`cannot remove the Swarm secret ${secret.Spec?.Name}: ${(error as Error).message}`, true);
+          if (statusOf(error) !== 400 || attempt >= 100)
+            throw new SoStartFailed(`cannot remove the Swarm secret ${secret.Spec?.Name}: ${(error as Error).message}`, true);
           await sleep(100);
         }
       }
@@ -164,7 +161,11 @@ export class SwarmRuntime implements SoRuntime {
 }
 
 /** Short, because Swarm names are at most 64 characters and the uid takes 36 of them. */
-const SECRET_SUFFIXES: Readonly<Record<string, string>> = { [SO_ENV.cloudstackSecretKey]: 'cs-key', [SO_ENV.authKey]: 'key', [SO_ENV.clusterSecret]: 'cluster' };
+const SECRET_SUFFIXES: Readonly<Record<string, string>> = {
+  [SO_ENV.cloudstackSecretKey]: 'cs-key',
+  [SO_ENV.authKey]: 'key',
+  [SO_ENV.clusterSecret]: 'cluster',
+};
 
 function secretName(uid: string, variable: string): string {
   const suffix = SECRET_SUFFIXES[variable];

@@ -2,14 +2,7 @@ import { readableByHurtle } from '../../lib/occi/text-values.js';
 import { InvalidInput } from '../../lib/errors.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
 import type { AttributeInput, WireValue } from '../../lib/occi/parse.js';
-import {
-  DEFAULT_MAX_LENGTH,
-  matchesType,
-  resolveStaticDefault,
-  type AttributeDef,
-  type ServiceType,
-  type ValueRef,
-} from './manifest.js';
+import { DEFAULT_MAX_LENGTH, matchesType, resolveStaticDefault, type AttributeDef, type ServiceType, type ValueRef } from './manifest.js';
 
 /**
  * Validation of a service instance's input attributes against the manifest.
@@ -114,11 +107,7 @@ function followers(type: ServiceType): ReadonlyArray<readonly [string, string]> 
   return found;
 }
 
-function readInputs(
-  type: ServiceType,
-  given: readonly AttributeInput[],
-  mode: 'create' | 'update',
-): Map<string, AttributeValue> {
+function readInputs(type: ServiceType, given: readonly AttributeInput[], mode: 'create' | 'update'): Map<string, AttributeValue> {
   const values = new Map<string, AttributeValue>();
   for (const { name, value } of given) {
     if (values.has(name)) throw new InvalidInput(`Attribute ${name} is given more than once.`);

@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../lib/errors.js';
-import {
-  RESOURCE_TYPE,
-  type AttributeProperties,
-  type AttributeType,
-  type AttributeValue,
-  type Kind,
-} from '../../lib/occi/model.js';
+import { RESOURCE_TYPE, type AttributeProperties, type AttributeType, type AttributeValue, type Kind } from '../../lib/occi/model.js';
 import { actionRules, MESSAGE_ATTRIBUTE, STATE_ATTRIBUTE, type ActionRule } from '../model/states.js';
 import { isObject } from '../../lib/objects.js';
 
@@ -79,11 +73,7 @@ export function loadManifest(file: string, configValue: (key: string) => string 
   return buildServiceType(doc, configValue, file);
 }
 
-export function buildServiceType(
-  doc: unknown,
-  configValue: (key: string) => string | undefined,
-  source = 'service manifest',
-): ServiceType {
+export function buildServiceType(doc: unknown, configValue: (key: string) => string | undefined, source = 'service manifest'): ServiceType {
   const fail = (why: string): never => {
     throw new ConfigError(`${source}: ${why}`);
   };
@@ -103,7 +93,10 @@ export function buildServiceType(
   if (!isObject(rawAttributes)) return fail('service_attributes must be an object');
   const attributes = new Map<string, AttributeDef>();
   for (const [name, raw] of Object.entries(rawAttributes)) {
-    attributes.set(name, parseAttribute(name, raw, (why) => fail(`service_attributes["${name}"]: ${why}`)));
+    attributes.set(
+      name,
+      parseAttribute(name, raw, (why) => fail(`service_attributes["${name}"]: ${why}`)),
+    );
   }
   checkReferences(attributes, configValue, fail);
   for (const name of [STATE_ATTRIBUTE, MESSAGE_ATTRIBUTE]) {
@@ -252,11 +245,7 @@ function pattern(raw: Record<string, unknown>, type: AttributeType, fail: (why: 
   }
 }
 
-function checkReferences(
-  attributes: ReadonlyMap<string, AttributeDef>,
-  configValue: (key: string) => string | undefined,
-  fail: (why: string) => never,
-): void {
+function checkReferences(attributes: ReadonlyMap<string, AttributeDef>, configValue: (key: string) => string | undefined, fail: (why: string) => never): void {
   for (const def of attributes.values()) {
     for (const [what, ref] of [
       ['default', def.default],
@@ -322,10 +311,7 @@ function properties(def: AttributeDef, configValue: (key: string) => string | un
 }
 
 /** The default known without an instance: a literal, or the configured value. */
-export function resolveStaticDefault(
-  def: AttributeDef,
-  configValue: (key: string) => string | undefined,
-): AttributeValue | undefined {
+export function resolveStaticDefault(def: AttributeDef, configValue: (key: string) => string | undefined): AttributeValue | undefined {
   const value = def.default;
   if (value === undefined || !isObject(value)) return value;
   if (!('config' in value)) return undefined;

@@ -2,7 +2,17 @@ import { Agent as HttpAgent } from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { HEALTH_ATTRIBUTE, isClusterHealth } from '../../lib/cluster/health.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
-import { isSoAction, isStackState, ORCHESTRATOR_PATH, ORCHESTRATOR_TERM, SO_SCHEME, STACK_MESSAGE_ATTRIBUTE, STACK_STATE_ATTRIBUTE, type SoAction, type StackView } from '../../lib/hurtle/protocol.js';
+import {
+  isSoAction,
+  isStackState,
+  ORCHESTRATOR_PATH,
+  ORCHESTRATOR_TERM,
+  SO_SCHEME,
+  STACK_MESSAGE_ATTRIBUTE,
+  STACK_STATE_ATTRIBUTE,
+  type SoAction,
+  type StackView,
+} from '../../lib/hurtle/protocol.js';
 import { SIGNATURE_HEADER, signRequest, verifyResponse } from '../../lib/orchestrator-auth.js';
 import { isObject } from '../../lib/objects.js';
 
@@ -106,7 +116,15 @@ export class SoClient {
    * Sends one signed request and takes its answer only when it is signed
    * back by the orchestrator's key: whatever else answers there is refused.
    */
-  private async send(call: string, endpoint: SoEndpoint, method: string, path: string, body: string, timeoutMs: number, missingIsUndefined = false): Promise<string | undefined> {
+  private async send(
+    call: string,
+    endpoint: SoEndpoint,
+    method: string,
+    path: string,
+    body: string,
+    timeoutMs: number,
+    missingIsUndefined = false,
+  ): Promise<string | undefined> {
     const started = performance.now();
     let outcome = 'ok';
     try {
@@ -119,7 +137,14 @@ export class SoClient {
     }
   }
 
-  private async exchange(endpoint: SoEndpoint, method: string, path: string, body: string, timeoutMs: number, missingIsUndefined: boolean): Promise<string | undefined> {
+  private async exchange(
+    endpoint: SoEndpoint,
+    method: string,
+    path: string,
+    body: string,
+    timeoutMs: number,
+    missingIsUndefined: boolean,
+  ): Promise<string | undefined> {
     // Attributes travel as a JSON body: typed, and any Unicode arrives byte-exact, which header values do not.
     const headers: Record<string, string> = {
       Host: new URL(endpoint.url).host,
@@ -162,7 +187,7 @@ function entityOf(body: string): SoEntity {
   } catch {
     throw new SoUnavailable('the orchestrator answered with something other than an OCCI JSON entity');
   }
-  if (!isObject(doc) || !isObject(doc['attributes'])) throw new SoUnavailable('the orchestrator\'s entity has no attributes');
+  if (!isObject(doc) || !isObject(doc['attributes'])) throw new SoUnavailable("the orchestrator's entity has no attributes");
   const attributes: Record<string, AttributeValue> = {};
   for (const [name, value] of Object.entries(doc['attributes'])) {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') attributes[name] = value;

@@ -1,6 +1,16 @@
 import type { Timers } from '../../lib/clock.js';
 import { WRITE_RETRY } from '../../lib/cloudstack/backoff.js';
-import { addressOf, CloudStackError, CloudStackTimeout, isTransient, tagsOf, type CloudStack, type DeploySpec, type SubmittedVm, type VirtualMachine } from '../../lib/cloudstack/index.js';
+import {
+  addressOf,
+  CloudStackError,
+  CloudStackTimeout,
+  isTransient,
+  tagsOf,
+  type CloudStack,
+  type DeploySpec,
+  type SubmittedVm,
+  type VirtualMachine,
+} from '../../lib/cloudstack/index.js';
 import { isAddressTaken } from '../../lib/cloudstack/vms.js';
 import type { Logger } from '../../lib/logger.js';
 import { AddressPicker } from './addresses.js';
@@ -148,7 +158,10 @@ export class ClusterBuilder {
       if (existing) created.set(slotKey(slot), existing);
     }
     const missing = slots.filter((slot) => !created.has(slotKey(slot)));
-    await this.tagNodes([...created.values()].filter((n) => tagsOf(n.vm)[TAGS.instance] === undefined).map((n) => ({ role: n.slot.role, id: n.vm.id })), options);
+    await this.tagNodes(
+      [...created.values()].filter((n) => tagsOf(n.vm)[TAGS.instance] === undefined).map((n) => ({ role: n.slot.role, id: n.vm.id })),
+      options,
+    );
     if (inventory.taken && missing.length > 0) {
       const stale = await this.launch(slots, missing, created, inventory.taken, userData, options);
       // cloud-init applies user data at a VM's first boot only: a VM that may have booted with the wrong one is made anew.
@@ -177,7 +190,14 @@ export class ClusterBuilder {
    * user data; masters first, so every agent names the masters that exist.
    * Fills `nodes` and returns the keys of the nodes to make anew.
    */
-  private async launch(slots: readonly Slot[], missing: readonly Slot[], nodes: Map<string, NodeVm>, taken: readonly string[], userData: UserDataFor, options: PhaseOptions): Promise<Set<string>> {
+  private async launch(
+    slots: readonly Slot[],
+    missing: readonly Slot[],
+    nodes: Map<string, NodeVm>,
+    taken: readonly string[],
+    userData: UserDataFor,
+    options: PhaseOptions,
+  ): Promise<Set<string>> {
     const network = this.placement!.network!;
     const picker = new AddressPicker(network.cidr, network.gateway, taken, this.prefix);
     const addresses = new Map([...nodes].map(([key, node]) => [key, node.address]));
@@ -200,7 +220,10 @@ export class ClusterBuilder {
       }
     }
     // The tags' jobs and the deploys' are waited for together: one look at the account's jobs sees them all.
-    const tagging = this.tagNodes(launched.map((l) => ({ role: l.slot.role, id: l.submitted.id })), options);
+    const tagging = this.tagNodes(
+      launched.map((l) => ({ role: l.slot.role, id: l.submitted.id })),
+      options,
+    );
     await Promise.all([tagging, ...launched.map(async (l) => nodes.set(slotKey(l.slot), await this.launched(l, options)))]);
     // A VM of the same name made earlier (its answer lost) was adopted at another address: its user data is not the one
     // rendered now, and when it is a master, every node names a wrong master.
@@ -211,7 +234,13 @@ export class ClusterBuilder {
   }
 
   /** Submits each slot's deploy; the slots whose chosen address the cloud refused as taken come back. */
-  private async submitAll(slots: readonly Slot[], addresses: ReadonlyMap<string, string>, masters: readonly string[], userData: UserDataFor, options: PhaseOptions): Promise<{ launched: Launch[]; refused: Slot[] }> {
+  private async submitAll(
+    slots: readonly Slot[],
+    addresses: ReadonlyMap<string, string>,
+    masters: readonly string[],
+    userData: UserDataFor,
+    options: PhaseOptions,
+  ): Promise<{ launched: Launch[]; refused: Slot[] }> {
     const launched: Launch[] = [];
     const refused: Slot[] = [];
     await this.pool(slots, async (slot) => {
@@ -241,12 +270,23 @@ export class ClusterBuilder {
   /** Waits for a launched VM; one that failed to come up is kept as it is, in Error, for run() to replace. */
   private async launched(l: Launch, options: PhaseOptions): Promise<NodeVm> {
     try {
-      const vm = await this.cs.vms.deployed(l.submitted, true, { deadlineMs: Math.min(this.left(options), this.limits.vmStartTimeoutMs), signal: options.signal });
+      const vm = await this.cs.vms.deployed(l.submitted, true, {
+        deadlineMs: Math.min(this.left(options), this.limits.vmStartTimeoutMs),
+        signal: options.signal,
+      });
       return { slot: l.slot, generation: 1, name: l.name, vm, address: addressOf(vm) ?? l.address };
     } catch (error) {
       if (options.signal.aborted) throw error;
       this.logger?.warn('a VM did not come up', { vm: l.name, error: reason(error) });
-      const vm = (await this.cs.vms.get(l.submitted.id, options.signal)) ?? { id: l.submitted.id, name: l.name, state: 'Error', zoneid: '', templateid: '', serviceofferingid: '', created: '' };
+      const vm = (await this.cs.vms.get(l.submitted.id, options.signal)) ?? {
+        id: l.submitted.id,
+        name: l.name,
+        state: 'Error',
+        zoneid: '',
+        templateid: '',
+        serviceofferingid: '',
+        created: '',
+      };
       return { slot: l.slot, generation: 1, name: l.name, vm: vm.state === 'Running' ? { ...vm, state: 'Error' } : vm, address: addressOf(vm) ?? l.address };
     }
   }
@@ -389,8 +429,8 @@ export class ClusterBuilder {
 
   private async ownedVms(signal: AbortSignal): Promise<VirtualMachine[]> {
     const tagged = await this.cs.vms.list({ tags: { [TAGS.instance]: this.owner.instanceId } }, signal);
-    const named = (await this.cs.client.list<VirtualMachine>('listVirtualMachines', 'virtualmachine', { keyword: this.prefix }, { signal })).filter(
-      (vm) => vm.name.startsWith(`${this.prefix}-`),
+    const named = (await this.cs.client.list<VirtualMachine>('listVirtualMachines', 'virtualmachine', { keyword: this.prefix }, { signal })).filter((vm) =>
+      vm.name.startsWith(`${this.prefix}-`),
     );
     const all = new Map([...tagged, ...named].map((vm) => [vm.id, vm]));
     return [...all.values()].filter((vm) => !GONE.has(vm.state));

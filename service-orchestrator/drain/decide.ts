@@ -26,7 +26,9 @@ export function decideDrain(o: DrainObservation, now: number, timeoutMs: number)
   const busy = o.agents.filter((a) => a.tasks !== 0);
   const waited = seconds(now - o.since);
   if (busy.length === 0) return { kind: 'drained', message: `drained ${o.agents.map((a) => a.label).join(', ')} in ${waited} s` };
-  const what = busy.map((a) => (a.tasks === undefined ? `${a.label}: the master cannot say what runs there` : `${a.label}: ${a.tasks} task${a.tasks === 1 ? '' : 's'} left`)).join('; ');
+  const what = busy
+    .map((a) => (a.tasks === undefined ? `${a.label}: the master cannot say what runs there` : `${a.label}: ${a.tasks} task${a.tasks === 1 ? '' : 's'} left`))
+    .join('; ');
   if (now - o.since >= timeoutMs) return { kind: 'give-up', message: `drain gave up after ${waited} s (${what}); removing the agents anyway` };
   return { kind: 'wait', message: `draining before removal, ${waited} s so far: ${what}` };
 }

@@ -75,7 +75,9 @@ export class Drainer {
   private async moveMarathonTasks(target: DrainTarget): Promise<void> {
     if (!target.marathon) return;
     const hosts = new Set(target.agents.map((a) => a.address));
-    const tasks = (jsonOf(await this.http.get(`${target.marathon}/v2/tasks`)) as { tasks?: Array<{ id?: string; host?: string; state?: string }> } | undefined)?.tasks ?? [];
+    const tasks =
+      (jsonOf(await this.http.get(`${target.marathon}/v2/tasks`)) as { tasks?: Array<{ id?: string; host?: string; state?: string }> } | undefined)?.tasks ??
+      [];
     const ids = tasks.filter((t) => t.host !== undefined && hosts.has(t.host) && t.state !== 'TASK_KILLING').map((t) => t.id);
     if (ids.length > 0) await this.call('POST', `${target.marathon}/v2/tasks/delete?scale=false`, { ids });
   }

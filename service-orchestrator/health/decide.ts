@@ -195,23 +195,36 @@ function build(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   const working = mastersOk && o.marathon.ready;
   if (working && active.length === total) return { ...proven(c, readyText(o), steadyMs(o, active)), health };
   if (!mastersOk && now - o.since >= policy.mastersDeadlineMs) {
-    return { outcome: { kind: 'failed', cause: `${phase} failed: masters not ready after ${seconds(now - o.since)} s: ${o.masterProblem ?? 'no leader'}` }, health };
+    return {
+      outcome: { kind: 'failed', cause: `${phase} failed: masters not ready after ${seconds(now - o.since)} s: ${o.masterProblem ?? 'no leader'}` },
+      health,
+    };
   }
   const missing = o.agents.filter((a) => a.status !== 'healthy');
   const exhausted = missing.filter((a) => isExhausted(a, c));
   if (total - exhausted.length < o.minReady) {
     return {
-      outcome: { kind: 'failed', cause: `${phase} failed: only ${total - exhausted.length} of ${total} agents can still be ready (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}` },
+      outcome: {
+        kind: 'failed',
+        cause: `${phase} failed: only ${total - exhausted.length} of ${total} agents can still be ready (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`,
+      },
       health,
     };
   }
   // Agents that missed their time are being replaced or given up on: with min_ready met, the cluster is ready without them.
   const judgedOut = missing.every((a) => c.judged.some((j) => j.node.key === a.key && j.overdue));
   if (working && judgedOut && active.length >= o.minReady) {
-    return { ...proven(c, `ready with ${active.length} of ${total} agents (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`, steadyMs(o, active)), health };
+    return {
+      ...proven(c, `ready with ${active.length} of ${total} agents (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`, steadyMs(o, active)),
+      health,
+    };
   }
   if (now >= o.deadline) {
-    const why = !mastersOk ? (o.masterProblem ?? 'no leader') : !o.marathon.ready ? o.marathon.problem! : `${active.length} of ${total} agents ready (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`;
+    const why = !mastersOk
+      ? (o.masterProblem ?? 'no leader')
+      : !o.marathon.ready
+        ? o.marathon.problem!
+        : `${active.length} of ${total} agents ready (min_ready ${o.minReady}); missing: ${listMissing(missing, c)}`;
     return { outcome: { kind: 'failed', cause: `${phase} failed at its deadline: ${why}` }, health };
   }
   return { outcome: { kind: 'progress', message: `${phase}: ${progressText(c, mastersOk)}` }, health };
@@ -239,14 +252,16 @@ function proven(c: Context, message: string, steady: number): Pick<ClusterDecisi
     return { outcome: ready(smoke ? `${message}; a smoke task ran on ${smoke.ranOn}` : message) };
   }
   const checking = `${o.mode}: checking that work runs`;
-  if (smoke.phase === 'pending') return { outcome: { kind: 'progress', message: `${checking}: launching a one-task Marathon app` }, smoke: 'launch', ...window };
+  if (smoke.phase === 'pending')
+    return { outcome: { kind: 'progress', message: `${checking}: launching a one-task Marathon app` }, smoke: 'launch', ...window };
   if (smoke.runningOn) {
     if (!held) return { outcome: settling, ...window };
     return { outcome: ready(`${message}; a smoke task ran on ${smoke.runningOn}`), smoke: 'remove' };
   }
   const waited = now - smoke.since;
   const why = smoke.waiting ?? 'its task is not running yet';
-  if (waited >= policy.smokeTimeoutMs) return { outcome: { kind: 'failed', cause: `${o.mode} failed: a smoke task did not run within ${seconds(waited)} s: ${why}` } };
+  if (waited >= policy.smokeTimeoutMs)
+    return { outcome: { kind: 'failed', cause: `${o.mode} failed: a smoke task did not run within ${seconds(waited)} s: ${why}` } };
   return { outcome: { kind: 'progress', message: `${checking}: ${why} (${seconds(waited)} s)` }, ...window };
 }
 
@@ -279,7 +294,8 @@ function watch(c: Context): Omit<ClusterDecision, 'replace' | 'stopped'> {
   const verdict: ClusterHealth = problem ? 'degraded' : 'healthy';
   const health = trend(o.health, verdict, c.now, policy.stableMs);
   const window = health.pending ? { recheckInMs: health.pending.since + policy.stableMs - c.now } : {};
-  if (health.reported === 'degraded') return { outcome: { kind: 'ready', health: 'degraded', message: `degraded: ${problem ?? 'recovering'}` }, health, ...window };
+  if (health.reported === 'degraded')
+    return { outcome: { kind: 'ready', health: 'degraded', message: `degraded: ${problem ?? 'recovering'}` }, health, ...window };
   return { outcome: { kind: 'ready', health: 'healthy', message: wholeText(c) }, health, ...window };
 }
 
@@ -316,7 +332,13 @@ function remedy(j: Judged, c: Context): string {
   if (slot?.replacing || c.replace.some((r) => r.key === j.node.key)) return `replacing it (replacement ${(slot?.replacements ?? 0) + 1})`;
   if (c.stopped) return c.stopped;
   if (!j.overdue) {
-    const limit = j.node.everHealthy ? (j.node.role === 'master' ? c.policy.masterUnhealthyMs : c.policy.agentUnhealthyMs) : j.node.role === 'master' ? c.policy.mastersDeadlineMs : c.policy.agentDeadlineMs;
+    const limit = j.node.everHealthy
+      ? j.node.role === 'master'
+        ? c.policy.masterUnhealthyMs
+        : c.policy.agentUnhealthyMs
+      : j.node.role === 'master'
+        ? c.policy.mastersDeadlineMs
+        : c.policy.agentDeadlineMs;
     const elapsed = j.node.everHealthy ? j.node.unhealthyMs : j.node.watchedMs;
     return `replaced if it stays so for ${seconds(Math.max(0, limit - elapsed))} s more`;
   }

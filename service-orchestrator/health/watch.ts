@@ -9,7 +9,16 @@ import { assess, type Assessment, type Expected, type ExpectedNode } from '../re
 import { describeAnswer } from '../readiness/observation.js';
 import type { Probe } from '../readiness/probe.js';
 import type { SmokeTest } from '../readiness/smoke.js';
-import { decide, type ClusterDecision, type HealthPolicy, type HealthTrend, type Replacement, type SlotRecord, type SmokeState, type WatchMode } from './decide.js';
+import {
+  decide,
+  type ClusterDecision,
+  type HealthPolicy,
+  type HealthTrend,
+  type Replacement,
+  type SlotRecord,
+  type SmokeState,
+  type WatchMode,
+} from './decide.js';
 import { track, type NodeRecord, type Sighting } from './tracking.js';
 
 /** The cluster being watched; replacements put their new VM into `nodes`. */
@@ -138,7 +147,11 @@ export class ClusterWatch {
           slots: this.slots,
           ...(assessment.leader ? { leader: assessment.leader } : {}),
           ...(assessment.masterProblem ? { masterProblem: assessment.masterProblem } : {}),
-          marathon: { wanted: cluster.marathon, ready: assessment.marathon.ready, ...(assessment.marathon.problem ? { problem: assessment.marathon.problem } : {}) },
+          marathon: {
+            wanted: cluster.marathon,
+            ready: assessment.marathon.ready,
+            ...(assessment.marathon.problem ? { problem: assessment.marathon.problem } : {}),
+          },
           leaderHeldMs: this.leaderHeld(assessment.leader, now),
           minReady: Math.min(cluster.minReady(), expected.agents.length),
           quorum: quorum(expected.masters.length),
@@ -232,7 +245,9 @@ export class ClusterWatch {
 
   private async replace(cluster: WatchedCluster, node: NodeVm, why: string, mode: WatchMode, count: number, signal: AbortSignal): Promise<void> {
     const { timers, settings, logger } = this.deps;
-    const detail = / \(not registered\)$/.test(why) ? why.replace(/ \(not registered\)$/, ` (not registered; its agent's /health: ${describeAnswer(await this.deps.probe.agentHealth(node.address))})`) : why;
+    const detail = / \(not registered\)$/.test(why)
+      ? why.replace(/ \(not registered\)$/, ` (not registered; its agent's /health: ${describeAnswer(await this.deps.probe.agentHealth(node.address))})`)
+      : why;
     const phase = mode === 'ready' ? 'health' : mode;
     this.event('replacing', `${detail}; replacing it (replacement ${count})`);
     logger.warn(`${phase}: ${detail}; replacing it`, { vm: node.name, replacement: count });
@@ -298,8 +313,14 @@ function expectedOf(cluster: WatchedCluster): Expected {
   const nodes = [...cluster.nodes.values()];
   const toExpected = (node: NodeVm): ExpectedNode => ({ slot: node.slot, address: node.address, name: node.name });
   return {
-    masters: nodes.filter((n) => n.slot.role === 'master').sort((a, b) => a.slot.index - b.slot.index).map(toExpected),
-    agents: nodes.filter((n) => n.slot.role === 'agent').sort((a, b) => a.slot.index - b.slot.index).map(toExpected),
+    masters: nodes
+      .filter((n) => n.slot.role === 'master')
+      .sort((a, b) => a.slot.index - b.slot.index)
+      .map(toExpected),
+    agents: nodes
+      .filter((n) => n.slot.role === 'agent')
+      .sort((a, b) => a.slot.index - b.slot.index)
+      .map(toExpected),
     marathon: cluster.marathon,
   };
 }

@@ -31,7 +31,7 @@ import { readOcciRequest, type OcciRequest } from '../../lib/occi/request.js';
 import type { RawValue } from '../cluster/parameters.js';
 import type { Orchestrator } from '../orchestrator.js';
 
-const DEPLOY: Action = { scheme: SO_SCHEME, term: 'deploy', title: 'Deploy the cluster\'s VMs', attributes: [] };
+const DEPLOY: Action = { scheme: SO_SCHEME, term: 'deploy', title: "Deploy the cluster's VMs", attributes: [] };
 const PROVISION: Action = { scheme: SO_SCHEME, term: 'provision', title: 'Wait until the cluster works', attributes: [] };
 
 export const ORCHESTRATOR_KIND: Kind = {
@@ -100,51 +100,58 @@ export function createSoApp(deps: SoAppDeps): Express {
     send(res, 200, collectionRepresentation(negotiate(req.get('accept'), true), entities(), baseUrl(req)));
   };
 
-  app.all(['/-/', '/.well-known/org/ogf/occi/-/'], byMethod({
-    GET: (req, res) => send(res, 200, queryInterfaceRepresentation(negotiate(req.get('accept'), false), [ORCHESTRATOR_KIND, ...CORE_KINDS], [DEPLOY, PROVISION])),
-  }));
+  app.all(
+    ['/-/', '/.well-known/org/ogf/occi/-/'],
+    byMethod({
+      GET: (req, res) =>
+        send(res, 200, queryInterfaceRepresentation(negotiate(req.get('accept'), false), [ORCHESTRATOR_KIND, ...CORE_KINDS], [DEPLOY, PROVISION])),
+    }),
+  );
   app.all(['/', ORCHESTRATOR_LOCATION], byMethod({ GET: list }));
-  app.all(ORCHESTRATOR_PATH, byMethod({
-    GET: (req, res) => {
-      const negotiated = negotiate(req.get('accept'), false);
-      if (!exists()) throw new NotFound(`Resource not found: '${ORCHESTRATOR_PATH}'`);
-      send(res, 200, entityRepresentation(negotiated, entity(orchestrator)));
-    },
-    PUT: async (req, res) => {
-      const negotiated = negotiate(req.get('accept'), false);
-      const request = occiRequest(req);
-      requireCategory(request.categories, ORCHESTRATOR_KIND, true);
-      const claim = tenancy.claim(req.get('x-tenant-name')!);
-      const outcome = await orchestrator.initialise(attributesOf(request), deps.defaults).catch((error: unknown) => {
-        if (!exists()) claim.release();
-        throw error;
-      });
-      const rendered = entity(orchestrator);
-      if (outcome === 'created') send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + ORCHESTRATOR_PATH));
-      else send(res, 200, entityRepresentation(negotiated, rendered));
-    },
-    POST: (req, res) => {
-      const negotiated = negotiate(req.get('accept'), false);
-      if (!exists()) throw new NotFound(`Resource not found: '${ORCHESTRATOR_PATH}'`);
-      const request = occiRequest(req);
-      const action = actionOf(req);
-      if (action === undefined) {
-        requireCategory(request.categories, ORCHESTRATOR_KIND, false);
-        orchestrator.update(attributesOf(request));
-      } else {
-        const known = action === 'deploy' ? DEPLOY : action === 'provision' ? PROVISION : undefined;
-        if (!known) throw new BadRequest(`Unknown action "${action}"; the orchestrator offers deploy and provision.`);
-        requireCategory(request.categories, known, false);
-        orchestrator.act(action, attributesOf(request));
-      }
-      send(res, 200, entityRepresentation(negotiated, entity(orchestrator)));
-    },
-    DELETE: (req, res) => {
-      const negotiated = negotiate(req.get('accept'), false);
-      orchestrator.dispose();
-      send(res, 200, okRepresentation(negotiated, entity(orchestrator)));
-    },
-  }));
+  app.all(
+    ORCHESTRATOR_PATH,
+    byMethod({
+      GET: (req, res) => {
+        const negotiated = negotiate(req.get('accept'), false);
+        if (!exists()) throw new NotFound(`Resource not found: '${ORCHESTRATOR_PATH}'`);
+        send(res, 200, entityRepresentation(negotiated, entity(orchestrator)));
+      },
+      PUT: async (req, res) => {
+        const negotiated = negotiate(req.get('accept'), false);
+        const request = occiRequest(req);
+        requireCategory(request.categories, ORCHESTRATOR_KIND, true);
+        const claim = tenancy.claim(req.get('x-tenant-name')!);
+        const outcome = await orchestrator.initialise(attributesOf(request), deps.defaults).catch((error: unknown) => {
+          if (!exists()) claim.release();
+          throw error;
+        });
+        const rendered = entity(orchestrator);
+        if (outcome === 'created') send(res, 201, createdRepresentation(negotiated, rendered, baseUrl(req) + ORCHESTRATOR_PATH));
+        else send(res, 200, entityRepresentation(negotiated, rendered));
+      },
+      POST: (req, res) => {
+        const negotiated = negotiate(req.get('accept'), false);
+        if (!exists()) throw new NotFound(`Resource not found: '${ORCHESTRATOR_PATH}'`);
+        const request = occiRequest(req);
+        const action = actionOf(req);
+        if (action === undefined) {
+          requireCategory(request.categories, ORCHESTRATOR_KIND, false);
+          orchestrator.update(attributesOf(request));
+        } else {
+          const known = action === 'deploy' ? DEPLOY : action === 'provision' ? PROVISION : undefined;
+          if (!known) throw new BadRequest(`Unknown action "${action}"; the orchestrator offers deploy and provision.`);
+          requireCategory(request.categories, known, false);
+          orchestrator.act(action, attributesOf(request));
+        }
+        send(res, 200, entityRepresentation(negotiated, entity(orchestrator)));
+      },
+      DELETE: (req, res) => {
+        const negotiated = negotiate(req.get('accept'), false);
+        orchestrator.dispose();
+        send(res, 200, okRepresentation(negotiated, entity(orchestrator)));
+      },
+    }),
+  );
   app.use((req) => {
     throw new NotFound(`Resource not found: '${req.path}'`);
   });
@@ -170,7 +177,9 @@ function signedOnly(key: string, wallClock: () => number): RequestHandler {
     const request = { method: req.method, path: req.originalUrl, header: (name: string) => req.get(name), body };
     const verdict = verifyRequest(key, request, authority(req.socket.localAddress, req.socket.localPort), wallClock(), nonces.fresh);
     if (!verdict.ok) {
-      sendError(req, res, 401, `This orchestrator serves only the service manager that started it: ${verdict.reason}.`, { 'WWW-Authenticate': 'SO-HMAC-SHA256' });
+      sendError(req, res, 401, `This orchestrator serves only the service manager that started it: ${verdict.reason}.`, {
+        'WWW-Authenticate': 'SO-HMAC-SHA256',
+      });
       return;
     }
     signAnswer(res, key, verdict.nonce);
@@ -189,7 +198,14 @@ function signAnswer(res: Response, key: string, nonce: string): void {
   const end = res.end.bind(res) as (...args: unknown[]) => Response;
   res.end = ((...args: unknown[]) => {
     const [chunk, encoding] = args;
-    const body = chunk === undefined || typeof chunk === 'function' ? '' : Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
+    const body =
+      chunk === undefined || typeof chunk === 'function'
+        ? ''
+        : Buffer.isBuffer(chunk)
+          ? chunk
+          : typeof chunk === 'string'
+            ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+            : Buffer.from(chunk as Uint8Array);
     const sent = res.req.method === 'HEAD' ? '' : body;
     if (!res.headersSent) res.setHeader(SIGNATURE_HEADER, signResponse(key, nonce, res.statusCode, sent));
     return end(...args);
@@ -225,7 +241,11 @@ class Tenancy {
 }
 
 function occiRequest(req: Request): OcciRequest {
-  return readOcciRequest({ contentType: req.get('content-type'), header: (name) => req.get(name), body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
+  return readOcciRequest({
+    contentType: req.get('content-type'),
+    header: (name) => req.get(name),
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+  });
 }
 
 function actionOf(req: Request): string | undefined {

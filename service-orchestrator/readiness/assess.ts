@@ -64,7 +64,10 @@ export function assess(observation: Observation, expected: Expected): Assessment
   const marathon = expected.marathon ? judgeMarathon(observation, masters.leader) : { ready: true };
   const statuses = expected.masters.map((node) => masterStatus(observation, node));
   const load = masters.leader ? loadOf(observation, masters.leader) : undefined;
-  return withAgents({ ...masters, masters: statuses, marathon, ...(load ? { load } : {}), agents: [], readyAgents: 0, signature: '' }, judgeAgents(observation, expected, masters.leader));
+  return withAgents(
+    { ...masters, masters: statuses, marathon, ...(load ? { load } : {}), agents: [], readyAgents: 0, signature: '' },
+    judgeAgents(observation, expected, masters.leader),
+  );
 }
 
 function loadOf(observation: Observation, leader: string): ClusterLoad | undefined {
@@ -73,7 +76,15 @@ function loadOf(observation: Observation, leader: string): ClusterLoad | undefin
   const figures = ['master/tasks_running', 'master/tasks_staging', 'master/cpus_used', 'master/cpus_total', 'master/mem_used', 'master/mem_total'].map(read);
   if (figures.some((f) => f === undefined)) return undefined;
   const [tasksRunning, tasksStaging, cpusUsed, cpusTotal, memUsed, memTotal] = figures as number[];
-  return { tasksRunning: tasksRunning, tasksStaging: tasksStaging, cpusUsed: cpusUsed, cpusTotal: cpusTotal, memUsed: memUsed, memTotal: memTotal, waiting: waitingOf(observation) };
+  return {
+    tasksRunning: tasksRunning,
+    tasksStaging: tasksStaging,
+    cpusUsed: cpusUsed,
+    cpusTotal: cpusTotal,
+    memUsed: memUsed,
+    memTotal: memTotal,
+    waiting: waitingOf(observation),
+  };
 }
 
 const NO_ROOM = new Set(['InsufficientCpus', 'InsufficientMemory', 'InsufficientDisk', 'InsufficientPorts']);
@@ -143,7 +154,10 @@ export function findLeader(observation: Observation, expected: Expected): string
   const elected = healthy.filter((m) => metric(jsonOf(m.metrics), 'master/elected') === 1);
   if (elected.length > 1) return undefined;
   if (elected[0]) return elected[0].address;
-  const redirects = healthy.map((m) => m.redirect).filter(isAnswer).filter((a) => a.status === 307);
+  const redirects = healthy
+    .map((m) => m.redirect)
+    .filter(isAnswer)
+    .filter((a) => a.status === 307);
   return redirects.map((a) => masterAt(a.location, expected.masters)).find((a) => a !== undefined);
 }
 
@@ -186,7 +200,11 @@ interface SlaveEntry {
 function judgeAgents(observation: Observation, expected: Expected, leader: string | undefined): AgentStatus[] {
   const doc = jsonOf(observation.slaves?.answer);
   const slaves: SlaveEntry[] = isObject(doc) && Array.isArray(doc['slaves']) ? (doc['slaves'] as SlaveEntry[]) : [];
-  const unknown = !leader ? 'no leader to ask' : doc === undefined ? `the leader's agent list is unavailable (${observation.slaves ? describeAnswer(observation.slaves.answer) : 'not asked'})` : undefined;
+  const unknown = !leader
+    ? 'no leader to ask'
+    : doc === undefined
+      ? `the leader's agent list is unavailable (${observation.slaves ? describeAnswer(observation.slaves.answer) : 'not asked'})`
+      : undefined;
   return expected.agents.map((node) => {
     if (unknown) return { node, ready: false, known: false, reason: unknown };
     const entry = slaves.find((s) => isObject(s.attributes) && s.attributes['so_node'] === node.name) ?? slaves.find((s) => s.hostname === node.address);

@@ -38,7 +38,13 @@ export class DaemonHttp {
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
         ...(this.marathonAuthorization !== undefined && new URL(url).port === String(MARATHON_PORT) ? { Authorization: this.marathonAuthorization } : {}),
       };
-      const reply = await this.http.request<string>({ method, url, signal: controller.signal, headers, ...(body === undefined ? {} : { data: JSON.stringify(body) }) });
+      const reply = await this.http.request<string>({
+        method,
+        url,
+        signal: controller.signal,
+        headers,
+        ...(body === undefined ? {} : { data: JSON.stringify(body) }),
+      });
       const location: unknown = reply.headers['location'];
       return { status: reply.status, body: String(reply.data ?? ''), ...(typeof location === 'string' ? { location } : {}) };
     } catch (error) {

@@ -16,7 +16,16 @@ export interface SmokeSighting {
   readonly waiting?: string;
 }
 
-const DEFINITION = { id: SMOKE_APP, cmd: 'sleep 3600', cpus: 0.01, mem: 16, disk: 0, instances: 1, portDefinitions: [], labels: { purpose: 'readiness smoke test of the service orchestrator' } };
+const DEFINITION = {
+  id: SMOKE_APP,
+  cmd: 'sleep 3600',
+  cpus: 0.01,
+  mem: 16,
+  disk: 0,
+  instances: 1,
+  portDefinitions: [],
+  labels: { purpose: 'readiness smoke test of the service orchestrator' },
+};
 
 export class SmokeTest {
   constructor(private readonly http: DaemonHttp) {}
@@ -30,7 +39,9 @@ export class SmokeTest {
   async look(marathon: string): Promise<SmokeSighting> {
     const app = await this.send('GET', `${marathon}/v2/apps${SMOKE_APP}`);
     if (app.status !== 200) return { waiting: `Marathon answers its app with HTTP ${app.status}` };
-    const parsed = JSON.parse(app.body) as { app?: { tasks?: Array<{ state?: string; host?: string }>; lastTaskFailure?: { message?: string; state?: string } } };
+    const parsed = JSON.parse(app.body) as {
+      app?: { tasks?: Array<{ state?: string; host?: string }>; lastTaskFailure?: { message?: string; state?: string } };
+    };
     const tasks = parsed.app?.tasks ?? [];
     const running = tasks.find((t) => t.state === 'TASK_RUNNING');
     if (running?.host) return { runningOn: running.host };
@@ -50,7 +61,12 @@ export class SmokeTest {
   private async queued(marathon: string): Promise<string> {
     const reply = await this.send('GET', `${marathon}/v2/queue`);
     if (reply.status !== 200) return 'no task launched yet';
-    const queue = (JSON.parse(reply.body) as { queue?: Array<{ app?: { id?: string }; processedOffersSummary?: { rejectSummaryLastOffers?: Array<{ reason?: string; declined?: number }> } }> }).queue ?? [];
+    const queue =
+      (
+        JSON.parse(reply.body) as {
+          queue?: Array<{ app?: { id?: string }; processedOffersSummary?: { rejectSummaryLastOffers?: Array<{ reason?: string; declined?: number }> } }>;
+        }
+      ).queue ?? [];
     const mine = queue.find((q) => q.app?.id === SMOKE_APP);
     const reasons = (mine?.processedOffersSummary?.rejectSummaryLastOffers ?? []).filter((r) => (r.declined ?? 0) > 0).map((r) => r.reason);
     return reasons.length > 0 ? `its task waits for an offer that fits (offers declined: ${reasons.join(', ')})` : 'its task waits for an offer';

@@ -21,7 +21,7 @@ const RESOURCE_TYPES: ReadonlyArray<readonly [string, string, 'user_vm' | 'cpu' 
 
 const capabilities: Command = {
   name: 'listCapabilities',
-  description: 'Lists the cloud\'s capabilities and settings that matter to users.',
+  description: "Lists the cloud's capabilities and settings that matter to users.",
   async: false,
   params: [],
   handle({ cloud }) {
@@ -33,9 +33,7 @@ const capabilities: Command = {
         userpublictemplateenabled: true,
         allowuserviewdestroyedvm: settings.allowUserViewDestroyedVm,
         allowuserexpungerecovervm: settings.allowUserExpungeRecoverVm,
-        ...(settings.throttling.enabled
-          ? { apilimitinterval: Math.round(settings.throttling.intervalMs / 1000), apilimitmax: settings.throttling.max }
-          : {}),
+        ...(settings.throttling.enabled ? { apilimitinterval: Math.round(settings.throttling.intervalMs / 1000), apilimitmax: settings.throttling.max } : {}),
         customdiskofferingmaxsize: 1024,
         kvmsnapshotenabled: false,
         dynamicrolesenabled: true,
@@ -53,7 +51,7 @@ function limitText(limit: number | undefined): string {
 
 const resourceLimits: Command = {
   name: 'listResourceLimits',
-  description: 'Lists the account\'s resource limits (-1 is unlimited).',
+  description: "Lists the account's resource limits (-1 is unlimited).",
   async: false,
   params: [
     { name: 'resourcetype', type: 'integer', description: 'resource type number' },
@@ -66,24 +64,23 @@ const resourceLimits: Command = {
     if (wantedType !== undefined && !RESOURCE_TYPES.some(([n]) => Number(n) === wantedType)) {
       throw invalidParameter(`Please specify a valid resource type; ${JSON.stringify(wantedType)} is not one`);
     }
-    const limits = RESOURCE_TYPES.filter(([n, name]) => (wantedType === undefined || Number(n) === wantedType) && (wantedName === undefined || name === wantedName)).map(
-      ([n, name, key]) => ({
-        account: account.name,
-        domainid: DOMAIN.id,
-        domain: DOMAIN.name,
-        resourcetype: n,
-        resourcetypename: name,
-        max: key === undefined ? -1 : (account.limits[key] ?? -1),
-      }),
-    );
+    const limits = RESOURCE_TYPES.filter(
+      ([n, name]) => (wantedType === undefined || Number(n) === wantedType) && (wantedName === undefined || name === wantedName),
+    ).map(([n, name, key]) => ({
+      account: account.name,
+      domainid: DOMAIN.id,
+      domain: DOMAIN.name,
+      resourcetype: n,
+      resourcetypename: name,
+      max: key === undefined ? -1 : (account.limits[key] ?? -1),
+    }));
     return paged(limits, params, cloud.settings.pageSize, 'resourcelimit');
   },
 };
 
 function accountJson(context: CommandContext, account: Account): Record<string, unknown> {
   const used = context.cloud.usage(account);
-  const available = (key: 'user_vm' | 'cpu' | 'memory'): string =>
-    account.limits[key] === undefined ? 'Unlimited' : String(account.limits[key] - used[key]);
+  const available = (key: 'user_vm' | 'cpu' | 'memory'): string => (account.limits[key] === undefined ? 'Unlimited' : String(account.limits[key] - used[key]));
   return {
     id: account.id,
     name: account.name,
@@ -111,10 +108,13 @@ const accounts: Command = {
   async: false,
   params: [{ name: 'name', type: 'string', description: 'account name' }, ...PAGING],
   handle(context) {
-    const found = context.cloud.accounts.filter(
-      (a) => visible(context, a) && (context.params['name'] === undefined || a.name === context.params['name']),
+    const found = context.cloud.accounts.filter((a) => visible(context, a) && (context.params['name'] === undefined || a.name === context.params['name']));
+    return paged(
+      found.map((a) => accountJson(context, a)),
+      context.params,
+      context.cloud.settings.pageSize,
+      'account',
     );
-    return paged(found.map((a) => accountJson(context, a)), context.params, context.cloud.settings.pageSize, 'account');
   },
 };
 

@@ -88,11 +88,7 @@ const list: Command = {
   name: 'listSSHKeyPairs',
   description: 'Lists SSH key pairs.',
   async: false,
-  params: [
-    { name: 'name', type: 'string', description: 'key pair name' },
-    { name: 'fingerprint', type: 'string', description: 'fingerprint' },
-    ...PAGING,
-  ],
+  params: [{ name: 'name', type: 'string', description: 'key pair name' }, { name: 'fingerprint', type: 'string', description: 'fingerprint' }, ...PAGING],
   handle(context) {
     const { params } = context;
     const found = context.cloud.keypairs.filter(

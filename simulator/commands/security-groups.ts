@@ -10,9 +10,7 @@ const PROTOCOLS = ['tcp', 'udp', 'icmp', 'all'];
 function groupFor(context: CommandContext): SecurityGroup {
   const id = str(context.params, 'securitygroupid') ?? str(context.params, 'id');
   const name = str(context.params, 'securitygroupname') ?? str(context.params, 'name');
-  const group = context.cloud.securityGroups.find(
-    (g) => g.account === context.account && (id !== undefined ? g.id === id : g.name === name),
-  );
+  const group = context.cloud.securityGroups.find((g) => g.account === context.account && (id !== undefined ? g.id === id : g.name === name));
   if (id === undefined && name === undefined) throw invalidParameter('Either the security group id or name must be specified');
   if (!group) throw invalidParameter(`Unable to find security group ${id ?? name}`);
   return group;
@@ -31,7 +29,13 @@ const create: Command = {
     if (context.cloud.securityGroups.some((g) => g.account === context.account && g.name === name)) {
       throw invalidParameter(`Unable to create security group, a group with name ${name} already exists.`);
     }
-    const group: SecurityGroup = { id: context.cloud.newId(), name, description: str(context.params, 'description') ?? name, account: context.account, ingress: [] };
+    const group: SecurityGroup = {
+      id: context.cloud.newId(),
+      name,
+      description: str(context.params, 'description') ?? name,
+      account: context.account,
+      ingress: [],
+    };
     context.cloud.securityGroups.push(group);
     return { securitygroup: securityGroupJson(group, context.cloud) };
   },
@@ -88,9 +92,11 @@ const authorize: Command = {
     if (!PROTOCOLS.includes(protocol)) throw invalidParameter(`Invalid protocol ${protocol}`);
     const start = params['startport'] as number | undefined;
     const end = params['endport'] as number | undefined;
-    if (protocol === 'all' && (start !== undefined || end !== undefined)) throw invalidParameter('Cannot specify startPort or endPort without specifying protocol');
+    if (protocol === 'all' && (start !== undefined || end !== undefined))
+      throw invalidParameter('Cannot specify startPort or endPort without specifying protocol');
     if (protocol === 'tcp' || protocol === 'udp') {
-      if (start === undefined || end === undefined) throw invalidParameter(`Invalid port range specified, startPort = ${start ?? 'null'}, endPort = ${end ?? 'null'}`);
+      if (start === undefined || end === undefined)
+        throw invalidParameter(`Invalid port range specified, startPort = ${start ?? 'null'}, endPort = ${end ?? 'null'}`);
       if (start > 65535 || end > 65535) throw invalidParameter(`Invalid port numbers ${start}:${end}`);
       if (start < 0 || end < 0 || start > end) throw invalidParameter(`Invalid port range ${start}:${end}`);
     }
@@ -121,9 +127,13 @@ function sourceGroups(context: CommandContext): Array<{ securitygroupname: strin
   return entries.map((entry) => {
     const account = entry['account'];
     const name = entry['group'];
-    if (!account || !name) throw invalidParameter("Invalid user group specified, fields 'group' and 'account' cannot be null, please specify groups in the form: userGroupList[0].group=XXX&userGroupList[0].account=YYY");
+    if (!account || !name)
+      throw invalidParameter(
+        "Invalid user group specified, fields 'group' and 'account' cannot be null, please specify groups in the form: userGroupList[0].group=XXX&userGroupList[0].account=YYY",
+      );
     const exists = context.cloud.securityGroups.some((g) => g.name === name && g.account.name === account);
-    if (!exists) throw invalidParameter(`Nonexistent group ${name} for account ${account}/${context.account.domainId} is given, unable to authorize security group rule.`);
+    if (!exists)
+      throw invalidParameter(`Nonexistent group ${name} for account ${account}/${context.account.domainId} is given, unable to authorize security group rule.`);
     return { securitygroupname: name, account };
   });
 }
@@ -144,7 +154,10 @@ const revoke: Command = {
     if (!group) throw invalidParameter(`Unable to find security group rule with id ${id}`);
     return submit(context, { cmdClass: `${SG_CLASS}.RevokeSecurityGroupIngressCmd` }, async () => {
       await context.cloud.timers.sleep(context.cloud.timing.securityGroupMs);
-      group.ingress.splice(group.ingress.findIndex((r) => r.ruleid === id), 1);
+      group.ingress.splice(
+        group.ingress.findIndex((r) => r.ruleid === id),
+        1,
+      );
       return { success: true };
     });
   },
@@ -176,7 +189,12 @@ const list: Command = {
         tagged(g) &&
         keyword(params, g.name, g.description),
     );
-    return paged(found.map((g) => securityGroupJson(g, cloud)), params, cloud.settings.pageSize, 'securitygroup');
+    return paged(
+      found.map((g) => securityGroupJson(g, cloud)),
+      params,
+      cloud.settings.pageSize,
+      'securitygroup',
+    );
   },
 };
 

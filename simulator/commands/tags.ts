@@ -12,9 +12,7 @@ function resourceType(raw: string): string | undefined {
 }
 
 function ownerOf(context: CommandContext, type: string, id: string): boolean {
-  const owner = type === 'UserVm'
-    ? context.cloud.vms.get(id)?.account
-    : context.cloud.securityGroups.find((g) => g.id === id)?.account;
+  const owner = type === 'UserVm' ? context.cloud.vms.get(id)?.account : context.cloud.securityGroups.find((g) => g.id === id)?.account;
   const removed = type === 'UserVm' && context.cloud.vms.get(id)?.removed !== undefined;
   return owner !== undefined && !removed && (owner === context.account || context.account.admin);
 }
@@ -81,7 +79,9 @@ const remove: Command = {
         ids.includes(t.resourceId) &&
         visible(context, t.account) &&
         (pairs.length === 0 ||
-          pairs.some((p) => p['key']?.toLowerCase() === t.key.toLowerCase() && (p['value'] === undefined || p['value'].toLowerCase() === t.value.toLowerCase())));
+          pairs.some(
+            (p) => p['key']?.toLowerCase() === t.key.toLowerCase() && (p['value'] === undefined || p['value'].toLowerCase() === t.value.toLowerCase()),
+          ));
       if (!context.cloud.tags.some(doomed)) throw invalidParameter('Unable to find any tags which conform to specified delete parameters.');
       context.cloud.tags = context.cloud.tags.filter((t) => !doomed(t));
       return { success: true };

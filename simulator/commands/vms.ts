@@ -224,19 +224,15 @@ const destroy: Command = {
   handle(context) {
     const vm = vmOf(context);
     const expunge = context.params['expunge'] === true;
-    return submit(
-      context,
-      { cmdClass: `${VM_CLASS}.DestroyVMCmd`, instanceType: 'VirtualMachine', instanceId: vm.id, queueKey: vm.id },
-      async () => {
-        if (vm.removed !== undefined) throw notFound(vm);
-        if (expunge && !context.account.admin && !context.cloud.settings.allowUserExpungeRecoverVm) {
-          throw new ApiError(530, 'Parameter expunge can be passed by Admin only. Or when the allow.user.expunge.recover.vm key is set.');
-        }
-        if ((vm.state === 'Destroyed' || vm.state === 'Expunging') && !expunge) return result(context, vm);
-        await context.vms.destroy(vm, expunge);
-        return result(context, vm);
-      },
-    );
+    return submit(context, { cmdClass: `${VM_CLASS}.DestroyVMCmd`, instanceType: 'VirtualMachine', instanceId: vm.id, queueKey: vm.id }, async () => {
+      if (vm.removed !== undefined) throw notFound(vm);
+      if (expunge && !context.account.admin && !context.cloud.settings.allowUserExpungeRecoverVm) {
+        throw new ApiError(530, 'Parameter expunge can be passed by Admin only. Or when the allow.user.expunge.recover.vm key is set.');
+      }
+      if ((vm.state === 'Destroyed' || vm.state === 'Expunging') && !expunge) return result(context, vm);
+      await context.vms.destroy(vm, expunge);
+      return result(context, vm);
+    });
   },
 };
 
@@ -247,19 +243,15 @@ const expungeVm: Command = {
   params: [VM_ID],
   handle(context) {
     const vm = vmOf(context);
-    return submit(
-      context,
-      { cmdClass: `${VM_CLASS}.ExpungeVMCmd`, instanceType: 'VirtualMachine', instanceId: vm.id, queueKey: vm.id },
-      async () => {
-        if (vm.removed !== undefined) throw notFound(vm);
-        if (!context.account.admin && !context.cloud.settings.allowUserExpungeRecoverVm) {
-          throw new ApiError(530, 'Parameter expunge can be passed by Admin only. Or when the allow.user.expunge.recover.vm key is set.');
-        }
-        if (vm.state !== 'Destroyed' && vm.state !== 'Error') throw invalidParameter(`Please destroy vm with id ${vm.id} first`);
-        await context.vms.expunge(vm);
-        return { success: true };
-      },
-    );
+    return submit(context, { cmdClass: `${VM_CLASS}.ExpungeVMCmd`, instanceType: 'VirtualMachine', instanceId: vm.id, queueKey: vm.id }, async () => {
+      if (vm.removed !== undefined) throw notFound(vm);
+      if (!context.account.admin && !context.cloud.settings.allowUserExpungeRecoverVm) {
+        throw new ApiError(530, 'Parameter expunge can be passed by Admin only. Or when the allow.user.expunge.recover.vm key is set.');
+      }
+      if (vm.state !== 'Destroyed' && vm.state !== 'Error') throw invalidParameter(`Please destroy vm with id ${vm.id} first`);
+      await context.vms.expunge(vm);
+      return { success: true };
+    });
   },
 };
 
@@ -287,15 +279,11 @@ function vmAction(name: string, cmdClass: string, description: string, act: (con
     params: name === 'stopVirtualMachine' ? [VM_ID, { name: 'forced', type: 'boolean', description: 'force stop' }] : [VM_ID],
     handle(context) {
       const vm = vmOf(context);
-      return submit(
-        context,
-        { cmdClass: `${VM_CLASS}.${cmdClass}`, instanceType: 'VirtualMachine', instanceId: vm.id, queueKey: vm.id },
-        async () => {
-          if (vm.removed !== undefined) throw notFound(vm);
-          await act(context, vm);
-          return result(context, vm);
-        },
-      );
+      return submit(context, { cmdClass: `${VM_CLASS}.${cmdClass}`, instanceType: 'VirtualMachine', instanceId: vm.id, queueKey: vm.id }, async () => {
+        if (vm.removed !== undefined) throw notFound(vm);
+        await act(context, vm);
+        return result(context, vm);
+      });
     },
   };
 }

@@ -15,7 +15,14 @@ export function mesosControlRoutes(world: MesosWorld): Router {
         address: node.address,
         ...(node.zookeeper ? { zookeeper: { state: node.zookeeper.state, mode: world.zookeeperMode(node.zookeeper) } } : {}),
         ...(node.master
-          ? { master: { state: node.master.state, id: node.master.id, leading: node.master.group?.leader === node.master, zk: node.master.flags.detector ? detectorText(node.master.flags.detector) : null } }
+          ? {
+              master: {
+                state: node.master.state,
+                id: node.master.id,
+                leading: node.master.group?.leader === node.master,
+                zk: node.master.flags.detector ? detectorText(node.master.flags.detector) : null,
+              },
+            }
           : {}),
         ...(node.agent ? { agent: { state: node.agent.state, id: node.agent.id ?? null, master: detectorText(node.agent.flags.detector) } } : {}),
         ...(node.marathon ? { marathon: { state: node.marathon.state, leading: node.marathon.group?.leader === node.marathon } } : {}),

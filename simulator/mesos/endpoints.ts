@@ -81,7 +81,16 @@ function agentJson(world: MesosWorld, group: Group, record: AgentRecord): Record
     active: record.active,
     deactivated: false,
     version: MESOS_VERSION,
-    capabilities: ['MULTI_ROLE', 'HIERARCHICAL_ROLE', 'RESERVATION_REFINEMENT', 'RESOURCE_PROVIDER', 'RESIZE_VOLUME', 'AGENT_OPERATION_FEEDBACK', 'AGENT_DRAINING', 'TASK_RESOURCE_LIMITS'],
+    capabilities: [
+      'MULTI_ROLE',
+      'HIERARCHICAL_ROLE',
+      'RESERVATION_REFINEMENT',
+      'RESOURCE_PROVIDER',
+      'RESIZE_VOLUME',
+      'AGENT_OPERATION_FEEDBACK',
+      'AGENT_DRAINING',
+      'TASK_RESOURCE_LIMITS',
+    ],
   };
 }
 
@@ -285,7 +294,8 @@ export function masterHandler(world: MesosWorld, master: Master): Handler {
 function tasksReply(group: Group, query: URLSearchParams): Reply {
   const limit = Number(query.get('limit') ?? 100);
   const offset = Number(query.get('offset') ?? 0);
-  if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0) return text(400, 'Failed to parse query parameters: limit and offset must be non-negative integers');
+  if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0)
+    return text(400, 'Failed to parse query parameters: limit and offset must be non-negative integers');
   const order = query.get('order') ?? 'des';
   const all = [...group.tasks.values(), ...group.completedTasks].sort((a, b) => (order === 'asc' ? a.stagedAt - b.stagedAt : b.stagedAt - a.stagedAt));
   return json(200, { tasks: all.slice(offset, offset + limit).map(taskJson) });
@@ -306,7 +316,14 @@ function v1Task(task: Task): Record<string, unknown> {
       ...(task.resources.disk > 0 ? [scalar('disk', task.resources.disk)] : []),
       ...(ports.length > 0 ? [{ name: 'ports', type: 'RANGES', ranges: { range: ports.map((p) => ({ begin: p, end: p })) }, role: '*' }] : []),
     ],
-    statuses: task.statuses.map((s) => ({ task_id: { value: task.id }, state: s.state, timestamp: seconds(s.timestamp), source: 'SOURCE_EXECUTOR', ...(s.reason ? { reason: s.reason } : {}), ...(s.message ? { message: s.message } : {}) })),
+    statuses: task.statuses.map((s) => ({
+      task_id: { value: task.id },
+      state: s.state,
+      timestamp: seconds(s.timestamp),
+      source: 'SOURCE_EXECUTOR',
+      ...(s.reason ? { reason: s.reason } : {}),
+      ...(s.message ? { message: s.message } : {}),
+    })),
   };
 }
 
@@ -401,7 +418,13 @@ export function agentHandler(world: MesosWorld, agent: Agent): Handler {
           resources: resourcesJson({ cpus: agent.node.cpus, gpus: 0, mem: Math.max(agent.node.memoryMb - 1024, 0), disk: 14_948, ports: '[31000-32000]' }),
           attributes: agent.flags.attributes,
           ...(leader ? { master_hostname: leader.flags.hostname } : {}),
-          flags: { master: detectorText(agent.flags.detector), work_dir: '/var/lib/mesos/agent', port: String(agent.flags.port), ip: agent.flags.ip, hostname: agent.flags.hostname },
+          flags: {
+            master: detectorText(agent.flags.detector),
+            work_dir: '/var/lib/mesos/agent',
+            port: String(agent.flags.port),
+            ip: agent.flags.ip,
+            hostname: agent.flags.hostname,
+          },
           frameworks: agentFrameworks(tasks),
           completed_frameworks: [],
           capabilities: ['MULTI_ROLE', 'HIERARCHICAL_ROLE'],
@@ -430,7 +453,14 @@ function agentFrameworks(tasks: readonly Task[]): Array<Record<string, unknown>>
   for (const task of tasks) byFramework.set(task.frameworkId, [...(byFramework.get(task.frameworkId) ?? []), task]);
   return [...byFramework].map(([id, mine]) => ({
     id,
-    executors: mine.map((t) => ({ id: t.id, name: `Command Executor (Task: ${t.id}) (Command: sh -c '${t.command}')`, source: t.id, tasks: [taskJson(t)], queued_tasks: [], completed_tasks: [] })),
+    executors: mine.map((t) => ({
+      id: t.id,
+      name: `Command Executor (Task: ${t.id}) (Command: sh -c '${t.command}')`,
+      source: t.id,
+      tasks: [taskJson(t)],
+      queued_tasks: [],
+      completed_tasks: [],
+    })),
     completed_executors: [],
   }));
 }

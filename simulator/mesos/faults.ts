@@ -58,9 +58,7 @@ export class MesosFaults extends FaultBook<MesosFault> {
 
   /** The faults of these kinds that hit a daemon starting on this VM, each used up once. */
   forNode(vmName: string, kinds: readonly Kind[] = AGENT_KINDS): MesosFault[] {
-    const hits = this.entries.filter(
-      (e) => kinds.includes(e.fault.kind) && ('vm' in e.fault && e.fault.vm !== undefined ? e.fault.vm === vmName : true),
-    );
+    const hits = this.entries.filter((e) => kinds.includes(e.fault.kind) && ('vm' in e.fault && e.fault.vm !== undefined ? e.fault.vm === vmName : true));
     return hits.map((hit) => this.spend(hit));
   }
 
@@ -80,7 +78,16 @@ export class MesosFaults extends FaultBook<MesosFault> {
   }
 }
 
-const KINDS: readonly Kind[] = [...NODE_KINDS, 'no-leader', 'leader-change', 'recovery-503', 'slow', 'marathon-unregistered', 'agent-dies', 'agent-partitioned'];
+const KINDS: readonly Kind[] = [
+  ...NODE_KINDS,
+  'no-leader',
+  'leader-change',
+  'recovery-503',
+  'slow',
+  'marathon-unregistered',
+  'agent-dies',
+  'agent-partitioned',
+];
 
 export function parseMesosFault(body: unknown): MesosFault {
   if (!isObject(body)) throw new InvalidInput('A fault is a JSON object with a "kind".');

@@ -119,7 +119,8 @@ function credentialsIn(text: string, flag: string): Credential[] {
     const list = (doc as { credentials?: unknown }).credentials ?? [doc];
     if (!Array.isArray(list)) throw new StartupFailure(`Failed to load flag '${flag}': "credentials" must be a list`);
     return list.map((c: { principal?: unknown; secret?: unknown }) => {
-      if (typeof c.principal !== 'string' || typeof c.secret !== 'string') throw new StartupFailure(`Failed to load flag '${flag}': each credential needs a principal and a secret`);
+      if (typeof c.principal !== 'string' || typeof c.secret !== 'string')
+        throw new StartupFailure(`Failed to load flag '${flag}': each credential needs a principal and a secret`);
       return { principal: c.principal, secret: c.secret };
     });
   }
@@ -141,7 +142,8 @@ export function masterFlags(files: Files, address: string): MasterFlags {
   const quorumText = flags.get('quorum');
   if (detector && quorumText === undefined) throw new StartupFailure('Need to specify --quorum for replicated log based registry when using ZooKeeper');
   const quorum = quorumText === undefined ? undefined : Number(quorumText);
-  if (quorum !== undefined && (!Number.isSafeInteger(quorum) || quorum < 1)) throw new StartupFailure(`Failed to load flag 'quorum': '${quorumText}' is not a number`);
+  if (quorum !== undefined && (!Number.isSafeInteger(quorum) || quorum < 1))
+    throw new StartupFailure(`Failed to load flag 'quorum': '${quorumText}' is not a number`);
   const ip = flags.get('ip') || address;
   const credentials = fileFlag(files, flags.get('credentials'), 'credentials');
   return {

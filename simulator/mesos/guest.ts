@@ -27,7 +27,15 @@ export class MesosGuest implements Guest {
     const firstBoot = !this.disks.has(vm.id);
     const plan = this.disks.get(vm.id) ?? bootPlan(vm.userData);
     this.disks.set(vm.id, plan);
-    const node: Node = { vmId: vm.id, vmName: vm.name, address: vm.address, cpus: vm.cpus, memoryMb: vm.memoryMb, admits: vm.admits, problems: [...plan.notes] };
+    const node: Node = {
+      vmId: vm.id,
+      vmName: vm.name,
+      address: vm.address,
+      cpus: vm.cpus,
+      memoryMb: vm.memoryMb,
+      admits: vm.admits,
+      problems: [...plan.notes],
+    };
     this.world.nodes.set(vm.address, node);
     const services = firstBoot ? plan.started : plan.enabled;
     for (const service of ['zookeeper', 'mesos-master', 'mesos-slave', 'marathon'] as const) {

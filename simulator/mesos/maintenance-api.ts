@@ -65,8 +65,8 @@ function machineIds(value: unknown): MachineId[] | string {
 function machineId(item: unknown): MachineId | string {
   if (item === null || typeof item !== 'object') return 'A machine id must be an object with hostname and/or ip';
   const { hostname, ip } = item as { hostname?: unknown; ip?: unknown };
-  if (hostname !== undefined && typeof hostname !== 'string') return 'A machine id\'s hostname must be a string';
-  if (ip !== undefined && typeof ip !== 'string') return 'A machine id\'s ip must be a string';
+  if (hostname !== undefined && typeof hostname !== 'string') return "A machine id's hostname must be a string";
+  if (ip !== undefined && typeof ip !== 'string') return "A machine id's ip must be a string";
   if (!hostname && !ip) return 'A machine id must have a hostname or an ip';
   return { ...(hostname ? { hostname } : {}), ...(ip ? { ip } : {}) };
 }
@@ -89,7 +89,8 @@ function schedule(group: Group, value: unknown): Reply {
     const startNs = nanos(unavailability?.['start']);
     if (startNs === undefined) return text(400, 'Unavailability start must be given in nanoseconds');
     const durationNs = unavailability?.['duration'] === undefined ? undefined : nanos(unavailability['duration']);
-    if (unavailability?.['duration'] !== undefined && (durationNs === undefined || durationNs < 0)) return text(400, 'Unavailability duration must be non-negative nanoseconds');
+    if (unavailability?.['duration'] !== undefined && (durationNs === undefined || durationNs < 0))
+      return text(400, 'Unavailability duration must be non-negative nanoseconds');
     for (const id of ids) {
       const key = machineKey(id);
       if (seen.has(key)) return text(400, `Machine '${JSON.stringify(idJson(id))}' appears more than once in the schedule`);
@@ -98,7 +99,8 @@ function schedule(group: Group, value: unknown): Reply {
     parsed.push({ machines: ids, startNs, ...(durationNs === undefined ? {} : { durationNs }) });
   }
   for (const key of group.maintenance.down.keys()) {
-    if (!seen.has(key)) return text(400, `Machine '${JSON.stringify(idJson(group.maintenance.down.get(key)!))}' is deactivated and cannot be removed from the schedule`);
+    if (!seen.has(key))
+      return text(400, `Machine '${JSON.stringify(idJson(group.maintenance.down.get(key)!))}' is deactivated and cannot be removed from the schedule`);
   }
   group.maintenance.windows = parsed;
   return text(200, '');
@@ -126,4 +128,3 @@ function up(group: Group, ids: readonly MachineId[]): Reply {
     .filter((w) => w.machines.length > 0);
   return text(200, '');
 }
-

@@ -23,7 +23,8 @@ export function marathonHandler(world: MesosWorld, marathon: Marathon): Handler 
     const leader = group?.leader;
     const { method, path } = request;
     if (method === 'GET' && path === '/ping') return text(200, 'pong', 'text/plain');
-    if (method === 'GET' && path === '/v2/leader') return leader ? json(200, { leader: `${leader.flags.hostname}:8080` }) : json(404, { message: 'There is no leader' });
+    if (method === 'GET' && path === '/v2/leader')
+      return leader ? json(200, { leader: `${leader.flags.hostname}:8080` }) : json(404, { message: 'There is no leader' });
     if (method === 'GET' && path === '/v2/info') return json(200, info(world, marathon));
     if (!group || !leader) return json(503, { message: 'Could not determine the current leader' });
     const reply = route(world, group.state, request);
@@ -38,13 +39,18 @@ function unauthorized(marathon: Marathon, authorization: string | undefined): Re
   if (!wanted) return undefined;
   const given = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '')?.[1];
   if (given !== undefined && Buffer.from(given, 'base64').toString('utf8') === `${wanted.user}:${wanted.password}`) return undefined;
-  return { status: 401, headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Basic realm="Mesosphere Marathon"' }, body: '{"message":"Invalid username or password."}' };
+  return {
+    status: 401,
+    headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Basic realm="Mesosphere Marathon"' },
+    body: '{"message":"Invalid username or password."}',
+  };
 }
 
 function info(world: MesosWorld, marathon: Marathon): Record<string, unknown> {
   const group = marathon.group;
   const leader = group?.leader;
-  const registeredId = group?.frameworkId && [...world.groups.values()].some((m) => m.frameworks.get(group.frameworkId!)?.active) ? group.frameworkId : undefined;
+  const registeredId =
+    group?.frameworkId && [...world.groups.values()].some((m) => m.frameworks.get(group.frameworkId!)?.active) ? group.frameworkId : undefined;
   return {
     name: 'marathon',
     version: MARATHON_VERSION,
@@ -345,7 +351,16 @@ function taskJson(task: Task): Record<string, unknown> {
 
 function deploymentJson(d: { id: string; version: string; appId: string; action: DeploymentAction }): Record<string, unknown> {
   const action = { action: d.action, app: d.appId };
-  return { id: d.id, version: d.version, affectedApps: [d.appId], affectedPods: [], steps: [{ actions: [action] }], currentActions: [{ ...action, readinessCheckResults: [] }], currentStep: 1, totalSteps: 1 };
+  return {
+    id: d.id,
+    version: d.version,
+    affectedApps: [d.appId],
+    affectedPods: [],
+    steps: [{ actions: [action] }],
+    currentActions: [{ ...action, readinessCheckResults: [] }],
+    currentStep: 1,
+    totalSteps: 1,
+  };
 }
 
 function queueJson(ctx: Ctx): Array<Record<string, unknown>> {

@@ -139,7 +139,8 @@ export function parseApp(body: unknown, id: string | undefined, base?: AppDefini
   };
   const cmd = raw['cmd'];
   if (cmd !== undefined && typeof cmd !== 'string') wrong('/cmd', 'error.expected.jsstring');
-  if ((cmd === undefined || cmd === '') && raw['container'] === undefined && raw['args'] === undefined) wrong('/', 'AppDefinition must either contain one of \'cmd\' or \'args\', and/or a \'container\'.');
+  if ((cmd === undefined || cmd === '') && raw['container'] === undefined && raw['args'] === undefined)
+    wrong('/', "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.");
   const instances = number('instances', 1, 0);
   if (!Number.isInteger(instances)) wrong('/instances', 'error.expected.jsnumber');
   const definition: AppDefinition = {

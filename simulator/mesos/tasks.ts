@@ -29,7 +29,8 @@ export function holdsResources(state: TaskState): boolean {
   return !isTerminal(state) && state !== 'TASK_UNREACHABLE';
 }
 
-export type Run = { readonly kind: 'sleep'; readonly ms: number; readonly code: number } | { readonly kind: 'exit'; readonly code: number } | { readonly kind: 'forever' };
+export type Run =
+  { readonly kind: 'sleep'; readonly ms: number; readonly code: number } | { readonly kind: 'exit'; readonly code: number } | { readonly kind: 'forever' };
 
 export function runOf(command: string | undefined): Run {
   const cmd = (command ?? '').trim();

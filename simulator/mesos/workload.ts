@@ -130,7 +130,8 @@ export class Workload {
   machinesDown(group: Group, machines: readonly MachineId[]): void {
     for (const record of [...group.agents.values()]) {
       if (!machines.some((m) => names(m, machineOf(record)))) continue;
-      for (const task of this.tasksOn(group, record.id)) this.end(group, task, 'TASK_GONE_BY_OPERATOR', 'Agent was brought down for maintenance', 'REASON_AGENT_REMOVED_BY_OPERATOR');
+      for (const task of this.tasksOn(group, record.id))
+        this.end(group, task, 'TASK_GONE_BY_OPERATOR', 'Agent was brought down for maintenance', 'REASON_AGENT_REMOVED_BY_OPERATOR');
       group.agents.delete(record.id);
       record.agent.registeredWith = undefined;
       if (record.agent.state === 'running') record.agent.state = 'disconnected';
@@ -183,7 +184,16 @@ export class Workload {
     }
   }
 
-  private place(app: App, count: number, tasks: readonly Task[], mesos: Group, frameworkId: string, state: MarathonState, declineMaintenance: boolean, now: number): void {
+  private place(
+    app: App,
+    count: number,
+    tasks: readonly Task[],
+    mesos: Group,
+    frameworkId: string,
+    state: MarathonState,
+    declineMaintenance: boolean,
+    now: number,
+  ): void {
     const id = app.definition.id;
     if (count === 0) {
       state.queue.delete(id);
@@ -227,7 +237,13 @@ export class Workload {
         version: configVersion(app),
       });
       peers.push(task);
-      offers.splice(offers.indexOf(offer), 1, { ...offer, cpus: offer.cpus - app.definition.cpus, mem: offer.mem - app.definition.mem, disk: offer.disk - app.definition.disk, freePorts: offer.freePorts - ports.length });
+      offers.splice(offers.indexOf(offer), 1, {
+        ...offer,
+        cpus: offer.cpus - app.definition.cpus,
+        mem: offer.mem - app.definition.mem,
+        disk: offer.disk - app.definition.disk,
+        freePorts: offer.freePorts - ports.length,
+      });
       left--;
     }
     if (left === 0) {

@@ -172,7 +172,11 @@ export class MesosWorld {
         const word = data.toString().trim();
         const mode = this.zookeeperMode(zk);
         if (word === 'srvr') {
-          socket.end(mode === 'not serving' ? 'This ZooKeeper instance is not currently serving requests\n' : `Zookeeper version: 3.4.10-emulated\nMode: ${mode}\nNode count: 4\n`);
+          socket.end(
+            mode === 'not serving'
+              ? 'This ZooKeeper instance is not currently serving requests\n'
+              : `Zookeeper version: 3.4.10-emulated\nMode: ${mode}\nNode count: 4\n`,
+          );
         } else {
           socket.end(`${word} is not executed because it is not in the whitelist.\n`);
         }
@@ -192,9 +196,7 @@ export class MesosWorld {
   }
 
   private groupFor(master: Master): Group | undefined {
-    const key = master.flags.detector
-      ? this.resolveZk(master.flags.detector, master.node)
-      : `standalone:${master.flags.ip}:${master.flags.port}`;
+    const key = master.flags.detector ? this.resolveZk(master.flags.detector, master.node) : `standalone:${master.flags.ip}:${master.flags.port}`;
     if (key === undefined) return undefined;
     let group = this.groups.get(key);
     if (!group) {
@@ -524,13 +526,18 @@ export class MesosWorld {
       if (framework && (!marathon || marathon.state !== 'up')) framework.active = false;
     }
     if (!marathon || marathon.state !== 'up' || marathon.unregistered) return undefined;
-    const key = this.resolveZk(marathon.flags.master, marathon.node) ?? (marathon.flags.master.kind === 'direct' ? this.nodes.get(marathon.flags.master.at.host)?.master?.group?.key : undefined);
+    const key =
+      this.resolveZk(marathon.flags.master, marathon.node) ??
+      (marathon.flags.master.kind === 'direct' ? this.nodes.get(marathon.flags.master.at.host)?.master?.group?.key : undefined);
     const mesos = key === undefined ? undefined : this.groups.get(key);
     if (!mesos?.leader || mesos.phase !== 'leading') return undefined;
     const leader = mesos.leader;
     if (!connects(marathon.node, leader.node, leader.flags.port)) return undefined;
     if (leader.flags.authenticateFrameworks && !accepted(leader, marathon.flags.mesosCredential)) {
-      noteOnce(marathon.node, `marathon: the leading master ${leader.flags.ip} refused its authentication${marathon.flags.mesosCredential ? '' : ' (it has no --mesos_authentication)'}`);
+      noteOnce(
+        marathon.node,
+        `marathon: the leading master ${leader.flags.ip} refused its authentication${marathon.flags.mesosCredential ? '' : ' (it has no --mesos_authentication)'}`,
+      );
       return undefined;
     }
     group.frameworkId ??= `${mesos.leader.id}-0000`;

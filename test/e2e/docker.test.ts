@@ -57,7 +57,7 @@ describe('SM on the Docker engine, end to end', function () {
     expect(logs).to.not.contain('demo-secret-key');
     const smLog = sm.logLines.join('\n');
     expect(smLog).to.not.contain('demo-secret-key');
-    const key = (info.Config.Env).find((e) => e.startsWith('SO_AUTH_KEY='))!.slice('SO_AUTH_KEY='.length);
+    const key = info.Config.Env.find((e) => e.startsWith('SO_AUTH_KEY='))!.slice('SO_AUTH_KEY='.length);
     expect(key).to.have.length(43);
     expect(smLog).to.not.contain(key);
     expect(logs).to.not.contain(key);
@@ -98,7 +98,7 @@ describe('A ready cluster stays true, on the Docker engine', function () {
     await agentLost(world(), await world().startSm('docker', DAY2), 'VM stopped');
   });
 
-  it('follows a leader change and replaces the leading master\'s destroyed VM', async () => {
+  it("follows a leader change and replaces the leading master's destroyed VM", async () => {
     const sm = await world().startSm('docker', DAY2);
     await leaderChanges(world(), sm);
     await masterLost(world(), sm);
@@ -114,8 +114,7 @@ describe('SM killed mid-provisioning, on the Docker engine', function () {
   const world = useWorld({ docker: 'engine', adjust: SLOW_PROVISIONING });
 
   it('finishes after a restart on the same registry, with no second container and no extra VM', async () => {
-    const count = async (): Promise<number> =>
-      (await docker.listContainers({ filters: { label: ['mesos-sm.instance=survivor'] } })).length;
+    const count = async (): Promise<number> => (await docker.listContainers({ filters: { label: ['mesos-sm.instance=survivor'] } })).length;
     await smKilledMidProvisioning(world(), 'docker', count);
   });
 });
@@ -146,7 +145,7 @@ describe('SM on Docker Swarm, end to end', function () {
   });
 });
 
-describe('The orchestrator image under hurtle\'s cloud controller', function () {
+describe("The orchestrator image under hurtle's cloud controller", function () {
   this.timeout(120_000);
   let world: SoWorld;
 
@@ -158,7 +157,7 @@ describe('The orchestrator image under hurtle\'s cloud controller', function () 
     await world.close();
   });
 
-  it('comes up on the container\'s environment alone and answers hurtle\'s whole sequence', async () => {
+  it("comes up on the container's environment alone and answers hurtle's whole sequence", async () => {
     await playHurtle(world, 'docker');
   });
 });

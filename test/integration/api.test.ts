@@ -54,7 +54,7 @@ describe('SM OCCI API', () => {
       expect(reply.status).to.equal(501);
     });
 
-    it('renders errors in the client\'s rendering: the message as text/plain, text/occi, or a JSON object', async () => {
+    it("renders errors in the client's rendering: the message as text/plain, text/occi, or a JSON object", async () => {
       const as = async (accept: string) => {
         const reply = await sm().call('GET', '/mesos/none', { headers: { ...DEMO, Accept: accept } });
         return [reply.status, reply.header('content-type'), reply.body];
@@ -67,7 +67,9 @@ describe('SM OCCI API', () => {
 
     it('answers CONNECT, which no route serves, with 405 and the methods it allows', async () => {
       const answer = await new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(new URL(sm().url).port), '127.0.0.1', () => socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+        const socket = connect(Number(new URL(sm().url).port), '127.0.0.1', () =>
+          socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'),
+        );
         let text = '';
         socket.on('data', (chunk) => (text += chunk.toString('utf8')));
         socket.on('end', () => resolve(text));
@@ -106,7 +108,13 @@ describe('SM OCCI API', () => {
       expect(reply.status).to.equal(200);
       expect(reply.header('content-type')).to.equal('text/plain');
       const lines = reply.body.trim().split('\n');
-      expect(lines.map((l) => l.split(';')[0])).to.deep.equal(['Category: mesos', 'Category: entity', 'Category: resource', 'Category: link', 'Category: retry']);
+      expect(lines.map((l) => l.split(';')[0])).to.deep.equal([
+        'Category: mesos',
+        'Category: entity',
+        'Category: resource',
+        'Category: link',
+        'Category: retry',
+      ]);
       expect(lines[0], 'GFD.223: the location is a path').to.contain('location="/mesos/"');
       expect(lines[1]).to.contain('attributes="occi.core.id{immutable} occi.core.title"');
       expect(lines[2]).to.contain('rel="http://schemas.ogf.org/occi/core#entity"');
@@ -136,9 +144,9 @@ describe('SM OCCI API', () => {
 
     it('filters by a Category header', async () => {
       const filtered = async (category: string) =>
-        parseCategories(
-          (await sm().call('GET', '/-/', { headers: { ...DEMO, Accept: 'text/occi', Category: category } })).header('category') ?? '',
-        ).map((c) => c.term);
+        parseCategories((await sm().call('GET', '/-/', { headers: { ...DEMO, Accept: 'text/occi', Category: category } })).header('category') ?? '').map(
+          (c) => c.term,
+        );
       expect(await filtered(KIND)).to.deep.equal(['mesos']);
       expect(await filtered(`retry; scheme="${RETRY_TYPE.split('#')[0]}#"`)).to.deep.equal(['retry']);
       expect(await filtered('resource; scheme="http://schemas.ogf.org/occi/core#"')).to.deep.equal(['mesos', 'resource']);
@@ -268,7 +276,10 @@ describe('SM OCCI API', () => {
       const replaced = await sm().call('PUT', '/mesos/round', { headers: { ...DEMO, 'Content-Type': 'text/plain' }, body: edited });
       expect([replaced.status, replaced.body.split('\n')[0]], replaced.body).to.deep.equal([200, got.body.split('\n')[0]]);
       expect(sm().sm.registry.find('demo', 'round')!.attributes['occi.core.title']).to.equal('renamed');
-      const unchanged = await sm().call('PUT', '/mesos/round', { headers: { ...DEMO, 'Content-Type': 'text/plain' }, body: got.body.replace(/occi\.core\.title="[^"]*"/, 'occi.core.title="renamed"') });
+      const unchanged = await sm().call('PUT', '/mesos/round', {
+        headers: { ...DEMO, 'Content-Type': 'text/plain' },
+        body: got.body.replace(/occi\.core\.title="[^"]*"/, 'occi.core.title="renamed"'),
+      });
       expect(unchanged.status).to.equal(200);
       const json = (await sm().call('GET', '/mesos/round', { headers: { ...DEMO, Accept: 'application/occi+json' } })).json<any>();
       json.title = 'in JSON';
@@ -290,7 +301,7 @@ describe('SM OCCI API', () => {
   });
 
   describe('list and get', () => {
-    it('lists the caller\'s instances in every collection rendering', async () => {
+    it("lists the caller's instances in every collection rendering", async () => {
       const a = await sm().create();
       const b = await sm().create();
       const urls = [`${sm().url}/mesos/${a}`, `${sm().url}/mesos/${b}`];
@@ -302,7 +313,12 @@ describe('SM OCCI API', () => {
       expect(uris.header('content-type')).to.equal('text/uri-list');
       expect(uris.body.trim().split('\r\n').sort()).to.deep.equal([...urls].sort());
       const json = await sm().call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'application/occi+json' } });
-      expect(json.json<any>().resources.map((r: any) => r.id).sort()).to.deep.equal([a, b].sort());
+      expect(
+        json
+          .json<any>()
+          .resources.map((r: any) => r.id)
+          .sort(),
+      ).to.deep.equal([a, b].sort());
       const root = await sm().call('GET', '/', { headers: { ...DEMO, Accept: 'text/occi' } });
       expect(root.header('x-occi-location')).to.equal(occi.header('x-occi-location'));
     });
@@ -322,7 +338,12 @@ describe('SM OCCI API', () => {
         }
         return seen;
       };
-      const uris = await walk('text/uri-list', (body) => body.trim().split('\r\n').map((u) => u.split('/').pop()!));
+      const uris = await walk('text/uri-list', (body) =>
+        body
+          .trim()
+          .split('\r\n')
+          .map((u) => u.split('/').pop()!),
+      );
       // Oldest first; these were made in one instant of the test's clock, so by id.
       const order = [...ids].sort();
       expect(uris, 'five instances in pages of two').to.deep.equal(order);
@@ -340,7 +361,9 @@ describe('SM OCCI API', () => {
       const a = await sm().create(DEMO, 'mesos.agents=2');
       const b = await sm().create(DEMO, 'mesos.agents=2');
       const agents = async (): Promise<Record<string, unknown>> => {
-        const doc = (await sm().call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'application/occi+json' } })).json<{ resources: Array<{ id: string; attributes: Record<string, unknown> }> }>();
+        const doc = (await sm().call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'application/occi+json' } })).json<{
+          resources: Array<{ id: string; attributes: Record<string, unknown> }>;
+        }>();
         return Object.fromEntries(doc.resources.map((r) => [r.id, r.attributes['mesos.agents']]));
       };
       expect(await agents()).to.deep.equal({ [a]: 2, [b]: 2 });
@@ -384,9 +407,7 @@ describe('SM OCCI API', () => {
       const id = await sm().create();
       const occi = await sm().call('GET', `/mesos/${id}`, { headers: { ...DEMO, Accept: 'text/occi' } });
       expect(occi.body).to.equal('OK');
-      expect(parseAttributes(occi.header('x-occi-attribute')!).find((a) => a.name === 'mcn.service.state')!.value.value).to.equal(
-        'initialise',
-      );
+      expect(parseAttributes(occi.header('x-occi-attribute')!).find((a) => a.name === 'mcn.service.state')!.value.value).to.equal('initialise');
       const json = (await sm().call('GET', `/mesos/${id}`, { headers: { ...DEMO, Accept: 'application/occi+json' } })).json<any>();
       expect(json).to.deep.include({ id, kind: `${SCHEME}mesos`, actions: [] });
     });
@@ -419,7 +440,9 @@ describe('SM OCCI API', () => {
         const current = registry.find('demo', id)!;
         registry.change(current.uid, current.version, { state }, { actor: 'service-manager', type: 'state_changed', state });
       }
-      const title = await sm().call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'occi.core.title="renamed", mcn.service.on_failure="keep"' } });
+      const title = await sm().call('POST', `/mesos/${id}`, {
+        headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'occi.core.title="renamed", mcn.service.on_failure="keep"' },
+      });
       expect(attributesOf(title.body)).to.include({ 'mcn.service.state': 'ready', 'occi.core.title': 'renamed', 'mcn.service.on_failure': 'keep' });
       const scale = await sm().call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.agents=5' } });
       expect(attributesOf(scale.body)).to.include({ 'mcn.service.state': 'update', 'mcn.service.state.message': 'Updating: mesos.agents 2 → 5.' });
@@ -446,7 +469,7 @@ describe('SM OCCI API', () => {
       const refused = await update('mesos.agents=3');
       expect(refused.status).to.equal(409);
       expect(refused.body).to.match(/autoscaler sets mesos.agents; send mesos.autoscale=false/);
-      expect((await update('mesos.autoscale.max=6, mesos.autoscale.cpu_high=0.9')).status, 'the autoscaler\'s own settings').to.equal(200);
+      expect((await update('mesos.autoscale.max=6, mesos.autoscale.cpu_high=0.9')).status, "the autoscaler's own settings").to.equal(200);
       expect(attributesOf((await update('mesos.autoscale=false, mesos.agents=3')).body)).to.include({ 'mesos.autoscale': false, 'mesos.agents': 3 });
       expect((await update('mesos.autoscale=true, mesos.agents=2')).status, 'turned on with a starting size').to.equal(200);
     });
@@ -536,16 +559,27 @@ describe('SM OCCI API', () => {
       expect((await sm().call('PUT', '/mesos/going', { headers: { ...DEMO, ...OCCI, Category: KIND } })).status).to.equal(409);
     });
 
-    it('deletes all of the caller\'s instances on DELETE of the collection', async () => {
+    it("deletes all of the caller's instances on DELETE of the collection", async () => {
       await sm().create();
       await sm().create();
       const mistaken = await sm().call('DELETE', '/mesos/?id=one', { headers: DEMO });
-      expect([mistaken.status, mistaken.body], 'a query it does not understand deletes nothing').to.deep.equal([400, 'Unknown query parameter "id"; only ?action=<term> is understood.\n']);
-      expect(sm().sm.registry.list('demo').map((r) => r.state)).to.deep.equal(['initialise', 'initialise']);
+      expect([mistaken.status, mistaken.body], 'a query it does not understand deletes nothing').to.deep.equal([
+        400,
+        'Unknown query parameter "id"; only ?action=<term> is understood.\n',
+      ]);
+      expect(
+        sm()
+          .sm.registry.list('demo')
+          .map((r) => r.state),
+      ).to.deep.equal(['initialise', 'initialise']);
       const reply = await sm().call('DELETE', '/mesos/', { headers: { ...DEMO, Accept: 'text/uri-list' } });
       expect(reply.status).to.equal(200);
       expect(reply.body.trim().split('\r\n')).to.have.length(2);
-      expect(sm().sm.registry.list('demo').map((r) => r.state)).to.deep.equal(['destroy', 'destroy']);
+      expect(
+        sm()
+          .sm.registry.list('demo')
+          .map((r) => r.state),
+      ).to.deep.equal(['destroy', 'destroy']);
     });
 
     it('renders the instance in destroy for JSON clients', async () => {

@@ -28,16 +28,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 
 function config(dir: string, extra = ''): string {
   const file = join(dir, 'sm.cfg');
-  writeFileSync(
-    file,
-    [
-      ...baseConfig('registry.db'),
-      '[simulator]',
-      `fixtures = ${join(ETC, 'simulator.json')}`,
-      'listen = 127.0.0.1:0',
-      extra,
-    ].join('\n'),
-  );
+  writeFileSync(file, [...baseConfig('registry.db'), '[simulator]', `fixtures = ${join(ETC, 'simulator.json')}`, 'listen = 127.0.0.1:0', extra].join('\n'));
   return file;
 }
 

@@ -1,13 +1,6 @@
 import { expect } from 'chai';
 import { SystemTimers } from '../../lib/clock.js';
-import {
-  CloudResourceNotFound,
-  CloudStackError,
-  CloudStackTimeout,
-  connectCloudStack,
-  type CloudStack,
-  type SubmittedVm,
-} from '../../lib/cloudstack/index.js';
+import { CloudResourceNotFound, CloudStackError, CloudStackTimeout, connectCloudStack, type CloudStack, type SubmittedVm } from '../../lib/cloudstack/index.js';
 import { AxiosTransport, type HttpRequest, type Transport } from '../../lib/cloudstack/transport.js';
 import { createMemoryLogger } from '../../lib/logger.js';
 import { parseFixtures } from '../../simulator/fixtures.js';
@@ -23,7 +16,7 @@ class CountingTransport implements Transport {
   private readonly inner = new AxiosTransport();
 
   send(request: HttpRequest) {
-    const query = request.method === 'GET' ? request.url.split('?')[1] ?? '' : request.body ?? '';
+    const query = request.method === 'GET' ? (request.url.split('?')[1] ?? '') : (request.body ?? '');
     this.commands.push(new URLSearchParams(query).get('command') ?? '');
     return this.inner.send(request);
   }
@@ -58,12 +51,14 @@ describe('CloudStack client against the simulator', () => {
   beforeEach(() => start());
   afterEach(() => t.close());
 
-  it('signs on the cloud\'s clock: a simulator 24 minutes ahead refuses a real-time signer and serves one on its clock', async () => {
+  it("signs on the cloud's clock: a simulator 24 minutes ahead refuses a real-time signer and serves one on its clock", async () => {
     await t.close();
     timers = new SystemTimers(SCALE, Date.now() - 30_000);
     t = await startTestSimulator({ timers, fixtures: parseFixtures(shippedFixtures()) });
     const account = { endpoint: t.url, apiKey: 'demo-api-key', secretKey: 'demo-secret-key' };
-    const refused = await connectCloudStack({ ...account, timers: new SystemTimers() }).discovery.zone('sim-zone-1').catch((error: unknown) => error);
+    const refused = await connectCloudStack({ ...account, timers: new SystemTimers() })
+      .discovery.zone('sim-zone-1')
+      .catch((error: unknown) => error);
     expect(refused).to.be.instanceOf(CloudStackError);
     expect((refused as CloudStackError).errorcode).to.equal(401);
     expect((await connectCloudStack({ ...account, timers }).discovery.zone('sim-zone-1')).name).to.equal('sim-zone-1');
@@ -166,7 +161,13 @@ describe('CloudStack client against the simulator', () => {
 
   describe('faults', () => {
     it('reports a refused deploy with its class and leaves no VM', async () => {
-      await fault({ kind: 'fail-call', command: 'deployVirtualMachine', count: 1, errorcode: 535, errortext: "Maximum number of resources of type 'user_vm' has been exceeded." });
+      await fault({
+        kind: 'fail-call',
+        command: 'deployVirtualMachine',
+        count: 1,
+        errorcode: 535,
+        errortext: "Maximum number of resources of type 'user_vm' has been exceeded.",
+      });
       const error = await cs.vms.deploy({ name: 'q', ...(await placement()), tags: {} }, { deadlineMs: DEADLINE }).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(CloudStackError);
       expect((error as CloudStackError).classification).to.equal('quota');
@@ -174,8 +175,16 @@ describe('CloudStack client against the simulator', () => {
     });
 
     it('names the VM a failed deploy job left in Error, so the caller can destroy it', async () => {
-      await fault({ kind: 'fail-job', command: 'deployVirtualMachine', count: 1, errorcode: 533, errortext: 'Unable to create a deployment for VM[User|i-2-1-VM]' });
-      const error = (await cs.vms.deploy({ name: 'e', ...(await placement()), tags: { owner: 'x' } }, { deadlineMs: DEADLINE }).catch((e: unknown) => e)) as CloudStackError;
+      await fault({
+        kind: 'fail-job',
+        command: 'deployVirtualMachine',
+        count: 1,
+        errorcode: 533,
+        errortext: 'Unable to create a deployment for VM[User|i-2-1-VM]',
+      });
+      const error = (await cs.vms
+        .deploy({ name: 'e', ...(await placement()), tags: { owner: 'x' } }, { deadlineMs: DEADLINE })
+        .catch((e: unknown) => e)) as CloudStackError;
       expect(error).to.include({ errorcode: 533, classification: 'capacity' });
       expect((await cs.vms.get(error.resourceId!))!.state).to.equal('Error');
       await cs.vms.destroy(error.resourceId!, { deadlineMs: DEADLINE });
@@ -184,7 +193,9 @@ describe('CloudStack client against the simulator', () => {
 
     it('reports exhausted capacity as a capacity error, retryable later', async () => {
       await fault({ kind: 'capacity', vms: 0 });
-      const error = (await cs.vms.deploy({ name: 'full', ...(await placement()), tags: {} }, { deadlineMs: DEADLINE }).catch((e: unknown) => e)) as CloudStackError;
+      const error = (await cs.vms
+        .deploy({ name: 'full', ...(await placement()), tags: {} }, { deadlineMs: DEADLINE })
+        .catch((e: unknown) => e)) as CloudStackError;
       expect(error).to.include({ errorcode: 533, classification: 'capacity' });
       expect((await simVms())[0].state).to.equal('Error');
     });
@@ -227,14 +238,14 @@ describe('CloudStack client against the simulator', () => {
   });
 
   describe('rate limits', () => {
-    it('rides out the server\'s throttling by honouring its 429s', async () => {
+    it("rides out the server's throttling by honouring its 429s", async () => {
       await start({ throttling: { enabled: true, intervalMs: 1000, max: 5 } }, { rateLimit: { perSecond: 1000, burst: 1000 } });
       const answers = await Promise.all(Array.from({ length: 20 }, () => cs.client.request('listZones')));
       expect(answers).to.have.length(20);
       expect(log.lines.some((line) => line.includes('will be retried') && line.includes('429 The given user has reached'))).to.equal(true);
     });
 
-    it('stays under the server\'s limit with its own token bucket', async () => {
+    it("stays under the server's limit with its own token bucket", async () => {
       await start({ throttling: { enabled: true, intervalMs: 1000, max: 5 } }, { rateLimit: { perSecond: 2, burst: 1 } });
       await Promise.all(Array.from({ length: 12 }, () => cs.client.request('listZones')));
       expect(log.lines.join('')).to.not.contain('will be retried');

@@ -4,10 +4,10 @@ import { DEMO, SCHEME, useTestSm } from '../support/sm.js';
 
 const JSON_ACCEPT = { ...DEMO, Accept: 'application/occi+json' };
 
-describe('SM for hurtle\'s code (json_dialect = pyssf)', () => {
+describe("SM for hurtle's code (json_dialect = pyssf)", () => {
   const sm = useTestSm(() => ({ orchestration: () => new RecordingOrchestration(), extraConfig: '[service_manager]\njson_dialect = pyssf' }));
 
-  it('gives hurtle\'s dependency lookup the mesos kind: the last category of the query interface list that has related', async () => {
+  it("gives hurtle's dependency lookup the mesos kind: the last category of the query interface list that has related", async () => {
     const registry = (await sm().call('GET', '/-/', { headers: JSON_ACCEPT })).json<Array<Record<string, any>>>();
     expect(registry).to.be.an('array');
     const category = registry.filter((c) => 'related' in c).pop()!;

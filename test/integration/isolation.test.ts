@@ -53,7 +53,7 @@ describe('SM tenant isolation', () => {
         expect(sm().sm.registry.find(ownerName, id)!.state).to.equal('initialise');
       });
 
-      it('PUT with the same id makes the caller\'s own instance and leaves the other untouched', async () => {
+      it("PUT with the same id makes the caller's own instance and leaves the other untouched", async () => {
         await sm().call('PUT', '/mesos/shared-name', { headers: { ...owner, 'Content-Type': 'text/occi', Category: KIND } });
         const before = sm().sm.registry.find(ownerName, 'shared-name')!;
         const reply = await sm().call('PUT', '/mesos/shared-name', {

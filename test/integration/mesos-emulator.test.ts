@@ -29,7 +29,8 @@ describe('Emulated Mesos guest', function () {
 
   afterEach(() => t.close());
 
-  const cluster = (masters: number, agents: number, options: ClusterOptions = {}): Promise<EmulatedCluster> => emulatedCluster(t, clock, masters, agents, options);
+  const cluster = (masters: number, agents: number, options: ClusterOptions = {}): Promise<EmulatedCluster> =>
+    emulatedCluster(t, clock, masters, agents, options);
 
   const get = (url: string): Promise<Reply> => call('GET', url);
 
@@ -175,17 +176,20 @@ describe('Emulated Mesos guest', function () {
     expect(frameworks).to.have.length(1);
     expect(frameworks[0]).to.include({ id: elected[0].frameworkId, name: 'marathon', active: true });
     expect((await get(`http://${masters[0]}:8080/v2/leader`)).json<any>().leader).to.equal(elected[0].leader);
-    const created = await call('POST', `http://${masters[0]}:8080/v2/apps`, { headers: { 'Content-Type': 'application/json' }, body: '{"id":"/smoke","cmd":"sleep 600"}' });
+    const created = await call('POST', `http://${masters[0]}:8080/v2/apps`, {
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"id":"/smoke","cmd":"sleep 600"}',
+    });
     expect(created.status).to.equal(201);
     expect((await call('POST', `http://${masters[0]}:8080/v2/apps`, { body: '{"id":"/smoke","cmd":"sleep 1"}' })).status).to.equal(409);
   });
 
-  it('registers only the agents and the framework that authenticate with the masters\' credentials, and serves Marathon only with its own', async () => {
+  it("registers only the agents and the framework that authenticate with the masters' credentials, and serves Marathon only with its own", async () => {
     const credentials = clusterCredentials('cluster secret');
     const { masters, agents } = await cluster(1, 3, { credentials, agentCredentials: [credentials, clusterCredentials('another secret'), undefined] });
     await passTime(clock, BOOT_MS);
     const slaves = (await get(`http://${masters[0]}:5050/master/slaves`)).json<any>().slaves.map((s: any) => s.hostname);
-    expect(slaves, 'only the agent with the cluster\'s credential').to.deep.equal([agents[0]]);
+    expect(slaves, "only the agent with the cluster's credential").to.deep.equal([agents[0]]);
     const nodes = (await t.control('GET', '/mesos/nodes')).json<any[]>();
     const problems = (address: string): string[] => nodes.find((n) => n.address === address).problems;
     expect(problems(agents[1])).to.include(`mesos-slave: the master ${masters[0]} refused its authentication`);
@@ -193,7 +197,11 @@ describe('Emulated Mesos guest', function () {
     const frameworks = (await get(`http://${masters[0]}:5050/master/frameworks`)).json<any>().frameworks;
     expect(frameworks.map((f: any) => [f.name, f.active])).to.deep.equal([['marathon', true]]);
     const unauthenticated = await get(`http://${masters[0]}:8080/v2/info`);
-    expect([unauthenticated.status, unauthenticated.header('www-authenticate'), unauthenticated.body]).to.deep.equal([401, 'Basic realm="Mesosphere Marathon"', '{"message":"Invalid username or password."}']);
+    expect([unauthenticated.status, unauthenticated.header('www-authenticate'), unauthenticated.body]).to.deep.equal([
+      401,
+      'Basic realm="Mesosphere Marathon"',
+      '{"message":"Invalid username or password."}',
+    ]);
     const wrong = await call('GET', `http://${masters[0]}:8080/v2/info`, { headers: { Authorization: marathonAuthorization(clusterCredentials('guess')) } });
     expect(wrong.status).to.equal(401);
     const right = await call('GET', `http://${masters[0]}:8080/v2/info`, { headers: { Authorization: marathonAuthorization(credentials) } });
@@ -206,7 +214,10 @@ describe('Emulated Mesos guest', function () {
     expect((await get(`http://${masters[0]}:5050/master/health`)).status).to.equal(200);
     await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id: masterVms[0].id, expunge: 'true' });
     await passTime(clock, 5000);
-    const error = await get(`http://${masters[0]}:5050/master/health`).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    const error = await get(`http://${masters[0]}:5050/master/health`).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
     expect(error).to.equal('ECONNREFUSED');
   });
 });

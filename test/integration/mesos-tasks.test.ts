@@ -56,7 +56,13 @@ describe('Work on the emulated Mesos cluster', function () {
     expect(used.reduce((a: number, b: number) => a + b, 0)).to.equal(2);
     expect(used, 'spread over both agents').to.deep.equal([1, 1]);
     const metrics = await get(`${master}/metrics/snapshot`);
-    expect(metrics).to.include({ 'master/cpus_used': 2, 'master/cpus_total': 4, 'master/tasks_running': 4, 'master/mem_used': 512, 'master/cpus_percent': 0.5 });
+    expect(metrics).to.include({
+      'master/cpus_used': 2,
+      'master/cpus_total': 4,
+      'master/tasks_running': 4,
+      'master/mem_used': 512,
+      'master/cpus_percent': 0.5,
+    });
     const web = (await get(`${marathon}/v2/apps/web`)).app;
     expect(web).to.include({ tasksRunning: 4, tasksStaged: 0, instances: 4 });
     expect(web.tasks).to.have.length(4);
@@ -69,7 +75,7 @@ describe('Work on the emulated Mesos cluster', function () {
     expect(agentState.frameworks[0].executors).to.have.length(2);
   });
 
-  it('finishes a task that sleeps 5 s, fails one that exits 3, and delays the failing app\'s next launch', async () => {
+  it("finishes a task that sleeps 5 s, fails one that exits 3, and delays the failing app's next launch", async () => {
     await app({ id: '/nap', cmd: 'sleep 5', cpus: 0.1, mem: 32, instances: 1 });
     await app({ id: '/broken', cmd: 'exit 3', cpus: 0.1, mem: 32, instances: 1, backoffSeconds: 30 });
     await passTime(clock, LAUNCH_MS);
@@ -119,7 +125,10 @@ describe('Work on the emulated Mesos cluster', function () {
     const locked = await send('PUT', `${marathon}/v2/apps/web`, { cmd: 'sleep 2000' });
     expect(locked.status, 'a config change restarts the tasks').to.equal(200);
     const again = await send('PUT', `${marathon}/v2/apps/web`, { instances: 3 });
-    expect([again.status, again.json<any>().message]).to.deep.equal([409, "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'."]);
+    expect([again.status, again.json<any>().message]).to.deep.equal([
+      409,
+      "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.",
+    ]);
     await passTime(clock, LAUNCH_MS + 2000);
     const restarted = (await get(`${marathon}/v2/apps/web/tasks`)).tasks;
     expect(restarted.map((task: any) => task.state)).to.deep.equal(['TASK_RUNNING', 'TASK_RUNNING']);

@@ -39,7 +39,11 @@ describe('Probes and metrics', () => {
   it('readiness runs every check at once and answers 503 naming those that fail or do not answer in time, telling why only the log', async () => {
     const { logger, lines } = createMemoryLogger();
     const never: ReadinessCheck = () => new Promise(() => undefined);
-    const checks: Record<string, ReadinessCheck> = { store: async () => undefined, engine: never, cloud: async () => Promise.reject(new Error('refused at 10.1.2.3')) };
+    const checks: Record<string, ReadinessCheck> = {
+      store: async () => undefined,
+      engine: never,
+      cloud: async () => Promise.reject(new Error('refused at 10.1.2.3')),
+    };
     const app = express();
     app.use(probes(checks, logger, 50));
     app.use((_req, res) => res.status(418).end());
@@ -93,7 +97,7 @@ describe('Probes and metrics', () => {
       sm = undefined;
     });
 
-    it('SM: serves instances by state and tenant and its HTTP requests by route, without credentials and without an instance\'s id', async () => {
+    it("SM: serves instances by state and tenant and its HTTP requests by route, without credentials and without an instance's id", async () => {
       sm = await startTestSm();
       const id = await sm.create(DEMO, 'mesos.agents=2');
       await sm.create(DEMO);
@@ -143,7 +147,7 @@ describe('Probes and metrics', () => {
     });
     after(async () => world.close());
 
-    it('answers without credentials, and the image\'s healthcheck finds it where its environment says it listens', async () => {
+    it("answers without credentials, and the image's healthcheck finds it where its environment says it listens", async () => {
       const env = hurtleEnvironment(world, 'so-probed');
       const so = await world.startUnderHurtle(env);
       expect((await call('GET', `${so.url}/healthz`)).status).to.equal(200);
@@ -159,7 +163,12 @@ describe('Probes and metrics', () => {
       expect((await call('GET', `${so.url}/healthz`)).status).to.equal(200);
       const text = (await call('GET', `${so.url}/metrics`)).body;
       expect(sample(text, 'http_requests_total{route="/healthz",method="GET",status="200"}')).to.equal(1);
-      for (const name of ['so_cloudstack_calls_total', 'so_cloudstack_call_duration_seconds', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+      for (const name of [
+        'so_cloudstack_calls_total',
+        'so_cloudstack_call_duration_seconds',
+        'process_cpu_user_seconds_total',
+        'nodejs_eventloop_lag_seconds',
+      ]) {
         expect(text, name).to.include(`# TYPE ${name}`);
       }
     });

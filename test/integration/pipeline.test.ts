@@ -76,7 +76,7 @@ describe('A ready cluster stays true, on the process runtime', function () {
     await leaderChanges(world(), await world().startSm('process', DAY2));
   });
 
-  it('replaces the leading master\'s destroyed VM at its address while another master leads', async () => {
+  it("replaces the leading master's destroyed VM at its address while another master leads", async () => {
     await masterLost(world(), await world().startSm('process', DAY2));
   });
 
@@ -152,7 +152,10 @@ describe('SM pipeline details, on the process runtime', function () {
     await sm.untilState(DEMO, id, 'ready');
     const uid = uidOf(sm.sm, DEMO, id);
     const log = join(sm.dir, 'so', `mesos-so-${uid}.log`);
-    const reads = (): number => readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"path":"/orchestrator/default"') && l.includes('"method":"GET"')).length;
+    const reads = (): number =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"path":"/orchestrator/default"') && l.includes('"method":"GET"')).length;
     const driver = sm.sm.pipeline!.driver;
     await until(() => !driver.active(uid) && Date.now() - (driver.lastObserved(uid) ?? 0) > 1000);
     const before = reads();
@@ -161,10 +164,11 @@ describe('SM pipeline details, on the process runtime', function () {
     expect(reads() - before).to.be.within(1, 2);
   });
 
-  it('fails a phase that outlives the SM deadline with the orchestrator\'s last words, and removes the VMs', async () => {
+  it("fails a phase that outlives the SM deadline with the orchestrator's last words, and removes the VMs", async () => {
     const sm = await world().startSm('process', { extra: '[pipeline]\ndeadline_deploy_s = 1' });
     // The cloud's answers about jobs come late: the deploy's work is done there, but the orchestrator cannot see it finish.
-    for (const command of ['listAsyncJobs', 'queryAsyncJobResult']) await world().sim.control('POST', '/faults', { kind: 'latency', command, count: 10, ms: 150_000 });
+    for (const command of ['listAsyncJobs', 'queryAsyncJobResult'])
+      await world().sim.control('POST', '/faults', { kind: 'latency', command, count: 10, ms: 150_000 });
     const id = await sm.create(DEMO, 'mesos.agents=1');
     const failed = await sm.untilState(DEMO, id, 'failed');
     expect(failed['mcn.service.state.message']).to.match(/^deploy did not finish within 1 s; the orchestrator last reported: deploy: /);
@@ -178,7 +182,13 @@ describe('SM pipeline details, on the process runtime', function () {
     const id = await sm.create(DEMO, 'mesos.agents=1');
     await sm.untilState(DEMO, id, 'ready');
     const uid = uidOf(sm.sm, DEMO, id);
-    await world().sim.control('POST', '/faults', { kind: 'fail-call', command: 'destroyVirtualMachine', count: 1000, errorcode: 530, errortext: 'Internal error executing command' });
+    await world().sim.control('POST', '/faults', {
+      kind: 'fail-call',
+      command: 'destroyVirtualMachine',
+      count: 1000,
+      errorcode: 530,
+      errortext: 'Internal error executing command',
+    });
     await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO });
     const failed = await sm.untilState(DEMO, id, 'failed', 60_000);
     expect(failed['mcn.service.state.message']).to.match(/^Teardown failed: .*530.*It is retried automatically\.$/);
@@ -224,8 +234,12 @@ describe('SM pipeline details, on the process runtime', function () {
     };
     await group('left-behind', { 'mesos.instance': 'gone-instance', 'mesos.manager': sm.sm.managerId });
     await group('someone-elses', { 'mesos.instance': 'gone-instance', 'mesos.manager': 'another-sm' });
-    const names = async (): Promise<string[]> => ((await world().sim.api(DEMO_KEYS, 'listSecurityGroups')).inner['securitygroup'] as Array<{ name: string }>).map((g) => g.name).sort();
-    await until(async () => (await world().sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: 'left-behind' })).inner['securitygroup']?.[0]?.tags?.length === 2);
+    const names = async (): Promise<string[]> =>
+      ((await world().sim.api(DEMO_KEYS, 'listSecurityGroups')).inner['securitygroup'] as Array<{ name: string }>).map((g) => g.name).sort();
+    await until(
+      async () =>
+        (await world().sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: 'left-behind' })).inner['securitygroup']?.[0]?.tags?.length === 2,
+    );
     const before = await names();
     expect(before).to.include.members(['left-behind', 'someone-elses', String(ready['occi.mcn.stack.id'])]);
     expect(await sm.sm.pipeline!.reconciler.sweepVms()).to.equal(1);
@@ -264,7 +278,7 @@ describe('SM pipeline details, on the process runtime', function () {
     const id = await sm.create(DEMO, 'mesos.agents=1');
     const failed = await sm.untilState(DEMO, id, 'failed');
     expect(failed['mcn.service.state.message']).to.equal(
-      'cannot start the service orchestrator: tenant demo has no CloudStack account in the service manager\'s tenants file. No VM was made.',
+      "cannot start the service orchestrator: tenant demo has no CloudStack account in the service manager's tenants file. No VM was made.",
     );
     expect((await sm.call('DELETE', `/mesos/${id}`, { headers: DEMO })).status).to.equal(200);
     await sm.untilGone(DEMO, id);

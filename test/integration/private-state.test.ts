@@ -7,7 +7,6 @@ import { ProcessRuntime } from '../../service-manager/runtime/process.js';
 import { ETC, removeDir, startTestSm } from '../support/sm.js';
 import { until } from '../support/wait.js';
 
-
 describe('SM private state on disk', () => {
   let dir: string;
 
@@ -24,10 +23,14 @@ describe('SM private state on disk', () => {
     const config = (policy: string): string => `[service_manager]\nsecret_files = ${policy}\n[authentication]\ntenants_file = ${tenants}`;
     const refused = await startTestSm({ dir, extraConfig: config('refuse') }).catch((error: Error) => error);
     expect(refused).to.be.instanceOf(Error);
-    expect((refused as Error).message).to.equal(`${tenants} is 0644: readable by every local user; it holds secrets; chmod 600 ${tenants}, or set [service_manager] secret_files = warn`);
+    expect((refused as Error).message).to.equal(
+      `${tenants} is 0644: readable by every local user; it holds secrets; chmod 600 ${tenants}, or set [service_manager] secret_files = warn`,
+    );
     const warned = await startTestSm({ dir, extraConfig: config('warn') });
     try {
-      expect(warned.logLines.some((line) => line.includes(`${tenants} is 0644: readable by every local user; it holds secrets; chmod 600 ${tenants}`))).to.equal(true);
+      expect(
+        warned.logLines.some((line) => line.includes(`${tenants} is 0644: readable by every local user; it holds secrets; chmod 600 ${tenants}`)),
+      ).to.equal(true);
       expect([modeOf(join(dir, 'manager.key')), modeOf(join(dir, 'registry.db'))]).to.deep.equal(['600', '600']);
     } finally {
       await warned.stop();
@@ -38,7 +41,7 @@ describe('SM private state on disk', () => {
     await quiet.stop();
   });
 
-  it('keeps the process runtime\'s folder and the orchestrators\' logs to the service manager\'s user', async () => {
+  it("keeps the process runtime's folder and the orchestrators' logs to the service manager's user", async () => {
     const folder = join(dir, 'so');
     const runtime = new ProcessRuntime(folder);
     expect(modeOf(folder)).to.equal('700');

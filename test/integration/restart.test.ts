@@ -22,7 +22,9 @@ describe('SM restart', () => {
     await first.call('POST', `/mesos/${a}`, {
       headers: { ...DEMO, 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'mesos.agents=6' },
     });
-    await first.call('PUT', '/mesos/named', { headers: { ...DEMO, 'Content-Type': 'text/occi', Category: 'mesos; scheme="http://schemas.mobile-cloud-networking.eu/occi/sm#"' } });
+    await first.call('PUT', '/mesos/named', {
+      headers: { ...DEMO, 'Content-Type': 'text/occi', Category: 'mesos; scheme="http://schemas.mobile-cloud-networking.eu/occi/sm#"' },
+    });
     const renderedBefore = (await first.call('GET', `/mesos/${a}`, { headers: DEMO })).body;
     const eventsBefore = (await first.call('GET', `/mesos/${a}/events`, { headers: DEMO })).body;
     await first.stop();
@@ -91,7 +93,10 @@ describe('SM restart', () => {
       await exited;
       const registry = new InstanceRegistry(join(dir, 'registry.db'), { now: () => Date.now() });
       try {
-        expect(acknowledged.filter((id) => registry.find('demo', id) === undefined), 'acknowledged but lost').to.deep.equal([]);
+        expect(
+          acknowledged.filter((id) => registry.find('demo', id) === undefined),
+          'acknowledged but lost',
+        ).to.deep.equal([]);
       } finally {
         registry.close();
       }
@@ -101,4 +106,3 @@ describe('SM restart', () => {
     }
   });
 });
-

@@ -24,8 +24,35 @@ function generator(seed: number): () => number {
 }
 
 const PIECES = [
-  '"', '\\', ',', ';', '=', ' ', 'mesos.agents', 'mesos.masters', '3', '-1', '1e999', 'true', 'x', 'é', '{', '}', '[', ']',
-  'mesos', 'scheme=', 'class=', 'kind', '#', 'occi.core.id', 'null', '\t', '%', '"\\"', 'cloudstack.zone',
+  '"',
+  '\\',
+  ',',
+  ';',
+  '=',
+  ' ',
+  'mesos.agents',
+  'mesos.masters',
+  '3',
+  '-1',
+  '1e999',
+  'true',
+  'x',
+  'é',
+  '{',
+  '}',
+  '[',
+  ']',
+  'mesos',
+  'scheme=',
+  'class=',
+  'kind',
+  '#',
+  'occi.core.id',
+  'null',
+  '\t',
+  '%',
+  '"\\"',
+  'cloudstack.zone',
 ];
 
 describe('SM robustness', () => {
@@ -79,7 +106,10 @@ describe('SM robustness', () => {
       statuses.add(reply.status);
       expect(reply.status, `${method} ${path} ${JSON.stringify(headers)} ${body ?? ''}`).to.be.below(500);
     }
-    expect([...statuses].every((s) => [200, 201, 400, 403, 409, 415].includes(s)), [...statuses].join(',')).to.equal(true);
+    expect(
+      [...statuses].every((s) => [200, 201, 400, 403, 409, 415].includes(s)),
+      [...statuses].join(','),
+    ).to.equal(true);
     const after = sm().sm.registry.find('demo', keep)!;
     expect(after.state).to.equal(kept.state);
     expect(after.attributes['mesos.masters']).to.equal(1);
@@ -96,7 +126,9 @@ describe('SM robustness', () => {
 
   it('logs one line per request with its id, status and tenant', async () => {
     await sm().call('GET', '/mesos/', { headers: { ...DEMO, 'X-Request-Id': 'abc-123' } });
-    const line = sm().logLines.map((l) => JSON.parse(l)).find((l) => l.requestId === 'abc-123');
+    const line = sm()
+      .logLines.map((l) => JSON.parse(l))
+      .find((l) => l.requestId === 'abc-123');
     expect(line).to.include({ message: 'request', method: 'GET', path: '/mesos/', status: 200, tenant: 'demo' });
   });
 });

@@ -70,22 +70,37 @@ describe('SO against the simulated cloud and Mesos', function () {
         writeFileSync(join(dir, 'key'), 'so-key\n');
         const so = await world.start({ SO_AUTH_KEY_FILE: join(dir, 'key') });
         const unsigned = await so.call('GET', '/');
-        expect([unsigned.status, unsigned.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: requests must be signed (SO-HMAC-SHA256).\n']);
+        expect([unsigned.status, unsigned.body]).to.deep.equal([
+          401,
+          'This orchestrator serves only the service manager that started it: requests must be signed (SO-HMAC-SHA256).\n',
+        ]);
         const signed = (key: string, host = new URL(so.url).host): Record<string, string> => {
           const headers: Record<string, string> = { host, 'x-tenant-name': 'demo' };
-          return { ...headers, Authorization: signRequest(key, { method: 'GET', path: '/', header: (name) => headers[name], body: '' }, Date.now()).authorization };
+          return {
+            ...headers,
+            Authorization: signRequest(key, { method: 'GET', path: '/', header: (name) => headers[name], body: '' }, Date.now()).authorization,
+          };
         };
         const elsewhere = await call('GET', `${so.url}/`, { headers: signed('so-key', '127.0.0.1:1') });
-        expect([elsewhere.status, elsewhere.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: the request was meant for another address.\n']);
+        expect([elsewhere.status, elsewhere.body]).to.deep.equal([
+          401,
+          'This orchestrator serves only the service manager that started it: the request was meant for another address.\n',
+        ]);
         const forged = await call('GET', `${so.url}/`, { headers: signed('guessed-key') });
-        expect([forged.status, forged.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: the request\'s signature does not match.\n']);
+        expect([forged.status, forged.body]).to.deep.equal([
+          401,
+          "This orchestrator serves only the service manager that started it: the request's signature does not match.\n",
+        ]);
         const headers = signed('so-key');
         const answered = await call('GET', `${so.url}/`, { headers });
         expect(answered.status).to.equal(200);
         const nonce = /nonce=([0-9a-f]+)/.exec(headers['Authorization'])![1];
         expect(verifyResponse('so-key', nonce, 200, answered.body, answered.header('x-orchestrator-signature')), 'the answer is signed').to.equal(true);
         const replayed = await call('GET', `${so.url}/`, { headers });
-        expect([replayed.status, replayed.body]).to.deep.equal([401, 'This orchestrator serves only the service manager that started it: the request was replayed.\n']);
+        expect([replayed.status, replayed.body]).to.deep.equal([
+          401,
+          'This orchestrator serves only the service manager that started it: the request was replayed.\n',
+        ]);
         const client = new SoClient();
         const endpoint = { url: so.url, tenant: 'demo', key: 'so-key' };
         expect(await client.read(endpoint), 'not initialised yet').to.equal(undefined);
@@ -120,7 +135,9 @@ describe('SO against the simulated cloud and Mesos', function () {
       const early = await so.call('POST', '/orchestrator/default?action=provision', { Category: `provision; scheme="${SERVICE}"` });
       expect([early.status, early.body]).to.deep.equal([400, 'Not applicable atm.\n']);
       expect((await so.call('POST', '/orchestrator/default?action=explode')).status).to.equal(400);
-      expect((await so.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` })).status).to.equal(200);
+      expect((await so.call('PUT', '/orchestrator/default', { 'Content-Type': 'text/occi', Category: `orchestrator; scheme="${SERVICE}"` })).status).to.equal(
+        200,
+      );
       await so.call('POST', '/orchestrator/default?action=deploy', { Category: `deploy; scheme="${SERVICE}"` });
       const deploying = await so.call('GET', '/orchestrator/default', { Accept: 'text/occi' });
       expect(deploying.header('link')).to.equal(`</orchestrator/default?action=provision>; rel="${SERVICE}provision"`);
@@ -149,17 +166,26 @@ describe('SO against the simulated cloud and Mesos', function () {
     });
   });
 
-  describe('driven by hurtle\'s service manager', () => {
-    it('comes up with only the cloud controller\'s environment and answers hurtle\'s whole sequence, for the tenant that initialised it', async () => {
+  describe("driven by hurtle's service manager", () => {
+    it("comes up with only the cloud controller's environment and answers hurtle's whole sequence, for the tenant that initialised it", async () => {
       await playHurtle(world, 'process');
     });
 
     it('lets any tenant look before it is initialised, and forgets a tenant whose PUT failed', async () => {
       const so = await world.startUnderHurtle(hurtleEnvironment(world, 'so-2'));
       expect((await so.call('GET', '/', { 'X-Tenant-Name': 'other' })).status).to.equal(200);
-      const bad = await so.call('PUT', '/orchestrator/default', { ...HURTLE_TEXT, 'X-Tenant-Name': 'other', Category: `orchestrator; scheme="${SERVICE}"`, 'X-OCCI-Attribute': 'cloudstack.zone=moon-base' });
+      const bad = await so.call('PUT', '/orchestrator/default', {
+        ...HURTLE_TEXT,
+        'X-Tenant-Name': 'other',
+        Category: `orchestrator; scheme="${SERVICE}"`,
+        'X-OCCI-Attribute': 'cloudstack.zone=moon-base',
+      });
       expect(bad.status).to.equal(400);
-      const put = await so.call('PUT', '/orchestrator/default', { ...HURTLE_TEXT, Category: `orchestrator; scheme="${SERVICE}"`, 'X-OCCI-Attribute': HURTLE_CLIENT });
+      const put = await so.call('PUT', '/orchestrator/default', {
+        ...HURTLE_TEXT,
+        Category: `orchestrator; scheme="${SERVICE}"`,
+        'X-OCCI-Attribute': HURTLE_CLIENT,
+      });
       expect(put.status, put.body).to.equal(201);
       expect((await so.call('GET', '/', { 'X-Tenant-Name': 'other' })).status).to.equal(403);
       const taken = await so.call('PUT', '/orchestrator/default', { ...HURTLE_TEXT, 'X-Tenant-Name': 'other', Category: `orchestrator; scheme="${SERVICE}"` });
@@ -197,7 +223,10 @@ describe('SO against the simulated cloud and Mesos', function () {
       const state = await fetch(`http://${ip('m1')}:5050/master/state`).then((r) => r.json() as Promise<Record<string, any>>);
       expect(state['slaves'].map((s: any) => s.id).sort()).to.deep.equal(agents.map((a) => a.mesos_id).sort());
       const smoke = state['frameworks'][0].completed_tasks.concat(state['frameworks'][0].tasks);
-      expect(smoke.map((task: any) => task.name), 'the smoke task ran, and nothing else').to.deep.equal(['mesos-so-smoke']);
+      expect(
+        smoke.map((task: any) => task.name),
+        'the smoke task ran, and nothing else',
+      ).to.deep.equal(['mesos-so-smoke']);
       const apps = await marathonOf(provisioned)('/v2/apps').then((r) => r.json() as Promise<{ apps: unknown[] }>);
       expect(apps.apps, 'the smoke app is removed').to.deep.equal([]);
       await teardown(so);
@@ -210,7 +239,13 @@ describe('SO against the simulated cloud and Mesos', function () {
       const app = { id: '/big', cmd: 'sleep 100000', cpus: 3, mem: 256, instances: 3 };
       expect((await marathon('/v2/apps', { method: 'POST', body: app })).status).to.equal(201);
       await until(async () => (await so.state())['mesos.tasks.waiting'] === 2 && (await so.state())['mesos.tasks.running'] === 1);
-      expect(await so.state()).to.include({ 'mesos.tasks.waiting': 2, 'mesos.tasks.waiting.cpus': 6, 'mesos.tasks.waiting.mem': 512, 'mesos.cpus.used': 3, 'mesos.cpus.total': 4 });
+      expect(await so.state()).to.include({
+        'mesos.tasks.waiting': 2,
+        'mesos.tasks.waiting.cpus': 6,
+        'mesos.tasks.waiting.mem': 512,
+        'mesos.cpus.used': 3,
+        'mesos.cpus.total': 4,
+      });
       await teardown(so);
     });
 
@@ -250,7 +285,9 @@ describe('SO against the simulated cloud and Mesos', function () {
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
       expect(agentsOf(provisioned).some((a) => a.vm.endsWith('-g2'))).to.equal(true);
-      expect(so.output()).to.match(/agent \d of 2 \(127\.\d+\.\d+\.\d+\) not ready after \d+ s \(not registered; its agent's \/health: ECONNREFUSED\); replacing it/);
+      expect(so.output()).to.match(
+        /agent \d of 2 \(127\.\d+\.\d+\.\d+\) not ready after \d+ s \(not registered; its agent's \/health: ECONNREFUSED\); replacing it/,
+      );
       await teardown(so);
     });
 
@@ -259,7 +296,9 @@ describe('SO against the simulated cloud and Mesos', function () {
       const so = await world.start({ SO_MAX_REPLACEMENTS: '0' }, { 'mesos.agents': 3, 'mesos.agents.min_ready': 2 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect(provisioned[MESSAGE], String(provisioned[MESSAGE])).to.match(/^ready with 2 of 3 agents \(min_ready 2\); missing: agent \d of 3 \(127\.\d+\.\d+\.\d+\): not registered; a smoke task ran on 127\.\d+\.\d+\.\d+$/);
+      expect(provisioned[MESSAGE], String(provisioned[MESSAGE])).to.match(
+        /^ready with 2 of 3 agents \(min_ready 2\); missing: agent \d of 3 \(127\.\d+\.\d+\.\d+\): not registered; a smoke task ran on 127\.\d+\.\d+\.\d+$/,
+      );
       await teardown(so);
     });
 
@@ -268,7 +307,9 @@ describe('SO against the simulated cloud and Mesos', function () {
       const so = await world.start({ SO_MAX_REPLACEMENTS: '0' }, { 'mesos.agents': 5, 'mesos.agents.min_ready': 4 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE]).to.equal('UPDATE_FAILED');
-      expect(provisioned[MESSAGE]).to.match(/^provision failed: only 3 of 5 agents can still be ready \(min_ready 4\); missing: agent \d of 5 .*not registered; agent \d of 5 .*not registered$/);
+      expect(provisioned[MESSAGE]).to.match(
+        /^provision failed: only 3 of 5 agents can still be ready \(min_ready 4\); missing: agent \d of 5 .*not registered; agent \d of 5 .*not registered$/,
+      );
       await teardown(so);
     });
 
@@ -331,12 +372,19 @@ describe('SO against the simulated cloud and Mesos', function () {
       });
     }
 
-    it('reports a deploy that cannot get VMs as CREATE_FAILED with the cloud\'s reason', async () => {
-      await world.sim.control('POST', '/faults', { kind: 'fail-call', command: 'deployVirtualMachine', errorcode: 535, errortext: "Maximum number of resources of type 'user_vm' has been exceeded." });
+    it("reports a deploy that cannot get VMs as CREATE_FAILED with the cloud's reason", async () => {
+      await world.sim.control('POST', '/faults', {
+        kind: 'fail-call',
+        command: 'deployVirtualMachine',
+        errorcode: 535,
+        errortext: "Maximum number of resources of type 'user_vm' has been exceeded.",
+      });
       const so = await world.start({}, { 'mesos.agents': 1 });
       const { deployed } = await build(so);
       expect(deployed[STATE]).to.equal('CREATE_FAILED');
-      expect(deployed[MESSAGE]).to.match(/^deploy failed: creating (master|agent) 1 \(mesos-[a-z2-7]+-[am]1\): deployVirtualMachine 535 Maximum number of resources/);
+      expect(deployed[MESSAGE]).to.match(
+        /^deploy failed: creating (master|agent) 1 \(mesos-[a-z2-7]+-[am]1\): deployVirtualMachine 535 Maximum number of resources/,
+      );
       await teardown(so);
     });
 
@@ -345,7 +393,17 @@ describe('SO against the simulated cloud and Mesos', function () {
       // The orchestrator's own choice, as it will make it; the second master's address is taken first by a VM it cannot see.
       const picker = new AddressPicker(world.sim.network.cidrs[0], world.sim.network.address(1, 1), [], clusterPrefix('inst-1'));
       const taken = [picker.next(), picker.next()][1];
-      expect((await world.sim.api(OTHER_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: PLAIN_TEMPLATE, serviceofferingid: MEDIUM, name: 'squatter', ipaddress: taken })).status).to.equal(200);
+      expect(
+        (
+          await world.sim.api(OTHER_KEYS, 'deployVirtualMachine', {
+            zoneid: ZONE_1,
+            templateid: PLAIN_TEMPLATE,
+            serviceofferingid: MEDIUM,
+            name: 'squatter',
+            ipaddress: taken,
+          })
+        ).status,
+      ).to.equal(200);
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
       const ip = await addresses();
@@ -360,7 +418,13 @@ describe('SO against the simulated cloud and Mesos', function () {
     });
 
     it('replaces a VM whose start fails for lack of capacity', async () => {
-      await world.sim.control('POST', '/faults', { kind: 'fail-job', command: 'deployVirtualMachine', count: 1, errorcode: 533, errortext: 'Unable to create a deployment for VM' });
+      await world.sim.control('POST', '/faults', {
+        kind: 'fail-job',
+        command: 'deployVirtualMachine',
+        count: 1,
+        errorcode: 533,
+        errortext: 'Unable to create a deployment for VM',
+      });
       const so = await world.start({}, { 'mesos.agents': 1 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
@@ -382,25 +446,40 @@ describe('SO against the simulated cloud and Mesos', function () {
       });
     }
 
-    it('builds the cluster in a security group of its own: another tenant\'s VM cannot reach it, Marathon wants credentials, and the group goes with the cluster', async () => {
+    it("builds the cluster in a security group of its own: another tenant's VM cannot reach it, Marathon wants credentials, and the group goes with the cluster", async () => {
       const so = await world.start({}, { 'mesos.agents': 1 });
       const { provisioned } = await build(so);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
       const name = String(provisioned['occi.mcn.stack.id']);
       const [group] = (await world.sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: name })).inner['securitygroup'];
-      const rules = (group.ingressrule as Array<Record<string, unknown>>).map((r) => (r['cidr'] ? `${r['protocol']} ${r['startport']} from ${r['cidr']}` : `${r['protocol']} from group ${r['securitygroupname']}`));
-      expect(rules.sort()).to.deep.equal([`all from group ${name}`, 'tcp 2181 from 127.0.0.1/32', 'tcp 5050 from 127.0.0.1/32', 'tcp 5051 from 127.0.0.1/32', 'tcp 8080 from 127.0.0.1/32']);
+      const rules = (group.ingressrule as Array<Record<string, unknown>>).map((r) =>
+        r['cidr'] ? `${r['protocol']} ${r['startport']} from ${r['cidr']}` : `${r['protocol']} from group ${r['securitygroupname']}`,
+      );
+      expect(rules.sort()).to.deep.equal([
+        `all from group ${name}`,
+        'tcp 2181 from 127.0.0.1/32',
+        'tcp 5050 from 127.0.0.1/32',
+        'tcp 5051 from 127.0.0.1/32',
+        'tcp 8080 from 127.0.0.1/32',
+      ]);
       expect(group.virtualmachinecount).to.equal(2);
-      const stranger = (await world.sim.api(OTHER_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: PLAIN_TEMPLATE, serviceofferingid: MEDIUM, name: 'stranger' })).inner;
-      await until(async () => (await world.sim.api(OTHER_KEYS, 'listVirtualMachines', { id: stranger['id'] })).inner['virtualmachine']?.[0]?.state === 'Running');
+      const stranger = (
+        await world.sim.api(OTHER_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: PLAIN_TEMPLATE, serviceofferingid: MEDIUM, name: 'stranger' })
+      ).inner;
+      await until(
+        async () => (await world.sim.api(OTHER_KEYS, 'listVirtualMachines', { id: stranger['id'] })).inner['virtualmachine']?.[0]?.state === 'Running',
+      );
       const address = (await world.sim.api(OTHER_KEYS, 'listVirtualMachines', { id: stranger['id'] })).inner['virtualmachine'][0].nic[0].ipaddress as string;
       const master = String(provisioned['mesos.master.url']);
       const marathon = String(provisioned['mesos.marathon.url']);
-      expect(await from(address, `${master}/master/state`), 'the master, from another tenant\'s VM').to.equal('ECONNRESET');
-      expect(await from(address, `${marathon}/v2/apps`), 'Marathon, from another tenant\'s VM').to.equal('ECONNRESET');
-      expect(await from('127.0.0.1', `${master}/master/state`), 'the master, from the orchestrator\'s address').to.equal(200);
+      expect(await from(address, `${master}/master/state`), "the master, from another tenant's VM").to.equal('ECONNRESET');
+      expect(await from(address, `${marathon}/v2/apps`), "Marathon, from another tenant's VM").to.equal('ECONNRESET');
+      expect(await from('127.0.0.1', `${master}/master/state`), "the master, from the orchestrator's address").to.equal(200);
       expect(await from('127.0.0.1', `${marathon}/v2/apps`, 'POST', { 'Content-Type': 'application/json' }), 'Marathon without its credentials').to.equal(401);
-      expect((await marathonOf(provisioned)('/v2/apps', { method: 'POST', body: { id: '/owned', cmd: 'sleep 10', cpus: 0.1, mem: 16 } })).status, 'with them').to.equal(201);
+      expect(
+        (await marathonOf(provisioned)('/v2/apps', { method: 'POST', body: { id: '/owned', cmd: 'sleep 10', cpus: 0.1, mem: 16 } })).status,
+        'with them',
+      ).to.equal(201);
       expect(so.output()).to.not.contain(String(provisioned['mesos.marathon.password']));
       await teardown(so);
       expect((await world.sim.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: name })).inner['securitygroup'] ?? []).to.deep.equal([]);
@@ -433,7 +512,11 @@ describe('SO against the simulated cloud and Mesos', function () {
       const master = String(provisioned['mesos.master.url']);
       const created = await marathon('/v2/apps', { method: 'POST', body: { id: '/work', cmd: 'sleep 100000', cpus: 1, mem: 64, instances: 3 } });
       expect(created.status).to.equal(201);
-      const hosts = async (): Promise<string[]> => ((await (await marathon('/v2/apps/work/tasks')).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
+      const hosts = async (): Promise<string[]> =>
+        ((await (await marathon('/v2/apps/work/tasks')).json()) as { tasks: Array<{ host: string; state: string }> }).tasks
+          .filter((t) => t.state === 'TASK_RUNNING')
+          .map((t) => t.host)
+          .sort();
       await until(async () => (await hosts()).length === 3);
       const ip = await addresses();
       expect(await hosts(), 'one task per agent').to.deep.equal([ip('a1'), ip('a2'), ip('a3')].sort());
@@ -441,10 +524,16 @@ describe('SO against the simulated cloud and Mesos', function () {
       const out = await so.settle();
       expect(out[STATE], String(out[MESSAGE])).to.equal('UPDATE_COMPLETE');
       await until(async () => (await hosts()).length === 3);
-      expect((await hosts()).every((h) => h === ip('a1') || h === ip('a2')), 'every task on the agents that stay').to.equal(true);
+      expect(
+        (await hosts()).every((h) => h === ip('a1') || h === ip('a2')),
+        'every task on the agents that stay',
+      ).to.equal(true);
       const all = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks;
       const tasks = all.filter((t) => t.name === 'work').map((t) => t.state);
-      expect(tasks.filter((state) => state === 'TASK_KILLED'), 'the removed agent\'s task was moved').to.have.length(1);
+      expect(
+        tasks.filter((state) => state === 'TASK_KILLED'),
+        "the removed agent's task was moved",
+      ).to.have.length(1);
       expect(tasks.filter((state) => ['TASK_LOST', 'TASK_UNREACHABLE', 'TASK_GONE_BY_OPERATOR', 'TASK_FAILED'].includes(state))).to.deep.equal([]);
       expect(so.output()).to.contain(`update: drained agent 3 of 3 (${ip('a3')}) in `);
       const schedule = (await (await fetch(`${master}/maintenance/schedule`)).json()) as { windows: unknown[] };
@@ -459,9 +548,23 @@ describe('SO against the simulated cloud and Mesos', function () {
       const master = String(provisioned['mesos.master.url']);
       const ip = await addresses();
       // Kept off the first agent, so that the least busy agent is not the one a count from the top would pick.
-      const app = { id: '/pair', cmd: 'sleep 100000', cpus: 0.5, mem: 32, instances: 2, constraints: [['hostname', 'UNIQUE'], ['hostname', 'UNLIKE', ip('a1').replaceAll('.', '\\.')]] };
+      const app = {
+        id: '/pair',
+        cmd: 'sleep 100000',
+        cpus: 0.5,
+        mem: 32,
+        instances: 2,
+        constraints: [
+          ['hostname', 'UNIQUE'],
+          ['hostname', 'UNLIKE', ip('a1').replaceAll('.', '\\.')],
+        ],
+      };
       expect((await marathon('/v2/apps', { method: 'POST', body: app })).status).to.equal(201);
-      const hosts = async (): Promise<string[]> => ((await (await marathon('/v2/apps/pair/tasks')).json()) as { tasks: Array<{ host: string; state: string }> }).tasks.filter((t) => t.state === 'TASK_RUNNING').map((t) => t.host).sort();
+      const hosts = async (): Promise<string[]> =>
+        ((await (await marathon('/v2/apps/pair/tasks')).json()) as { tasks: Array<{ host: string; state: string }> }).tasks
+          .filter((t) => t.state === 'TASK_RUNNING')
+          .map((t) => t.host)
+          .sort();
       await until(async () => (await hosts()).length === 2);
       const busy = await hosts();
       expect(busy).to.deep.equal([ip('a2'), ip('a3')].sort());
@@ -473,7 +576,9 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(live, 'the idle agent is gone').to.not.include(idle);
       expect(live, 'the busy agents stay').to.include.members(busy);
       expect(await hosts(), 'the tasks stayed where they ran').to.deep.equal(busy);
-      const states = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks.filter((t) => t.name === 'pair').map((t) => t.state);
+      const states = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks
+        .filter((t) => t.name === 'pair')
+        .map((t) => t.state);
       expect(states).to.deep.equal(['TASK_RUNNING', 'TASK_RUNNING']);
       expect(so.output()).to.match(new RegExp(`update: drained agent \\d of 3 \\(${idle.replaceAll('.', '\\.')}\\) in \\d+ s`));
       await teardown(so);
@@ -512,7 +617,8 @@ describe('SO against the simulated cloud and Mesos', function () {
       await first.call('POST', '/orchestrator/default?action=deploy', { Category: `deploy; scheme="${SERVICE}"` });
       await until(async () => (await world.sim.control('GET', '/faults')).json<unknown[]>().length === 0);
       await first.stop();
-      const early = async () => (await world.sim.control('GET', '/vms')).json<Array<Record<string, any>>>().find((vm) => String(vm.name).startsWith(clusterPrefix('inst-1')));
+      const early = async () =>
+        (await world.sim.control('GET', '/vms')).json<Array<Record<string, any>>>().find((vm) => String(vm.name).startsWith(clusterPrefix('inst-1')));
       await until(async () => (await early()) !== undefined);
       const master = String((await early())!['address']);
       const second = await world.start({}, { 'mesos.agents': 2 });
@@ -521,7 +627,9 @@ describe('SO against the simulated cloud and Mesos', function () {
       expect(provisioned['mesos.master.url'], 'the adopted master leads').to.equal(`http://${master}:5050`);
       expect(provisioned['mesos.agents.active']).to.equal(2);
       expect((await world.liveVms()).map((vm) => vm.name.replace(/^mesos-[a-z2-7]+-/, '')).sort(), 'tagged now').to.deep.equal(['a1', 'a2', 'm1']);
-      const made = (await world.sim.control('GET', '/vms')).json<Array<Record<string, any>>>().filter((vm) => String(vm.name).startsWith(clusterPrefix('inst-1')));
+      const made = (await world.sim.control('GET', '/vms'))
+        .json<Array<Record<string, any>>>()
+        .filter((vm) => String(vm.name).startsWith(clusterPrefix('inst-1')));
       expect(made, 'no VM made twice').to.have.length(3);
       await teardown(second);
     });
@@ -533,7 +641,12 @@ describe('SO against the simulated cloud and Mesos', function () {
       const second = await world.start({}, { 'mesos.agents': 2 });
       const { provisioned } = await build(second);
       expect(provisioned[STATE], String(provisioned[MESSAGE])).to.equal('UPDATE_COMPLETE');
-      expect((await world.liveVms()).filter((vm) => vm.state !== 'Destroyed').map((vm) => vm.name.replace(/^mesos-[a-z2-7]+-/, '')).sort()).to.deep.equal(['a1', 'a2', 'm1']);
+      expect(
+        (await world.liveVms())
+          .filter((vm) => vm.state !== 'Destroyed')
+          .map((vm) => vm.name.replace(/^mesos-[a-z2-7]+-/, ''))
+          .sort(),
+      ).to.deep.equal(['a1', 'a2', 'm1']);
       await teardown(second);
     });
 

@@ -138,7 +138,7 @@ describe('CloudStack simulator', () => {
       expect(reply.header('x-description')).to.equal(reply.inner['errortext']);
     });
 
-    it('refuses unknown uuids with the server\'s text', async () => {
+    it("refuses unknown uuids with the server's text", async () => {
       const reply = await t.api(DEMO_KEYS, 'deployVirtualMachine', { ...DEPLOY, zoneid: '00000000-0000-4000-8000-000000000000' });
       expect(reply.status).to.equal(431);
       expect(reply.inner['errortext']).to.equal(
@@ -202,7 +202,7 @@ describe('CloudStack simulator', () => {
       expect((await vm(second.id))!['nic'][0].ipaddress).to.equal(t.network.address(1, 3));
     });
 
-    it('refuses a taken or invalid host name with the server\'s texts', async () => {
+    it("refuses a taken or invalid host name with the server's texts", async () => {
       await deploy({ name: 'twin' });
       const clash = await t.api(DEMO_KEYS, 'deployVirtualMachine', { ...DEPLOY, name: 'twin' });
       expect([clash.status, clash.inner['cserrorcode']]).to.deep.equal([431, 4350]);
@@ -226,7 +226,7 @@ describe('CloudStack simulator', () => {
       expect(ok.status).to.equal(200);
     });
 
-    it('enforces the account\'s VM, CPU and memory limits at deploy (535)', async () => {
+    it("enforces the account's VM, CPU and memory limits at deploy (535)", async () => {
       const fixtures = shippedFixtures();
       fixtures['accounts'][0].limits = { user_vm: 1 };
       await start({ fixtures: parseFixtures(fixtures) });
@@ -365,7 +365,7 @@ describe('CloudStack simulator', () => {
       expect((await vm(a))!['tags']).to.deep.equal([]);
     });
 
-    it('fails the job on an empty value, with the server\'s text', async () => {
+    it("fails the job on an empty value, with the server's text", async () => {
       const id = await running();
       const { jobid } = (await t.api(DEMO_KEYS, 'createTags', { resourcetype: 'UserVm', resourceids: id, 'tags[0].key': 'k', 'tags[0].value': '' })).inner;
       await passTime(clock, TIMING.tagMs);
@@ -425,7 +425,13 @@ describe('CloudStack simulator', () => {
       const group = (await t.api(DEMO_KEYS, 'createSecurityGroup', { name: 'mesos' })).inner['securitygroup'];
       expect((await t.api(DEMO_KEYS, 'createSecurityGroup', { name: 'mesos' })).status).to.equal(431);
       const { jobid } = (
-        await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', { securitygroupid: group.id, protocol: 'tcp', startport: '5050', endport: '5051', cidrlist: '127.0.0.0/8' })
+        await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', {
+          securitygroupid: group.id,
+          protocol: 'tcp',
+          startport: '5050',
+          endport: '5051',
+          cidrlist: '127.0.0.0/8',
+        })
       ).inner;
       await passTime(clock, 200);
       const rules = (await job(jobid))['jobresult'].securitygroup.ingressrule;
@@ -450,7 +456,10 @@ describe('CloudStack simulator', () => {
         [{ securitygroupid: group.id, cidrlist: '10.1.1.0/33' }, 'Invalid cidr 10.1.1.0/33'],
         [{ securitygroupid: group.id, protocol: 'tcp', cidrlist: '10.0.0.0/8' }, 'Invalid port range specified, startPort = null, endPort = null'],
         [{ securitygroupid: group.id, protocol: 'tcp', startport: '9', endport: '2', cidrlist: '10.0.0.0/8' }, 'Invalid port range 9:2'],
-        [{ securitygroupid: group.id, 'usersecuritygrouplist[0].account': 'demo', 'usersecuritygrouplist[0].group': 'nope' }, /^Nonexistent group nope for account demo/],
+        [
+          { securitygroupid: group.id, 'usersecuritygrouplist[0].account': 'demo', 'usersecuritygrouplist[0].group': 'nope' },
+          /^Nonexistent group nope for account demo/,
+        ],
       ] as const;
       for (const [params, text] of refusals) {
         const reply = await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', params);
@@ -565,7 +574,7 @@ describe('CloudStack simulator', () => {
   });
 
   describe('control API and determinism', () => {
-    it('serves the control API only when asked to, since it can stop and destroy any account\'s VMs', async () => {
+    it("serves the control API only when asked to, since it can stop and destroy any account's VMs", async () => {
       const plain = await new Simulator({ fixtures: parseFixtures(shippedFixtures()), timers: new ManualClock() }).listen('127.0.0.1', 0);
       try {
         expect((await call('GET', `${plain.url}/sim/vms`)).status).to.equal(404);
@@ -605,7 +614,7 @@ describe('CloudStack simulator', () => {
   });
 
   describe('guests', () => {
-    it('hands a Running VM\'s template, address and decoded user data to its guest, and halts it on destroy', async () => {
+    it("hands a Running VM's template, address and decoded user data to its guest, and halts it on destroy", async () => {
       const events: Array<[string, GuestVm | string]> = [];
       const guest: Guest = { start: (v) => void events.push(['start', v]), stop: (id) => void events.push(['stop', id]) };
       const fixtures = shippedFixtures();
@@ -615,10 +624,27 @@ describe('CloudStack simulator', () => {
       await passTime(clock, 0);
       const [[what, started]] = events as Array<[string, GuestVm]>;
       const { admits, ...vm } = started;
-      expect([what, vm]).to.deep.equal(['start', { id, name: 'g1', template: 'ubuntu-22.04-mesos', address: t.network.address(1, 2), userData: '#cloud-config\nwrite_files: []\n', cpus: 2, memoryMb: 4096 }]);
+      expect([what, vm]).to.deep.equal([
+        'start',
+        {
+          id,
+          name: 'g1',
+          template: 'ubuntu-22.04-mesos',
+          address: t.network.address(1, 2),
+          userData: '#cloud-config\nwrite_files: []\n',
+          cpus: 2,
+          memoryMb: 4096,
+        },
+      ]);
       expect(admits('127.0.0.1', 22), 'zone 1 has security groups: the default group lets nothing in').to.equal(false);
       const group = (await t.api(DEMO_KEYS, 'listSecurityGroups', { securitygroupname: 'default' })).inner['securitygroup'][0];
-      await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', { securitygroupid: group.id, protocol: 'tcp', startport: '22', endport: '22', cidrlist: '127.0.0.1/32' });
+      await t.api(DEMO_KEYS, 'authorizeSecurityGroupIngress', {
+        securitygroupid: group.id,
+        protocol: 'tcp',
+        startport: '22',
+        endport: '22',
+        cidrlist: '127.0.0.1/32',
+      });
       await passTime(clock, TIMING.securityGroupMs);
       expect([admits('127.0.0.1', 22), admits('127.0.0.1', 23), admits('127.0.0.2', 22)], 'as its rules stand now').to.deep.equal([true, false, false]);
       await t.api(DEMO_KEYS, 'destroyVirtualMachine', { id });
@@ -630,7 +656,10 @@ describe('CloudStack simulator', () => {
       const events: GuestVm[] = [];
       const fixtures = shippedFixtures();
       fixtures['templates'][0].guest = 'recorder';
-      await start({ fixtures: parseFixtures(fixtures), guests: new Map([['recorder', { start: (v: GuestVm) => void events.push(v), stop: () => undefined }]]) });
+      await start({
+        fixtures: parseFixtures(fixtures),
+        guests: new Map([['recorder', { start: (v: GuestVm) => void events.push(v), stop: () => undefined }]]),
+      });
       const { id } = await deploy({ name: 'late', startvm: 'false' });
       await passTime(clock, 1000);
       expect((await vm(id))!['state']).to.equal('Stopped');

@@ -3,11 +3,11 @@ import { useWorld } from '../support/pipeline.js';
 import { DEMO, KIND, OTHER } from '../support/sm.js';
 import { until } from '../support/wait.js';
 
-describe('SM under one tenant\'s failing creates, on the process runtime', function () {
+describe("SM under one tenant's failing creates, on the process runtime", function () {
   this.timeout(180_000);
   const world = useWorld();
 
-  it('releases the port of each failed instance at once: another tenant\'s create still gets one and is ready', async () => {
+  it("releases the port of each failed instance at once: another tenant's create still gets one and is ready", async () => {
     // Three ports of an address only this run uses: without release, the first three failures would hold them all.
     const host = world().sim.network.address(1, 32_000);
     const sm = await world().startSm('process', {
@@ -16,7 +16,10 @@ describe('SM under one tenant\'s failing creates, on the process runtime', funct
     const failing = { ...OTHER, Category: KIND, 'Content-Type': 'text/occi', 'X-OCCI-Attribute': 'cloudstack.zone=mars, mesos.agents=1' };
     const answers = await Promise.all(Array.from({ length: 200 }, () => sm.call('POST', '/mesos/', { headers: failing })));
     const statuses = answers.map((a) => a.status);
-    expect(statuses.filter((s) => s === 201), 'the quota admits twelve').to.have.length(12);
+    expect(
+      statuses.filter((s) => s === 201),
+      'the quota admits twelve',
+    ).to.have.length(12);
     expect(statuses.filter((s) => s === 403)).to.have.length(188);
     const id = await sm.create(DEMO, 'mesos.agents=1');
     const ready = await sm.untilState(DEMO, id, 'ready', 120_000);

@@ -16,7 +16,7 @@ export class FakeTransport implements Transport {
   constructor(private readonly responder: Responder) {}
 
   async send(request: HttpRequest): Promise<HttpReply> {
-    const query = request.method === 'GET' ? request.url.split('?')[1] ?? '' : request.body ?? '';
+    const query = request.method === 'GET' ? (request.url.split('?')[1] ?? '') : (request.body ?? '');
     const params = Object.fromEntries(new URLSearchParams(query));
     const seen = { method: request.method, url: request.url, params };
     this.seen.push(seen);

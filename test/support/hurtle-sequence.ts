@@ -25,7 +25,7 @@ export async function playHurtle(world: SoWorld, runtime: 'process' | 'docker'):
   const so = await world.startUnderHurtle(hurtleEnvironment(world, name), runtime);
   const category = (term: string): Record<string, string> => ({ ...HURTLE_TEXT, Category: `${term}; scheme="${SERVICE}"`, 'X-OCCI-Attribute': HURTLE_CLIENT });
 
-  expect((await so.call('GET', '/', { ...HURTLE_TEXT, Accept: 'application/occi+json' })).status, 'the readiness probe of hurtle\'s SM').to.equal(200);
+  expect((await so.call('GET', '/', { ...HURTLE_TEXT, Accept: 'application/occi+json' })).status, "the readiness probe of hurtle's SM").to.equal(200);
   const put = await so.call('PUT', '/orchestrator/default', category('orchestrator'));
   expect([put.status, put.header('location')], put.body).to.deep.equal([201, `${so.url}/orchestrator/default`]);
   expect((await so.call('GET', '/orchestrator/default', { 'X-Tenant-Name': 'other' })).status, 'another tenant, once initialised').to.equal(403);

@@ -29,7 +29,14 @@ async function openGroup(t: TestSimulator, clock: ManualClock): Promise<string> 
 }
 
 async function vm(t: TestSimulator, clock: ManualClock, name: string, group: string): Promise<{ id: string; address: string }> {
-  const reply = await t.api(DEMO_KEYS, 'deployVirtualMachine', { zoneid: ZONE_1, templateid: MESOS_TEMPLATE, serviceofferingid: MEDIUM, name, startvm: 'false', securitygroupids: group });
+  const reply = await t.api(DEMO_KEYS, 'deployVirtualMachine', {
+    zoneid: ZONE_1,
+    templateid: MESOS_TEMPLATE,
+    serviceofferingid: MEDIUM,
+    name,
+    startvm: 'false',
+    securitygroupids: group,
+  });
   await passTime(clock, 1000);
   const listed = (await t.api(DEMO_KEYS, 'listVirtualMachines', { id: reply.inner['id'] })).inner['virtualmachine'][0];
   return { id: listed.id, address: listed.nic[0].ipaddress };
@@ -51,18 +58,45 @@ export interface ClusterOptions {
   readonly agentCredentials?: ReadonlyArray<ClusterCredentials | undefined>;
 }
 
-export async function emulatedCluster(t: TestSimulator, clock: ManualClock, masters: number, agents: number, options: ClusterOptions = {}): Promise<EmulatedCluster> {
+export async function emulatedCluster(
+  t: TestSimulator,
+  clock: ManualClock,
+  masters: number,
+  agents: number,
+  options: ClusterOptions = {},
+): Promise<EmulatedCluster> {
   const group = await openGroup(t, clock);
   const masterVms = await Promise.all(Array.from({ length: masters }, (_, i) => vm(t, clock, `m${i + 1}`, group)));
   const agentVms = await Promise.all(Array.from({ length: agents }, (_, i) => vm(t, clock, `a${i + 1}`, group)));
   const addresses = masterVms.map((m) => m.address);
   for (const [i, m] of masterVms.entries()) {
     const credentials = options.credentials ? { credentials: options.credentials } : {};
-    await boot(t, clock, m.id, renderUserData({ slot: { role: 'master', index: i + 1 }, address: m.address, masterAddresses: addresses, cluster: 'test', marathon: options.marathon ?? true, nodeName: `m${i + 1}`, ...credentials }));
+    await boot(
+      t,
+      clock,
+      m.id,
+      renderUserData({
+        slot: { role: 'master', index: i + 1 },
+        address: m.address,
+        masterAddresses: addresses,
+        cluster: 'test',
+        marathon: options.marathon ?? true,
+        nodeName: `m${i + 1}`,
+        ...credentials,
+      }),
+    );
   }
   for (const [i, a] of agentVms.entries()) {
     const own = options.agentCredentials && i < options.agentCredentials.length ? options.agentCredentials[i] : options.credentials;
-    let text = renderUserData({ slot: { role: 'agent', index: i + 1 }, address: a.address, masterAddresses: addresses, cluster: 'test', marathon: true, nodeName: `a${i + 1}`, ...(own ? { credentials: own } : {}) });
+    let text = renderUserData({
+      slot: { role: 'agent', index: i + 1 },
+      address: a.address,
+      masterAddresses: addresses,
+      cluster: 'test',
+      marathon: true,
+      nodeName: `a${i + 1}`,
+      ...(own ? { credentials: own } : {}),
+    });
     if (options.agentZk) text = text.replace(/zk:\/\/[^\n]+\/mesos/, options.agentZk);
     await boot(t, clock, a.id, text);
   }

@@ -26,7 +26,10 @@ function compareCodeUnits(a: string, b: string): number {
 
 export function minimalSignature(params: ReadonlyArray<readonly [string, string]>, secret: string): string {
   const sorted = [...params].sort(([a], [b]) => compareCodeUnits(a, b));
-  const text = sorted.map(([name, value]) => `${name}=${javaEncode(value)}`).join('&').toLowerCase();
+  const text = sorted
+    .map(([name, value]) => `${name}=${javaEncode(value)}`)
+    .join('&')
+    .toLowerCase();
   return createHmac('sha1', Buffer.from(secret, 'utf8')).update(Buffer.from(text, 'utf8')).digest('base64');
 }
 

@@ -92,7 +92,11 @@ export async function startSoWorld(): Promise<SoWorld> {
 }
 
 /** What this project's service manager gives an orchestrator, with test deadlines. */
-function soEnvironment(sim: TestSimulator, env: Record<string, string>, parameters: Record<string, string | number | boolean>): Record<string, string | undefined> {
+function soEnvironment(
+  sim: TestSimulator,
+  env: Record<string, string>,
+  parameters: Record<string, string | number | boolean>,
+): Record<string, string | undefined> {
   return {
     PATH: process.env['PATH'],
     SO_INSTANCE_ID: 'inst-1',
@@ -110,7 +114,11 @@ function soEnvironment(sim: TestSimulator, env: Record<string, string>, paramete
 
 /** The URL an SO's "listening" line names, once it is in the output; one that listens on every address is called on loopback. */
 function listeningUrl(output: string): string | undefined {
-  const line = output.split('\n').slice(0, -1).map(parse).find((e) => e?.message === 'service orchestrator listening');
+  const line = output
+    .split('\n')
+    .slice(0, -1)
+    .map(parse)
+    .find((e) => e?.message === 'service orchestrator listening');
   return line?.url ? (line.url as string).replace('//0.0.0.0:', '//127.0.0.1:') : undefined;
 }
 
@@ -215,7 +223,10 @@ export async function build(so: TestSo): Promise<{ deployed: Record<string, unkn
   if (deploy.status !== 200) throw new Error(`deploy answered ${deploy.status}: ${deploy.body}`);
   const deployed = await so.settle();
   if (deployed['occi.mcn.stack.state'] !== 'CREATE_COMPLETE') return { deployed, provisioned: deployed };
-  const provision = await so.call('POST', '/orchestrator/default?action=provision', { 'Content-Type': 'text/occi', Category: `provision; scheme="${SERVICE}"` });
+  const provision = await so.call('POST', '/orchestrator/default?action=provision', {
+    'Content-Type': 'text/occi',
+    Category: `provision; scheme="${SERVICE}"`,
+  });
   if (provision.status !== 200) throw new Error(`provision answered ${provision.status}: ${provision.body}`);
   return { deployed, provisioned: await so.settle() };
 }

@@ -127,7 +127,9 @@ export async function startPipelineWorld(adjust: (fixtures: Record<string, any>)
       `type = ${runtime}`,
       `process_dir = ${join(dir, 'so')}`,
       'start_timeout_s = 30',
-      `environment = SO_LOG_LEVEL=debug ${Object.entries({ ...FAST, ...options.soEnvironment }).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      `environment = SO_LOG_LEVEL=debug ${Object.entries({ ...FAST, ...options.soEnvironment })
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
       '[pipeline]',
       'poll_min_ms = 20',
       'poll_max_ms = 250',
@@ -244,7 +246,7 @@ export function smClient(url: string): SmClient {
     attributes,
     history: async (tenant, id) => {
       const events: HistoryEvent[] = [];
-      for (let page: string | undefined = `${url}/mesos/${id}/events?limit=1000`; page !== undefined; ) {
+      for (let page: string | undefined = `${url}/mesos/${id}/events?limit=1000`; page !== undefined;) {
         const reply = await call('GET', page, { headers: tenant });
         if (reply.status !== 200) throw new Error(`GET ${page} answered ${reply.status}: ${reply.body}`);
         events.push(...reply.json<HistoryEvent[]>());
@@ -345,4 +347,3 @@ async function dockerProblem(): Promise<string | undefined> {
   if (built.status !== 0) return `the orchestrator image does not build: ${built.stderr || built.stdout}`;
   return undefined;
 }
-

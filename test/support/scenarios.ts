@@ -113,11 +113,7 @@ export async function cloudstackFailure(world: PipelineWorld, sm: InProcessSm, o
  * started again on the same registry: it adopts the orchestrator, which
  * finishes; there is never a second orchestrator or an extra VM.
  */
-export async function smKilledMidProvisioning(
-  world: PipelineWorld,
-  runtime: RuntimeKind,
-  running: (dir: string) => Promise<number>,
-): Promise<void> {
+export async function smKilledMidProvisioning(world: PipelineWorld, runtime: RuntimeKind, running: (dir: string) => Promise<number>): Promise<void> {
   const first: SpawnedSm = await world.spawnSm(runtime);
   const id = await first.create(DEMO, 'mesos.agents=2', 'survivor');
   await first.untilState(DEMO, id, 'provision');
@@ -155,7 +151,12 @@ export async function twentyAtOnce(world: PipelineWorld, sm: InProcessSm): Promi
   const ids = await Promise.all(tenants.map((tenant) => sm.create(tenant, 'mesos.agents=1')));
   await Promise.all(ids.map((id, i) => sm.untilState(tenants[i], id, 'ready', 120_000)));
   const listing = await sm.call('GET', '/mesos/', { headers: { ...DEMO, Accept: 'text/uri-list' } });
-  expect(listing.body.trim().split('\n').filter((l) => !l.startsWith('#'))).to.have.length(10);
+  expect(
+    listing.body
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('#')),
+  ).to.have.length(10);
   const uids = new Set(ids.map((id, i) => uidOf(sm.sm, tenants[i], id)));
   const ours = async (): Promise<number> => (await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance'])).length;
   expect(await sm.sm.pipeline!.runtime.list()).to.have.length(20);
@@ -246,11 +247,16 @@ async function readyCluster(sm: InProcessSm, masters: number, agents: number): P
 
 /** Polls until `wanted`, failing at once if the instance fails; returns every message seen on the way. */
 async function watchUntil(sm: InProcessSm, id: string, wanted: (a: Attributes) => boolean, seen: string[]): Promise<Attributes> {
-  return sm.until(DEMO, id, (a) => {
-    seen.push(`${a['mcn.service.state']}: ${a['mcn.service.state.message']}`);
-    if (a['mcn.service.state'] === 'failed') throw new Error(`instance ${id} failed: ${a['mcn.service.state.message']}`);
-    return wanted(a);
-  }, 120_000);
+  return sm.until(
+    DEMO,
+    id,
+    (a) => {
+      seen.push(`${a['mcn.service.state']}: ${a['mcn.service.state.message']}`);
+      if (a['mcn.service.state'] === 'failed') throw new Error(`instance ${id} failed: ${a['mcn.service.state.message']}`);
+      return wanted(a);
+    },
+    120_000,
+  );
 }
 
 function history(sm: InProcessSm, id: string): Promise<HistoryEvent[]> {
@@ -282,10 +288,21 @@ export async function agentLost(world: PipelineWorld, sm: InProcessSm, how: Agen
   expect(await activeAgents(String(healed['mesos.master.url']))).to.equal(3);
   expect(await reportedLeader(String(healed['mesos.master.url']))).to.equal(hostOf(healed['mesos.master.url']));
   const events = await history(sm, id);
-  expect(events.filter((e) => e.type === 'state_changed').map((e) => e.state).slice(-3)).to.deep.equal(['ready', 'degraded', 'ready']);
+  expect(
+    events
+      .filter((e) => e.type === 'state_changed')
+      .map((e) => e.state)
+      .slice(-3),
+  ).to.deep.equal(['ready', 'degraded', 'ready']);
   const health = events.filter((e) => e.type === 'health').map((e) => e.message);
-  expect(health.some((m) => /agent 2 of 3 .* not active for \d+ s .*; replacing it \(replacement 1\)$/.test(String(m))), health.join('\n')).to.equal(true);
-  expect(health.some((m) => /^agent 2 of 3 \(.*\) replaced: it runs again on a new VM, .*-a2-g2$/.test(String(m))), health.join('\n')).to.equal(true);
+  expect(
+    health.some((m) => /agent 2 of 3 .* not active for \d+ s .*; replacing it \(replacement 1\)$/.test(String(m))),
+    health.join('\n'),
+  ).to.equal(true);
+  expect(
+    health.some((m) => /^agent 2 of 3 \(.*\) replaced: it runs again on a new VM, .*-a2-g2$/.test(String(m))),
+    health.join('\n'),
+  ).to.equal(true);
   await deleteAndConfirm(world, sm, id, uid);
 }
 
@@ -296,7 +313,12 @@ export async function leaderChanges(world: PipelineWorld, sm: InProcessSm): Prom
   expect(await reportedLeader(String(ready['mesos.master.url']))).to.equal(before);
   await world.sim.control('POST', '/mesos/faults', { kind: 'leader-change' });
   const seen: string[] = [];
-  const after = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && hostOf(a['mesos.master.url']) !== before && a['mesos.agents.active'] === 2, seen);
+  const after = await watchUntil(
+    sm,
+    id,
+    (a) => a['mcn.service.state'] === 'ready' && hostOf(a['mesos.master.url']) !== before && a['mesos.agents.active'] === 2,
+    seen,
+  );
   expect(await reportedLeader(String(after['mesos.master.url']))).to.equal(hostOf(after['mesos.master.url']));
   const health = (await history(sm, id)).filter((e) => e.type === 'health').map((e) => String(e.message));
   expect(health).to.include(`the leading master is now ${hostOf(after['mesos.master.url'])} (was ${before})`);
@@ -320,7 +342,10 @@ export async function masterLost(world: PipelineWorld, sm: InProcessSm): Promise
     120_000,
     () => `the master was not replaced; last seen: ${seen.slice(-3).join(' | ')}`,
   );
-  expect(seen.some((m) => m.includes(`master ${slot} of 3 (${leader}) not healthy for`)), seen.join('\n')).to.equal(true);
+  expect(
+    seen.some((m) => m.includes(`master ${slot} of 3 (${leader}) not healthy for`)),
+    seen.join('\n'),
+  ).to.equal(true);
   expect(await reportedLeader(String(healed['mesos.master.url']))).to.equal(hostOf(healed['mesos.master.url']));
   expect(await activeAgents(String(healed['mesos.master.url']))).to.equal(1);
   const replacement = (await world.liveVms(uid)).find((vm) => vm.name === `${prefix}-m${slot}-g2`);
@@ -344,7 +369,9 @@ export async function partitionShortCircuit(world: PipelineWorld, sm: InProcessS
   await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'degraded', seen);
   const stoppedEvent = async (): Promise<boolean> => {
     await sm.attributes(DEMO, id);
-    return (await history(sm, id)).some((e) => e.type === 'health' && /^remediation stopped: 2 of 4 nodes unhealthy \(more than 40 %\)$/.test(String(e.message)));
+    return (await history(sm, id)).some(
+      (e) => e.type === 'health' && /^remediation stopped: 2 of 4 nodes unhealthy \(more than 40 %\)$/.test(String(e.message)),
+    );
   };
   await until(stoppedEvent, 120_000, () => 'remediation never stopped');
   const stopped = await sm.attributes(DEMO, id);
@@ -352,7 +379,10 @@ export async function partitionShortCircuit(world: PipelineWorld, sm: InProcessS
   for (const fault of faults) await world.sim.control('DELETE', `/mesos/faults/${fault}`);
   const healed = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === 3, seen);
   expect(agentNodes(healed).map((n) => n.vm.slice(prefix.length))).to.deep.equal(['-a1', '-a2', '-a3']);
-  expect((await world.vms()).filter((vm) => vm.tags['mesos.instance'] === uid), 'no VM was ever made to replace one').to.have.length(4);
+  expect(
+    (await world.vms()).filter((vm) => vm.tags['mesos.instance'] === uid),
+    'no VM was ever made to replace one',
+  ).to.have.length(4);
   await deleteAndConfirm(world, sm, id, uid);
 }
 
@@ -372,7 +402,8 @@ export const FAULTY_CLOUD = {
   } satisfies SmOptions,
 };
 
-const COMMAND = /\b(deploy|start|stop|destroy|update|list)VirtualMachines?\b|\bcreateTags\b|\bqueryAsyncJobResult\b|\blistAsyncJobs\b|\b(authorize|revoke)SecurityGroupIngress\b|\b(create|delete|list)SecurityGroups?\b/;
+const COMMAND =
+  /\b(deploy|start|stop|destroy|update|list)VirtualMachines?\b|\bcreateTags\b|\bqueryAsyncJobResult\b|\blistAsyncJobs\b|\b(authorize|revoke)SecurityGroupIngress\b|\b(create|delete|list)SecurityGroups?\b/;
 
 /**
  * Ten lifecycles while about one CloudStack call in ten fails in one of the
@@ -388,7 +419,9 @@ export async function underCloudFaults(world: PipelineWorld, sm: InProcessSm): P
   for (const wave of [0, 1]) {
     const batch = await Promise.all(Array.from({ length: 5 }, (_, i) => sm.create(DEMO, 'mesos.agents=2', `soak-${wave}-${i}`)));
     ids.push(...batch);
-    outcomes.push(...(await Promise.all(batch.map((id) => sm.until(DEMO, id, (a) => a['mcn.service.state'] === 'ready' || a['mcn.service.state'] === 'failed', 180_000)))));
+    outcomes.push(
+      ...(await Promise.all(batch.map((id) => sm.until(DEMO, id, (a) => a['mcn.service.state'] === 'ready' || a['mcn.service.state'] === 'failed', 180_000)))),
+    );
   }
   for (const outcome of outcomes) {
     if (outcome['mcn.service.state'] === 'failed') expect(String(outcome['mcn.service.state.message'])).to.match(COMMAND);
@@ -404,7 +437,11 @@ export async function underCloudFaults(world: PipelineWorld, sm: InProcessSm): P
       return (await Promise.all(ids.map((id) => sm.attributes(DEMO, id)))).every((a) => a === undefined);
     },
     180_000,
-    async () => `still there: ${(await Promise.all(ids.map((id) => sm.attributes(DEMO, id)))).filter(Boolean).map((a) => `${a!['occi.core.id']}: ${a!['mcn.service.state.message']}`).join('; ')}`,
+    async () =>
+      `still there: ${(await Promise.all(ids.map((id) => sm.attributes(DEMO, id))))
+        .filter(Boolean)
+        .map((a) => `${a!['occi.core.id']}: ${a!['mcn.service.state.message']}`)
+        .join('; ')}`,
   );
   expect((await world.liveVms()).filter((vm) => uids.has(vm.tags['mesos.instance']))).to.deep.equal([]);
   expect(await sm.sm.pipeline!.runtime.list()).to.deep.equal([]);
@@ -443,16 +480,27 @@ export async function workMovesOnScaleIn(world: PipelineWorld, sm: InProcessSm):
   expect(busy['mesos.cpus.used']).to.equal(1.5);
   const before = await runningTasks(marathon, '/work');
   const leaving = agentNodes(busy).find((n) => n.slot === 'a3')!.address;
-  expect(before.map((t) => t.host), 'a task runs on the agent that will leave').to.include(leaving);
+  expect(
+    before.map((t) => t.host),
+    'a task runs on the agent that will leave',
+  ).to.include(leaving);
   const update = await sm.call('POST', `/mesos/${id}`, { headers: { ...DEMO, ...OCCI, 'X-OCCI-Attribute': 'mesos.agents=2' } });
   expect(update.status).to.equal(200);
   const scaled = await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === 2 && a['mesos.tasks.running'] === 3, seen);
   const after = await runningTasks(marathon, '/work');
   expect(after).to.have.length(3);
-  expect(after.map((t) => t.host), 'no task on the removed agent').to.not.include(leaving);
+  expect(
+    after.map((t) => t.host),
+    'no task on the removed agent',
+  ).to.not.include(leaving);
   const master = String(scaled['mesos.master.url']);
-  const states = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks.filter((t) => t.name === 'work').map((t) => t.state);
-  expect(states.filter((s) => s === 'TASK_KILLED'), 'moved, not lost').to.have.length(1);
+  const states = ((await (await fetch(`${master}/master/tasks?limit=1000`)).json()) as { tasks: Array<{ name: string; state: string }> }).tasks
+    .filter((t) => t.name === 'work')
+    .map((t) => t.state);
+  expect(
+    states.filter((s) => s === 'TASK_KILLED'),
+    'moved, not lost',
+  ).to.have.length(1);
   expect(states.filter((s) => s === 'TASK_LOST' || s === 'TASK_UNREACHABLE')).to.deep.equal([]);
   await deleteAndConfirm(world, sm, id, uid);
 }
@@ -484,7 +532,11 @@ export async function autoscalesWithDemand(world: PipelineWorld, sm: InProcessSm
   expect((await marathon('/v2/apps/load', { method: 'DELETE' })).status).to.equal(200);
   await watchUntil(sm, id, (a) => a['mesos.tasks.running'] === 0 && a['mesos.cpus.used'] === 0, seen);
   for (const agents of [2, 1]) {
-    await until(async () => (await autoscaler.run()) === 1, 60_000, () => `never scaled in to ${agents}; seen: ${seen.slice(-3).join(' | ')}`);
+    await until(
+      async () => (await autoscaler.run()) === 1,
+      60_000,
+      () => `never scaled in to ${agents}; seen: ${seen.slice(-3).join(' | ')}`,
+    );
     await watchUntil(sm, id, (a) => a['mcn.service.state'] === 'ready' && a['mesos.agents.active'] === agents, seen);
   }
   expect(await autoscaler.run(), 'at the minimum').to.equal(0);

@@ -13,7 +13,7 @@ export async function onVirtualTime<T>(clock: ManualClock, work: Promise<T>): Pr
     settled = true;
   });
   tracked.catch(() => undefined);
-  for (let idle = 0; !settled; ) {
+  for (let idle = 0; !settled;) {
     await tick();
     if (settled) break;
     const due = clock.nextDue();

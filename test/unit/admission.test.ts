@@ -29,7 +29,16 @@ describe('SM admission over the registry', () => {
 
   const insert = (tenant: string, agents: number) =>
     registry.insert(
-      { uid: `u${++n}`, id: `c${n}`, tenant, kind: 'mesos', attributes: createInputs(type, parseAttributes(`mesos.agents=${agents}`)), outputs: {}, state: 'initialise', stateMessage: 'accepted' },
+      {
+        uid: `u${++n}`,
+        id: `c${n}`,
+        tenant,
+        kind: 'mesos',
+        attributes: createInputs(type, parseAttributes(`mesos.agents=${agents}`)),
+        outputs: {},
+        state: 'initialise',
+        stateMessage: 'accepted',
+      },
       { actor: tenant, type: 'created', state: 'initialise' },
     );
   const refusal = (tenant: string, agents: number, cloud = {}): string | undefined => {
@@ -42,12 +51,21 @@ describe('SM admission over the registry', () => {
     }
   };
 
-  it('keeps each tenant\'s totals through every write the registry makes, as a count from scratch would give them', () => {
+  it("keeps each tenant's totals through every write the registry makes, as a count from scratch would give them", () => {
     insert('demo', 3);
-    expect(refusal('demo', 8), 'read whole the first time: 4 held').to.equal('Quota exceeded: VMs: this create needs 9 more, which would make 13; the quota is 12 and 4 are held.');
+    expect(refusal('demo', 8), 'read whole the first time: 4 held').to.equal(
+      'Quota exceeded: VMs: this create needs 9 more, which would make 13; the quota is 12 and 4 are held.',
+    );
     const second = insert('demo', 3);
-    expect(refusal('demo', 4), 'the insert counted').to.equal('Quota exceeded: VMs: this create needs 5 more, which would make 13; the quota is 12 and 8 are held.');
-    const failed = registry.change(second.uid, second.version, { state: 'failed', memo: { failure: { cause: 'deploy failed', vms: 'removed' } } }, { actor: 'service-manager', type: 'state_changed', state: 'failed' });
+    expect(refusal('demo', 4), 'the insert counted').to.equal(
+      'Quota exceeded: VMs: this create needs 5 more, which would make 13; the quota is 12 and 8 are held.',
+    );
+    const failed = registry.change(
+      second.uid,
+      second.version,
+      { state: 'failed', memo: { failure: { cause: 'deploy failed', vms: 'removed' } } },
+      { actor: 'service-manager', type: 'state_changed', state: 'failed' },
+    );
     expect(refusal('demo', 4), 'a failure whose VMs are gone holds none').to.equal(undefined);
     registry.remove(failed.uid, failed.version, { actor: 'service-manager', type: 'removed' });
     insert('demo', 1);

@@ -48,12 +48,26 @@ describe('Autoscaler loop', () => {
   function ready(attributes: string, outputs: Attributes): InstanceRecord {
     const id = `c${++seq}`;
     const created = registry.insert(
-      { uid: `uid-${id}`, id, tenant: 'demo', kind: 'mesos', attributes: createInputs(type, parseAttributes(attributes)), outputs: {}, state: 'initialise', stateMessage: '' },
+      {
+        uid: `uid-${id}`,
+        id,
+        tenant: 'demo',
+        kind: 'mesos',
+        attributes: createInputs(type, parseAttributes(attributes)),
+        outputs: {},
+        state: 'initialise',
+        stateMessage: '',
+      },
       { actor: 'demo', type: 'created' },
     );
     let current = created;
     for (const state of ['activate', 'deploy', 'provision', 'ready'] as const) {
-      current = registry.change(current.uid, current.version, { state, ...(state === 'ready' ? { outputs } : {}) }, { actor: 'service-manager', type: 'state_changed', state });
+      current = registry.change(
+        current.uid,
+        current.version,
+        { state, ...(state === 'ready' ? { outputs } : {}) },
+        { actor: 'service-manager', type: 'state_changed', state },
+      );
     }
     return current;
   }
@@ -64,20 +78,34 @@ describe('Autoscaler loop', () => {
     registry.change(current.uid, current.version, { outputs }, { actor: 'service-manager', type: 'outputs_changed' });
   };
 
-  it('resizes an autoscaled cluster as a tenant\'s update would, with the reason as message and event', async () => {
+  it("resizes an autoscaled cluster as a tenant's update would, with the reason as message and event", async () => {
     const cluster = ready('mesos.autoscale=true, mesos.agents=1, mesos.autoscale.max=4', load(1, 2, { tasks: 4, cpus: 4, mem: 256 }));
     expect(await autoscaler.run()).to.equal(1);
     const scaled = reload(cluster);
     expect(scaled).to.deep.include({ state: 'update', stateMessage: 'autoscale: 4 tasks waiting for 4 cpus and 256 MB, adding 2 agents' });
     expect(scaled.attributes['mesos.agents']).to.equal(3);
-    expect(registry.events(cluster.uid).at(-1)).to.deep.include({ actor: AUTOSCALER_ACTOR, type: 'updated', state: 'update', changes: { 'mesos.agents': { from: 1, to: 3 } } });
+    expect(registry.events(cluster.uid).at(-1)).to.deep.include({
+      actor: AUTOSCALER_ACTOR,
+      type: 'updated',
+      state: 'update',
+      changes: { 'mesos.agents': { from: 1, to: 3 } },
+    });
     expect(orchestration.calls).to.deep.equal([{ call: 'reconfigured', id: cluster.id, changes: { 'mesos.agents': { from: 1, to: 3 } } }]);
   });
 
   it('leaves clusters alone that are not autoscaled or not ready', async () => {
     ready('mesos.agents=1', load(1, 2, { tasks: 4, cpus: 4, mem: 256 }));
     const building = registry.insert(
-      { uid: 'uid-b', id: 'b', tenant: 'demo', kind: 'mesos', attributes: createInputs(type, parseAttributes('mesos.autoscale=true')), outputs: {}, state: 'initialise', stateMessage: '' },
+      {
+        uid: 'uid-b',
+        id: 'b',
+        tenant: 'demo',
+        kind: 'mesos',
+        attributes: createInputs(type, parseAttributes('mesos.autoscale=true')),
+        outputs: {},
+        state: 'initialise',
+        stateMessage: '',
+      },
       { actor: 'demo', type: 'created' },
     );
     expect(await autoscaler.run()).to.equal(0);
@@ -85,7 +113,7 @@ describe('Autoscaler loop', () => {
     expect(reload(building).state).to.equal('initialise');
   });
 
-  it('counts sustained utilisation across looks and waits out the cooldown of any resize, a tenant\'s too', async () => {
+  it("counts sustained utilisation across looks and waits out the cooldown of any resize, a tenant's too", async () => {
     const cluster = ready('mesos.autoscale=true, mesos.agents=2, mesos.autoscale.cooldown_s=120', load(2, 3.8));
     expect(await autoscaler.run(), 'high since now').to.equal(0);
     clock.advance(30 * S);
@@ -115,6 +143,9 @@ describe('Autoscaler loop', () => {
     await autoscaler.run();
     setLoad(cluster, load(2, 1, { tasks: 3, cpus: 3, mem: 96 }));
     await autoscaler.run();
-    expect(registry.events(cluster.uid).filter((e) => e.type === 'autoscale'), 'told again once it had passed').to.have.length(2);
+    expect(
+      registry.events(cluster.uid).filter((e) => e.type === 'autoscale'),
+      'told again once it had passed',
+    ).to.have.length(2);
   });
 });

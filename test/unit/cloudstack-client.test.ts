@@ -137,13 +137,19 @@ describe('CloudStack client requests', () => {
       },
       { rateLimit: { perSecond: 10, burst: 1 } },
     );
-    await onVirtualTime(clock, (async () => {
-      for (let i = 0; i < 80; i++) await cs.request('listZones');
-    })());
+    await onVirtualTime(
+      clock,
+      (async () => {
+        for (let i = 0; i < 80; i++) await cs.request('listZones');
+      })(),
+    );
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     expect(gaps.slice(0, 2), 'at the limit before').to.deep.equal([100, 100]);
     expect(gaps[2], 'the retry, at half the rate').to.equal(200);
-    expect(gaps.slice(3, 10).every((gap, i) => gap <= gaps[i + 2] && gap > 100), 'back up little by little').to.equal(true);
+    expect(
+      gaps.slice(3, 10).every((gap, i) => gap <= gaps[i + 2] && gap > 100),
+      'back up little by little',
+    ).to.equal(true);
     expect(gaps.slice(-10), 'at the limit again').to.deep.equal(Array(10).fill(100));
   });
 
@@ -214,7 +220,7 @@ describe('CloudStack async jobs', () => {
     }
   });
 
-  it('raises the job\'s own error code and text, naming the resource', async () => {
+  it("raises the job's own error code and text, naming the resource", async () => {
     const { cs, clock } = client(() =>
       job(2, {
         jobresultcode: 533,
@@ -236,20 +242,20 @@ describe('CloudStack async jobs', () => {
   });
 
   it('looks at the resource when the job is unknown (431)', async () => {
-    const { cs, clock } = client(() =>
-      reply(431, { queryasyncjobresultresponse: { errorcode: 431, cserrorcode: 9999, errortext: 'entity does not exist' } }),
-    );
+    const { cs, clock } = client(() => reply(431, { queryasyncjobresultresponse: { errorcode: 431, cserrorcode: 9999, errortext: 'entity does not exist' } }));
     const found = await onVirtualTime(clock, cs.waitForJob('destroyVirtualMachine', 'j1', { deadlineMs: 1000, onLost: async () => 'gone' }));
     expect(found).to.equal('gone');
     const error = (await onVirtualTime(clock, failure(cs.waitForJob('destroyVirtualMachine', 'j1', { deadlineMs: 1000 })))) as CloudStackError;
     expect(error.errortext).to.match(/no longer knows job j1/);
   });
 
-  it('looks at every job waited for at once with one listing of the account\'s jobs a round, asking by id only for what it misses', async () => {
+  it("looks at every job waited for at once with one listing of the account's jobs a round, asking by id only for what it misses", async () => {
     const finished = new Set<string>();
     const { cs, clock, transport } = client((request) => {
       if (request.params['command'] === 'queryAsyncJobResult') {
-        return reply(200, { queryasyncjobresultresponse: { jobid: request.params['jobid'], jobstatus: 1, jobresultcode: 0, jobresult: { n: request.params['jobid'] } } });
+        return reply(200, {
+          queryasyncjobresultresponse: { jobid: request.params['jobid'], jobstatus: 1, jobresultcode: 0, jobresult: { n: request.params['jobid'] } },
+        });
       }
       const listed = ['j1', 'j2', 'j3'].map((jobid) => ({ jobid, jobstatus: finished.has(jobid) ? 1 : 0, jobresultcode: 0, jobresult: { n: jobid } }));
       return reply(200, { listasyncjobsresponse: { count: listed.length, asyncjobs: listed } });
@@ -263,8 +269,12 @@ describe('CloudStack async jobs', () => {
     expect((await onVirtualTime(clock, Promise.all(waits.slice(1)))).map((r) => r.n)).to.deep.equal(['j2', 'j3', 'j4']);
     const commands = transport.seen.map((r) => r.params['command']);
     expect(commands, 'j4 is not listed: asked for by id').to.deep.equal(['listAsyncJobs', 'queryAsyncJobResult', 'listAsyncJobs']);
-    expect(transport.seen[0].params['startdate'], 'from a minute before the oldest job waited for').to.equal(new Date(started - 60_000).toISOString().slice(0, 19).replace('T', ' '));
-    expect(transport.seen[2].params['startdate'], 'a listing that missed a job reaches a day back').to.equal(new Date(started - 86_400_000).toISOString().slice(0, 10));
+    expect(transport.seen[0].params['startdate'], 'from a minute before the oldest job waited for').to.equal(
+      new Date(started - 60_000).toISOString().slice(0, 19).replace('T', ' '),
+    );
+    expect(transport.seen[2].params['startdate'], 'a listing that missed a job reaches a day back').to.equal(
+      new Date(started - 86_400_000).toISOString().slice(0, 10),
+    );
   });
 
   it('stops waiting when cancelled', async () => {
@@ -281,7 +291,18 @@ describe('CloudStack async jobs', () => {
 describe('CloudStack error model', () => {
   it('classifies error codes by what a caller can do', () => {
     expect([401, 429, 430, 431, 432, 530, 531, 532, 533, 534, 535, 503].map(classify)).to.deep.equal([
-      'fatal', 'throttled', 'fatal', 'fatal', 'fatal', 'fatal', 'fatal', 'quota', 'capacity', 'retryable', 'quota', 'retryable',
+      'fatal',
+      'throttled',
+      'fatal',
+      'fatal',
+      'fatal',
+      'fatal',
+      'fatal',
+      'quota',
+      'capacity',
+      'retryable',
+      'quota',
+      'retryable',
     ]);
   });
 
@@ -305,9 +326,12 @@ describe('CloudStack client rate limit', () => {
     const clock = new ManualClock();
     const bucket = new TokenBucket(clock, 10, 5);
     const started = clock.now();
-    await onVirtualTime(clock, (async () => {
-      for (let i = 0; i < 25; i++) await bucket.take();
-    })());
+    await onVirtualTime(
+      clock,
+      (async () => {
+        for (let i = 0; i < 25; i++) await bucket.take();
+      })(),
+    );
     expect(clock.now() - started).to.equal(2000);
   });
 

@@ -45,7 +45,7 @@ describe('CloudStack request signing', () => {
     expect(sign(params, SECRET)).to.equal('ljy8FIlF9zTDzdSAadFTZ8fkVY0=');
   });
 
-  it('encodes values like Java URLEncoder: * kept, ~ ! \' ( ) escaped, space as %20, UTF-8 bytes', () => {
+  it("encodes values like Java URLEncoder: * kept, ~ ! ' ( ) escaped, space as %20, UTF-8 bytes", () => {
     expect(javaUrlEncode('a-b_c.d*e')).to.equal('a-b_c.d*e');
     expect(javaUrlEncode("~!'()")).to.equal('%7E%21%27%28%29');
     expect(javaUrlEncode('a b+c')).to.equal('a%20b%2Bc');

@@ -30,22 +30,22 @@ describe('SM configuration (sm.cfg)', () => {
   });
 
   it('reads hurtle-style sections with comments', () => {
-    const config = parseConfig(
-      '# comment\n[service_manager]\nlisten = 0.0.0.0:9000 ; inline\npublic_url = https://sm.example.org/\n',
-      FILE,
-      {},
-      '/',
-    );
+    const config = parseConfig('# comment\n[service_manager]\nlisten = 0.0.0.0:9000 ; inline\npublic_url = https://sm.example.org/\n', FILE, {}, '/');
     expect(config.serviceManager.listen).to.deep.equal({ host: '0.0.0.0', port: 9000 });
     expect(config.serviceManager.publicUrl).to.equal('https://sm.example.org');
   });
 
   it('lets SM_<SECTION>_<KEY> override the file, with paths relative to the working folder', () => {
-    const config = parseConfig('[service_manager]\nregistry = a.db\n', FILE, {
-      SM_SERVICE_MANAGER_REGISTRY: 'b.db',
-      SM_GENERAL_LOG_LEVEL: 'debug',
-      SM_CLOUDSTACK_ZONE: 'zone-9',
-    }, '/home/op');
+    const config = parseConfig(
+      '[service_manager]\nregistry = a.db\n',
+      FILE,
+      {
+        SM_SERVICE_MANAGER_REGISTRY: 'b.db',
+        SM_GENERAL_LOG_LEVEL: 'debug',
+        SM_CLOUDSTACK_ZONE: 'zone-9',
+      },
+      '/home/op',
+    );
     expect(config.serviceManager.registry).to.equal('/home/op/b.db');
     expect(config.general.logLevel).to.equal('debug');
     expect(config.values.get('cloudstack.zone')).to.equal('zone-9');

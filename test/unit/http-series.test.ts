@@ -13,10 +13,12 @@ function run(handler: RequestHandler): Promise<unknown> {
 describe('HTTP middleware series', () => {
   it('runs its handlers in order, then goes on', async () => {
     const seen: string[] = [];
-    const step = (name: string): RequestHandler => (_req, _res, next) => {
-      seen.push(name);
-      next();
-    };
+    const step =
+      (name: string): RequestHandler =>
+      (_req, _res, next) => {
+        seen.push(name);
+        next();
+      };
     const asynchronous: RequestHandler = async (_req, _res, next) => {
       await Promise.resolve();
       seen.push('async');

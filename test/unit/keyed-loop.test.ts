@@ -10,7 +10,11 @@ interface Script {
   gate?: Promise<void>;
 }
 
-function loop(clock: ManualClock, script: Script, options: Partial<{ maxRunning: number; onError: (key: string, error: unknown) => StepOutcome }> = {}): KeyedLoop {
+function loop(
+  clock: ManualClock,
+  script: Script,
+  options: Partial<{ maxRunning: number; onError: (key: string, error: unknown) => StepOutcome }> = {},
+): KeyedLoop {
   const counts = new Map<string, number>();
   return new KeyedLoop(
     async (key) => {

@@ -43,7 +43,14 @@ describe('Mesos guest: cloud-init', () => {
 
 describe('Mesos guest: flags from configuration files', () => {
   it('reads ZooKeeper URLs and plain master addresses', () => {
-    expect(parseDetector('zk://a:2181,b:2182/mesos', '--zk')).to.deep.equal({ kind: 'zk', hosts: [{ host: 'a', port: 2181 }, { host: 'b', port: 2182 }], path: '/mesos' });
+    expect(parseDetector('zk://a:2181,b:2182/mesos', '--zk')).to.deep.equal({
+      kind: 'zk',
+      hosts: [
+        { host: 'a', port: 2181 },
+        { host: 'b', port: 2182 },
+      ],
+      path: '/mesos',
+    });
     expect(parseDetector('127.10.0.2:5050', '--master')).to.deep.equal({ kind: 'direct', at: { host: '127.10.0.2', port: 5050 } });
     expect(failure(() => parseDetector('http://x', '--master'))).to.match(/Failed to parse --master/);
   });
@@ -54,7 +61,7 @@ describe('Mesos guest: flags from configuration files', () => {
     expect(failure(() => masterFlags(noQuorum, '127.10.0.2'))).to.match(/Need to specify --quorum/);
   });
 
-  it('defaults a master\'s ip and hostname to the VM, but takes what the files say', () => {
+  it("defaults a master's ip and hostname to the VM, but takes what the files say", () => {
     const flags = masterFlags(files({ '/etc/mesos-master/work_dir': '/w', '/etc/mesos-master/ip': '127.0.1.1' }), '127.10.0.2');
     expect(flags).to.deep.include({ ip: '127.0.1.1', hostname: '127.0.1.1', port: 5050 });
   });

@@ -72,9 +72,7 @@ describe('OCCI X-OCCI-Attribute parsing', () => {
   it('reads every attribute of a hurtle instance rendering', () => {
     const attributes = parseAttributes(hurtle.RETRIEVED_ATTRIBUTES);
     expect(attributes).to.have.length(9);
-    expect(attributes.find((a) => a.name === 'occi.mcn.stack.id')!.value.value).to.equal(
-      'RegionOne:b2c3d4e5-0000-4000-8000-000000000001',
-    );
+    expect(attributes.find((a) => a.name === 'occi.mcn.stack.id')!.value.value).to.equal('RegionOne:b2c3d4e5-0000-4000-8000-000000000001');
     expect(attributes.find((a) => a.name === 'mcn.endpoint.p2.RegionOne')!.value.value).to.equal('10.0.0.2');
   });
 
@@ -163,9 +161,7 @@ describe('OCCI request reading', () => {
       title: 'mine',
     });
     const request = readOcciRequest({ contentType: 'application/occi+json', header: none, body: Buffer.from(body) });
-    expect(request.categories).to.deep.equal([
-      { scheme: 'http://schemas.mobile-cloud-networking.eu/occi/sm#', term: 'mesos', class: 'kind' },
-    ]);
+    expect(request.categories).to.deep.equal([{ scheme: 'http://schemas.mobile-cloud-networking.eu/occi/sm#', term: 'mesos', class: 'kind' }]);
     expect(request.attributes).to.deep.equal([
       { name: 'mesos.agents', value: { lexical: 'json', value: 3 } },
       { name: 'mesos.marathon', value: { lexical: 'json', value: false } },
@@ -189,8 +185,7 @@ describe('OCCI request reading', () => {
   });
 
   it('rejects malformed JSON, non-objects, nested values and unknown members', () => {
-    const json = (text: string) => () =>
-      readOcciRequest({ contentType: 'application/occi+json', header: none, body: Buffer.from(text) });
+    const json = (text: string) => () => readOcciRequest({ contentType: 'application/occi+json', header: none, body: Buffer.from(text) });
     expect(badRequest(json('{'))).to.match(/not valid JSON/);
     expect(badRequest(json('[]'))).to.match(/must be an object/);
     expect(badRequest(json('{"attributes": {"a": {"b": 1}}}'))).to.match(/string, number or boolean/);

@@ -3,12 +3,7 @@ import { HttpError } from '../../lib/http-errors.js';
 import { CORE_KINDS, RESOURCE_TYPE, type Entity, type Kind } from '../../lib/occi/model.js';
 import { checkClientVersion, negotiate } from '../../lib/occi/negotiate.js';
 import { parseAttributes, parseCategories } from '../../lib/occi/parse.js';
-import {
-  collectionRepresentation,
-  createdRepresentation,
-  entityRepresentation,
-  queryInterfaceRepresentation,
-} from '../../lib/occi/representation.js';
+import { collectionRepresentation, createdRepresentation, entityRepresentation, queryInterfaceRepresentation } from '../../lib/occi/representation.js';
 import { renderKind } from '../../lib/occi/render-text.js';
 import { clusterTextForms } from '../../lib/cluster/text-forms.js';
 import { readableByHurtle } from '../../lib/occi/text-values.js';
@@ -45,7 +40,7 @@ const json = { rendering: 'application/occi+json', contentType: 'application/occ
 const uris = { rendering: 'text/uri-list', contentType: 'text/uri-list' } as const;
 
 describe('OCCI text rendering', () => {
-  it('renders a kind as GFD.223 names it: the collection\'s path as location, flagged attributes, actions', () => {
+  it("renders a kind as GFD.223 names it: the collection's path as location, flagged attributes, actions", () => {
     expect(renderKind(kind)).to.equal(
       'demo; scheme="http://x/sm#"; class="kind"; title="Demo service"; rel="http://schemas.ogf.org/occi/core#resource"; ' +
         'location="/demo/"; attributes="demo.size{required} demo.state{immutable}"; ' +
@@ -59,7 +54,7 @@ describe('OCCI text rendering', () => {
     expect(rep.headers['Content-Type']).to.equal('text/occi');
     expect(rep.headers['Category']).to.equal('demo; scheme="http://x/sm#"; class="kind"; title="Demo service"');
     expect(rep.headers['Link']).to.equal('</demo/abc?action=retry>; rel="http://x/sm/demo/action#retry"');
-    expect(rep.headers['X-OCCI-Attribute']).to.equal("occi.core.id=\"abc\", occi.core.title=\"say 'hi'; twice\", demo.size=3, demo.flag=true");
+    expect(rep.headers['X-OCCI-Attribute']).to.equal('occi.core.id="abc", occi.core.title="say \'hi\'; twice", demo.size=3, demo.flag=true');
     expect([...hurtleReads(rep.headers['X-OCCI-Attribute'])]).to.deep.equal([
       ['occi.core.id', 'abc'],
       ['occi.core.title', "say 'hi'; twice"],
@@ -77,9 +72,15 @@ describe('OCCI text rendering', () => {
     expect(entityRepresentation(json, { ...entity, attributes: [['demo.message', nasty]] }).body, 'JSON keeps it exact').to.contain(JSON.stringify(nasty));
   });
 
-  it('renders a cluster\'s structured outputs in their text forms: agents as addresses, health events as a count and the latest', () => {
-    const nodes = JSON.stringify([{ slot: 'a1', address: '127.10.0.3', active: true }, { slot: 'a2', address: '127.10.0.4', active: false }]);
-    const events = JSON.stringify([{ seq: 1, time: 1, kind: 'degraded', message: 'agent 2 of 2 (127.10.0.4), lost' }, { seq: 2, time: 2, kind: 'healed', message: 'whole again' }]);
+  it("renders a cluster's structured outputs in their text forms: agents as addresses, health events as a count and the latest", () => {
+    const nodes = JSON.stringify([
+      { slot: 'a1', address: '127.10.0.3', active: true },
+      { slot: 'a2', address: '127.10.0.4', active: false },
+    ]);
+    const events = JSON.stringify([
+      { seq: 1, time: 1, kind: 'degraded', message: 'agent 2 of 2 (127.10.0.4), lost' },
+      { seq: 2, time: 2, kind: 'healed', message: 'whole again' },
+    ]);
     const outputs = { 'mesos.agents.nodes': nodes, 'mesos.cluster.events': events };
     const withForms: Entity = { ...entity, attributes: Object.entries(outputs), textForms: clusterTextForms(outputs) };
     const read = hurtleReads(entityRepresentation(occi, withForms).headers['X-OCCI-Attribute']);
@@ -101,7 +102,7 @@ describe('OCCI text rendering', () => {
       'Category: demo; scheme="http://x/sm#"; class="kind"; title="Demo service"',
       'Link: </demo/abc?action=retry>; rel="http://x/sm/demo/action#retry"',
       'X-OCCI-Attribute: occi.core.id="abc"',
-      "X-OCCI-Attribute: occi.core.title=\"say 'hi'; twice\"",
+      'X-OCCI-Attribute: occi.core.title="say \'hi\'; twice"',
       'X-OCCI-Attribute: demo.size=3',
       'X-OCCI-Attribute: demo.flag=true',
       '',
@@ -115,12 +116,8 @@ describe('OCCI text rendering', () => {
 
   it('renders collections as X-OCCI-Location, text lines or a URI list', () => {
     const two = [entity, { ...entity, id: 'def', location: '/demo/def' }];
-    expect(collectionRepresentation(occi, two, 'http://h').headers['X-OCCI-Location']).to.equal(
-      'http://h/demo/abc, http://h/demo/def',
-    );
-    expect(collectionRepresentation(plain, two, 'http://h').body).to.equal(
-      'X-OCCI-Location: http://h/demo/abc\nX-OCCI-Location: http://h/demo/def\n',
-    );
+    expect(collectionRepresentation(occi, two, 'http://h').headers['X-OCCI-Location']).to.equal('http://h/demo/abc, http://h/demo/def');
+    expect(collectionRepresentation(plain, two, 'http://h').body).to.equal('X-OCCI-Location: http://h/demo/abc\nX-OCCI-Location: http://h/demo/def\n');
     expect(collectionRepresentation(uris, two, 'http://h').body).to.equal('http://h/demo/abc\r\nhttp://h/demo/def\r\n');
   });
 

@@ -27,7 +27,11 @@ const next = (s: Situation) => decide(s, POLICY);
 describe('SM pipeline decisions', () => {
   describe('on the way to ready', () => {
     it('starts the orchestrator, waits for it to answer, then initialises it', () => {
-      expect(next(situation('initialise', { kind: 'absent' }, { memo: {} }))).to.deep.equal({ kind: 'start', message: 'starting the service orchestrator', newPort: true });
+      expect(next(situation('initialise', { kind: 'absent' }, { memo: {} }))).to.deep.equal({
+        kind: 'start',
+        message: 'starting the service orchestrator',
+        newPort: true,
+      });
       expect(next(situation('initialise', { kind: 'silent', reason: 'ECONNREFUSED', since: NOW - 1000 }))).to.include({ kind: 'wait' });
       expect(next(situation('initialise', { kind: 'fresh' }))).to.include({ kind: 'advance', to: 'activate' });
       expect(next(situation('activate', { kind: 'fresh' }))).to.include({ kind: 'call', call: 'init' });
@@ -43,7 +47,12 @@ describe('SM pipeline decisions', () => {
     });
 
     it('asks for the deploy once the orchestrator offers it, and moves to deploy with it', () => {
-      expect(next(situation('activate', stack('uninitialized', ['deploy'])))).to.deep.equal({ kind: 'call', call: 'deploy', message: 'creating the VMs', then: 'deploy' });
+      expect(next(situation('activate', stack('uninitialized', ['deploy'])))).to.deep.equal({
+        kind: 'call',
+        call: 'deploy',
+        message: 'creating the VMs',
+        then: 'deploy',
+      });
       expect(next(situation('activate', stack('CREATE_IN_PROGRESS', ['provision'], 'deploy: 1 of 3 VMs running')))).to.deep.equal({
         kind: 'advance',
         to: 'deploy',
@@ -75,7 +84,11 @@ describe('SM pipeline decisions', () => {
     });
 
     it('fails with the orchestrator own words when a phase fails', () => {
-      expect(next(situation('deploy', stack('CREATE_FAILED', [], 'deploy failed: no capacity')))).to.deep.equal({ kind: 'fail', cause: 'deploy failed: no capacity', vms: 'removing' });
+      expect(next(situation('deploy', stack('CREATE_FAILED', [], 'deploy failed: no capacity')))).to.deep.equal({
+        kind: 'fail',
+        cause: 'deploy failed: no capacity',
+        vms: 'removing',
+      });
       expect(next(situation('provision', stack('UPDATE_FAILED', [], 'provision failed: agent 2 not registered')))).to.deep.equal({
         kind: 'fail',
         cause: 'provision failed: agent 2 not registered',
@@ -87,7 +100,11 @@ describe('SM pipeline decisions', () => {
       const changed = { desired: 'new' };
       expect(next(situation('provision', stack('UPDATE_COMPLETE'), changed))).to.include({ kind: 'call', call: 'update', then: 'update' });
       expect(next(situation('ready', stack('UPDATE_COMPLETE'), changed))).to.include({ kind: 'call', call: 'update', then: 'update' });
-      expect(next(situation('update', stack('UPDATE_COMPLETE'), changed))).to.deep.equal({ kind: 'call', call: 'update', message: 'applying the changed attributes' });
+      expect(next(situation('update', stack('UPDATE_COMPLETE'), changed))).to.deep.equal({
+        kind: 'call',
+        call: 'update',
+        message: 'applying the changed attributes',
+      });
       expect(next(situation('update', stack('UPDATE_FAILED', [], 'update failed: x'), changed))).to.include({ kind: 'call', call: 'update' });
       expect(next(situation('update', stack('UPDATE_COMPLETE', [], 'ready: 4 of 4 agents active')))).to.include({ kind: 'advance', to: 'ready' });
     });
@@ -96,7 +113,11 @@ describe('SM pipeline decisions', () => {
   describe('when the orchestrator restarted or misbehaves', () => {
     it('initialises and redeploys a fresh orchestrator in whatever state the instance is, without changing it', () => {
       for (const state of ['deploy', 'provision', 'ready', 'update'] as const) {
-        expect(next(situation(state, { kind: 'fresh' })), state).to.deep.equal({ kind: 'call', call: 'init', message: 'initialising the service orchestrator' });
+        expect(next(situation(state, { kind: 'fresh' })), state).to.deep.equal({
+          kind: 'call',
+          call: 'init',
+          message: 'initialising the service orchestrator',
+        });
         expect(next(situation(state, stack('uninitialized', ['deploy']))), state).to.deep.equal({ kind: 'call', call: 'deploy', message: 'creating the VMs' });
       }
       expect(next(situation('ready', stack('CREATE_IN_PROGRESS', [], 'deploy: 1 of 3 VMs running')))).to.deep.equal({
@@ -107,13 +128,19 @@ describe('SM pipeline decisions', () => {
 
     it('restarts a stopped orchestrator, and fails the phase after too many starts, with its last words', () => {
       const exit = 'exit code 2: service-orchestrator: SO_LISTEN is required';
-      expect(next(situation('deploy', { kind: 'absent', exit }))).to.deep.equal({ kind: 'start', message: `restarting the service orchestrator (it stopped: ${exit})`, newPort: false });
+      expect(next(situation('deploy', { kind: 'absent', exit }))).to.deep.equal({
+        kind: 'start',
+        message: `restarting the service orchestrator (it stopped: ${exit})`,
+        newPort: false,
+      });
       expect(next(situation('deploy', { kind: 'absent', exit }, { memo: { ...STARTED, phase: 'deploy', starts: 3 } }))).to.deep.equal({
         kind: 'fail',
         cause: `the service orchestrator stopped 3 times; last: ${exit}`,
         vms: 'removing',
       });
-      expect(next(situation('deploy', { kind: 'absent', exit }, { memo: { ...STARTED, phase: 'activate', starts: 3 } })), 'starts of another state').to.include({ kind: 'start' });
+      expect(next(situation('deploy', { kind: 'absent', exit }, { memo: { ...STARTED, phase: 'activate', starts: 3 } })), 'starts of another state').to.include(
+        { kind: 'start' },
+      );
     });
 
     it('replaces an orchestrator that stays silent past the start timeout', () => {
@@ -130,7 +157,11 @@ describe('SM pipeline decisions', () => {
       const older: PipelineMemo = { ...STARTED, phase: 'deploy', generation: 3, running: 2 };
       expect(next(situation('deploy', stack('CREATE_FAILED'), { memo: older }))).to.include({ kind: 'replace' });
       expect(next(situation('failed', stack('DELETE_FAILED'), { memo: older, failedPhase: 'destroy' }))).to.include({ kind: 'replace' });
-      expect(next(situation('deploy', { kind: 'absent' }, { memo: older }))).to.deep.equal({ kind: 'start', message: 'starting a fresh service orchestrator', newPort: false });
+      expect(next(situation('deploy', { kind: 'absent' }, { memo: older }))).to.deep.equal({
+        kind: 'start',
+        message: 'starting a fresh service orchestrator',
+        newPort: false,
+      });
       expect(next(situation('deploy', stack('CREATE_IN_PROGRESS', ['provision'], 'x'), { memo: { ...older, running: 3 } }))).to.include({ kind: 'wait' });
     });
   });
@@ -148,7 +179,9 @@ describe('SM pipeline decisions', () => {
 
     it('never times out a ready or failed instance', () => {
       expect(next(situation('ready', stack('UPDATE_COMPLETE'), { stateSince: 0 }))).to.deep.equal({ kind: 'idle' });
-      expect(next(situation('failed', stack('CREATE_FAILED'), { stateSince: 0, onFailure: 'keep', memo: { ...STARTED, failure: { cause: 'x', vms: 'kept' } } }))).to.deep.equal({ kind: 'idle' });
+      expect(
+        next(situation('failed', stack('CREATE_FAILED'), { stateSince: 0, onFailure: 'keep', memo: { ...STARTED, failure: { cause: 'x', vms: 'kept' } } })),
+      ).to.deep.equal({ kind: 'idle' });
     });
   });
 
@@ -164,9 +197,15 @@ describe('SM pipeline decisions', () => {
 
     it('disposes, waits for DELETE_COMPLETE, then removes; a failed delete fails the teardown', () => {
       expect(next(situation('destroy', stack('UPDATE_COMPLETE')))).to.include({ kind: 'call', call: 'dispose' });
-      expect(next(situation('destroy', stack('DELETE_IN_PROGRESS', [], 'delete: destroying 3 VMs')))).to.deep.equal({ kind: 'wait', message: 'delete: destroying 3 VMs' });
+      expect(next(situation('destroy', stack('DELETE_IN_PROGRESS', [], 'delete: destroying 3 VMs')))).to.deep.equal({
+        kind: 'wait',
+        message: 'delete: destroying 3 VMs',
+      });
       expect(next(situation('destroy', stack('DELETE_COMPLETE')))).to.deep.equal({ kind: 'remove' });
-      expect(next(situation('destroy', stack('DELETE_FAILED', [], 'delete failed: 1 VM still exists')))).to.deep.equal({ kind: 'fail', cause: 'delete failed: 1 VM still exists' });
+      expect(next(situation('destroy', stack('DELETE_FAILED', [], 'delete failed: 1 VM still exists')))).to.deep.equal({
+        kind: 'fail',
+        cause: 'delete failed: 1 VM still exists',
+      });
       expect(next(situation('destroy', stack('DELETE_IN_PROGRESS'), { stateSince: NOW - 300_001 }))).to.include({ kind: 'fail' });
     });
   });
@@ -220,7 +259,9 @@ describe('SM pipeline decisions', () => {
     });
 
     it('says what became of the VMs', () => {
-      expect(failureMessage({ cause: 'deploy failed: no capacity.', vms: 'removed' })).to.equal('deploy failed: no capacity. Its VMs were removed (on_failure=delete).');
+      expect(failureMessage({ cause: 'deploy failed: no capacity.', vms: 'removed' })).to.equal(
+        'deploy failed: no capacity. Its VMs were removed (on_failure=delete).',
+      );
       expect(failureMessage({ cause: 'deploy failed: no capacity', vms: 'kept' })).to.equal(
         'deploy failed: no capacity. Its VMs are kept for debugging (on_failure=keep); delete the instance to remove them.',
       );
@@ -241,7 +282,12 @@ describe('SM pipeline decisions', () => {
       const failedTeardown = (memo: Partial<PipelineMemo>, since: number) =>
         situation('failed', stack('DELETE_FAILED'), { failedPhase: 'destroy', stateSince: NOW - since, memo: { ...STARTED, ...memo } });
       expect(next(failedTeardown({}, 59_000))).to.deep.equal({ kind: 'idle' });
-      expect(next(failedTeardown({}, 60_000))).to.deep.equal({ kind: 'renew', reason: 'teardown', to: 'destroy', message: 'Retrying the teardown (attempt 2).' });
+      expect(next(failedTeardown({}, 60_000))).to.deep.equal({
+        kind: 'renew',
+        reason: 'teardown',
+        to: 'destroy',
+        message: 'Retrying the teardown (attempt 2).',
+      });
       expect(next(failedTeardown({ teardowns: 2, retriedAt: NOW - 239_000 }, 0)), 'the third wait is 4 minutes').to.deep.equal({ kind: 'idle' });
       expect(next(failedTeardown({ teardowns: 2, retriedAt: NOW - 240_000 }, 0))).to.include({ kind: 'renew', message: 'Retrying the teardown (attempt 4).' });
       expect(next(failedTeardown({ teardowns: 20, retriedAt: NOW - 3_600_000 }, 0)), 'never more than an hour').to.include({ kind: 'renew' });
@@ -276,13 +322,20 @@ describe('SM pipeline decisions', () => {
       });
     });
 
-    it('fails with the orchestrator\'s words when it refuses the parameters', () => {
+    it("fails with the orchestrator's words when it refuses the parameters", () => {
       const rejected: PipelineMemo = { ...STARTED, phase: 'activate', rejected: 'Cannot build the cluster: zone "mars" not found' };
-      expect(next(situation('activate', { kind: 'fresh' }, { memo: rejected }))).to.deep.equal({ kind: 'fail', cause: 'Cannot build the cluster: zone "mars" not found', vms: 'removing' });
+      expect(next(situation('activate', { kind: 'fresh' }, { memo: rejected }))).to.deep.equal({
+        kind: 'fail',
+        cause: 'Cannot build the cluster: zone "mars" not found',
+        vms: 'removing',
+      });
     });
 
-    it('keeps the instance\'s port, and takes a new one when another process took it', () => {
-      expect(next(situation('deploy', { kind: 'absent', exit: 'exit code 1: listen EADDRINUSE 127.0.0.1:18000' }))).to.include({ kind: 'start', newPort: true });
+    it("keeps the instance's port, and takes a new one when another process took it", () => {
+      expect(next(situation('deploy', { kind: 'absent', exit: 'exit code 1: listen EADDRINUSE 127.0.0.1:18000' }))).to.include({
+        kind: 'start',
+        newPort: true,
+      });
       expect(next(situation('deploy', { kind: 'absent', exit: 'exit code 1: killed' }))).to.include({ kind: 'start', newPort: false });
     });
 
@@ -311,15 +364,22 @@ describe('SM pipeline decisions', () => {
       expect(failedDeploy({ memo: { ...STARTED, started: false } })).to.include({ vms: 'none' });
       expect(failedDeploy({ onFailure: 'keep' })).to.include({ vms: 'kept' });
       expect(failedDeploy({})).to.include({ vms: 'removing' });
-      expect(next(situation('destroy', stack('DELETE_FAILED', [], 'no'))), 'a failed teardown is retried, its VMs unchanged').to.deep.equal({ kind: 'fail', cause: 'no' });
+      expect(next(situation('destroy', stack('DELETE_FAILED', [], 'no'))), 'a failed teardown is retried, its VMs unchanged').to.deep.equal({
+        kind: 'fail',
+        cause: 'no',
+      });
     });
   });
 
   describe('a ready cluster', () => {
-    const watched = (health: 'healthy' | 'degraded', message: string): SoObservation => ({ kind: 'stack', stack: { state: 'UPDATE_COMPLETE', actions: [], message, health } });
+    const watched = (health: 'healthy' | 'degraded', message: string): SoObservation => ({
+      kind: 'stack',
+      stack: { state: 'UPDATE_COMPLETE', actions: [], message, health },
+    });
 
     it('turns degraded when the orchestrator finds it below its promise, and ready again when it is whole', () => {
-      const message = 'degraded: agent 2 of 3 (127.10.0.5) not active for 40 s (registered but inactive); replacing it (replacement 1); 2 of 3 agents active (min_ready 3)';
+      const message =
+        'degraded: agent 2 of 3 (127.10.0.5) not active for 40 s (registered but inactive); replacing it (replacement 1); 2 of 3 agents active (min_ready 3)';
       expect(next(situation('ready', watched('degraded', message)))).to.deep.equal({ kind: 'advance', to: 'degraded', message });
       expect(next(situation('degraded', watched('degraded', message)))).to.deep.equal({ kind: 'idle', message });
       const whole = 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered';

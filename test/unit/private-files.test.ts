@@ -8,7 +8,6 @@ import { loadManagerKey, orchestratorKeys } from '../../service-manager/auth/man
 import { modeOf, thrownBy } from '../support/expect.js';
 import { removeDir } from '../support/sm.js';
 
-
 describe('SM private files', () => {
   let dir: string;
 
@@ -25,7 +24,9 @@ describe('SM private files', () => {
     expect([modeOf(join(dir, 'state')), modeOf(path)]).to.deep.equal(['700', '600']);
     expect(loadManagerKey(path).equals(key), 'kept across starts').to.equal(true);
     writeFileSync(path, 'short\n');
-    expect(thrownBy(() => loadManagerKey(path), ConfigError).message).to.equal(`${path} does not hold a manager key (32 bytes, base64); remove it to have a new one made`);
+    expect(thrownBy(() => loadManagerKey(path), ConfigError).message).to.equal(
+      `${path} does not hold a manager key (32 bytes, base64); remove it to have a new one made`,
+    );
   });
 
   it('derives one key per orchestrator: per instance and per generation, from the manager key alone', () => {

@@ -7,12 +7,7 @@ import { ManualClock } from '../../lib/clock.js';
 import type { Failure } from '../../service-manager/model/memo.js';
 import { awaitsRetry } from '../../service-manager/lifecycle/pipeline.js';
 import { IllegalTransition, type ServiceState } from '../../service-manager/model/states.js';
-import {
-  DuplicateInstance,
-  InstanceRegistry,
-  StaleInstance,
-  type NewInstance,
-} from '../../service-manager/registry/registry.js';
+import { DuplicateInstance, InstanceRegistry, StaleInstance, type NewInstance } from '../../service-manager/registry/registry.js';
 import { modeOf } from '../support/expect.js';
 import { removeDir } from '../support/sm.js';
 
@@ -34,7 +29,9 @@ const created = { actor: 'demo', type: 'created', state: 'initialise' } as const
 
 /** Takes a registry back to schema 3, as an older service manager left it. */
 function toSchema3(db: Database.Database): void {
-  db.exec('DROP INDEX instances_live_state; DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;');
+  db.exec(
+    'DROP INDEX instances_live_state; DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;',
+  );
   db.exec("ALTER TABLE instances ADD COLUMN fingerprint TEXT NOT NULL DEFAULT 'f'");
   db.pragma('user_version = 3');
 }
@@ -64,9 +61,7 @@ describe('SM registry', () => {
   it('stores an instance with version 1, timestamps from the clock and a created event', () => {
     const record = registry.insert(instance(), created);
     expect(record).to.include({ id: 'c1', tenant: 'demo', version: 1, createdAt: clock.now(), state: 'initialise' });
-    expect(registry.events('u1')).to.deep.equal([
-      { seq: 1, time: clock.now(), actor: 'demo', type: 'created', state: 'initialise' },
-    ]);
+    expect(registry.events('u1')).to.deep.equal([{ seq: 1, time: clock.now(), actor: 'demo', type: 'created', state: 'initialise' }]);
   });
 
   it('scopes lookups by tenant and lets tenants use the same id', () => {
@@ -210,7 +205,7 @@ describe('SM registry', () => {
     expect(registry.byUid('u1')!.memo).to.deep.equal({ port: 18001 });
   });
 
-  it('keeps its folder and files (database, WAL, shared memory) to the service manager\'s user', () => {
+  it("keeps its folder and files (database, WAL, shared memory) to the service manager's user", () => {
     registry.insert(instance(), created);
     registry.setMemo('u1', { port: 18001 });
     const path = join(dir, 'sub', 'registry.db');
@@ -226,7 +221,12 @@ describe('SM registry', () => {
     registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock, { maxEvents: 100 });
     registry.insert(instance(), created);
     for (let i = 2; i <= 400; i++) {
-      registry.addEvent('u1', i % 40 === 0 ? { actor: 'demo', type: 'state_changed', state: 'ready', message: `change ${i}` } : { actor: 'service-manager', type: 'progress', message: `step ${i}` });
+      registry.addEvent(
+        'u1',
+        i % 40 === 0
+          ? { actor: 'demo', type: 'state_changed', state: 'ready', message: `change ${i}` }
+          : { actor: 'service-manager', type: 'progress', message: `step ${i}` },
+      );
     }
     const events = registry.events('u1');
     expect(events.length).to.be.within(100, 100 + 50);
@@ -294,7 +294,10 @@ describe('SM registry', () => {
       more: false,
     });
     expect(registry.keyPage('other', undefined, undefined).keys, 'removed').to.deep.equal([]);
-    expect(registry.byUids(['u2', 'u3', 'u9']).map((r) => r.uid), 'live ones only').to.deep.equal(['u2']);
+    expect(
+      registry.byUids(['u2', 'u3', 'u9']).map((r) => r.uid),
+      'live ones only',
+    ).to.deep.equal(['u2']);
     expect(registry.withAttribute('mesos.autoscale').map((r) => r.uid)).to.deep.equal(['u2']);
     expect(registry.recordedPorts()).to.deep.equal([
       { port: 18001, state: 'initialise' },
@@ -315,7 +318,12 @@ describe('SM registry', () => {
     for (const [i, [failedPhase, vms]] of cases.entries()) {
       const uid = `u${i}`;
       const made = registry.insert(instance({ uid, id: `c${i}` }), created);
-      registry.change(uid, made.version, { state: 'failed', ...(failedPhase ? { failedPhase } : {}) }, { actor: 'service-manager', type: 'state_changed', state: 'failed' });
+      registry.change(
+        uid,
+        made.version,
+        { state: 'failed', ...(failedPhase ? { failedPhase } : {}) },
+        { actor: 'service-manager', type: 'state_changed', state: 'failed' },
+      );
       if (vms) registry.setMemo(uid, { failure: { cause: 'x', vms } });
     }
     registry.insert(instance({ uid: 'working', id: 'working' }), created);
@@ -324,7 +332,7 @@ describe('SM registry', () => {
     expect(registry.awaitingRetry()).to.deep.equal(expected);
   });
 
-  it('lists a tenant\'s instances in pages that neither skip nor repeat one when instances come and go between pages', () => {
+  it("lists a tenant's instances in pages that neither skip nor repeat one when instances come and go between pages", () => {
     for (const [i, id] of ['b', 'a', 'c', 'd'].entries()) {
       registry.insert(instance({ uid: `u${i}`, id }), created);
       if (id !== 'b') clock.advance(1);
@@ -365,7 +373,10 @@ describe('SM registry', () => {
     await registry.committed();
     registry.close();
     registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
-    expect(registry.list('demo').map((r) => [r.uid, r.version])).to.deep.equal([['u1', 1], ['u3', 1]]);
+    expect(registry.list('demo').map((r) => [r.uid, r.version])).to.deep.equal([
+      ['u1', 1],
+      ['u3', 1],
+    ]);
     expect(registry.events('u1')).to.have.length(1);
   });
 
@@ -385,12 +396,20 @@ describe('SM registry', () => {
       (error: unknown) => error,
     );
     expect(String(failed)).to.match(/FOREIGN KEY/);
-    expect(heard).to.deep.equal([['u1', 2], ['u2', 1], ['u1', 1], ['u2', undefined]]);
+    expect(heard).to.deep.equal([
+      ['u1', 2],
+      ['u2', 1],
+      ['u1', 1],
+      ['u2', undefined],
+    ]);
     expect(registry.byUid('u1')).to.include({ version: 1, stateMessage: 'accepted' });
     expect(registry.byUid('u2')).to.equal(undefined);
     registry.insert(instance({ uid: 'u3', id: 'c3' }), created);
     await registry.committed();
-    expect(registry.list('demo').map((r) => r.uid), 'the next group commits').to.deep.equal(['u1', 'u3']);
+    expect(
+      registry.list('demo').map((r) => r.uid),
+      'the next group commits',
+    ).to.deep.equal(['u1', 'u3']);
   });
 
   it('refuses a registry written by a newer schema', () => {

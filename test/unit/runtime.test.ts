@@ -31,7 +31,7 @@ const SETTINGS: LaunchSettings = {
 };
 
 describe('SO runtimes', () => {
-  it('reads the Docker engine\'s multiplexed log stream back into text', () => {
+  it("reads the Docker engine's multiplexed log stream back into text", () => {
     const raw = Buffer.concat([frame(1, 'listening\n'), frame(2, 'warning\n'), frame(1, 'done\n')]);
     expect(demultiplex(raw)).to.equal('listening\nwarning\ndone\n');
     expect(demultiplex(Buffer.from('plain text from a TTY'))).to.equal('plain text from a TTY');
@@ -43,7 +43,7 @@ describe('SO runtimes', () => {
     expect(lastWords('')).to.equal('');
   });
 
-  it('gives an orchestrator its identity, its tenant\'s account and parameters, keeping secrets apart', () => {
+  it("gives an orchestrator its identity, its tenant's account and parameters, keeping secrets apart", () => {
     const launch = launchFor(SETTINGS, INSTANCE, { 'mesos.agents': 3 }, { port: 18001, generation: 2 });
     expect(launch.env).to.deep.equal({
       SO_LOG_LEVEL: 'debug',
@@ -64,7 +64,7 @@ describe('SO runtimes', () => {
   it('refuses for good to start an orchestrator for a tenant without a CloudStack account', () => {
     const error = thrownBy(() => launchFor(SETTINGS, { ...INSTANCE, tenant: 'nobody' }, {}, { port: 1, generation: 1 }), SoStartFailed);
     expect(error.retryable).to.equal(false);
-    expect(error.message).to.equal('tenant nobody has no CloudStack account in the service manager\'s tenants file');
+    expect(error.message).to.equal("tenant nobody has no CloudStack account in the service manager's tenants file");
   });
 
   it('hands out ports no instance holds and nothing else is bound to, until released', async () => {
@@ -127,4 +127,3 @@ async function consecutivePorts(count: number): Promise<HeldPort[]> {
     await Promise.all([first, ...rest].map((p) => p.release()));
   }
 }
-

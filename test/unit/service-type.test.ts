@@ -53,7 +53,7 @@ describe('Service manifest', () => {
     }
   });
 
-  it('accepts hurtle\'s plain string flags', () => {
+  it("accepts hurtle's plain string flags", () => {
     const type = buildServiceType(
       {
         service_type: 'http://x/sm#demo',
@@ -81,14 +81,10 @@ describe('Service manifest', () => {
     expect(manifestError((d) => (d['colour'] = 1))).to.match(/unknown field "colour"/);
     expect(manifestError((d) => (d['service_endpoint'] = 'mesos'))).to.match(/service_endpoint/);
     expect(manifestError((d) => (d['depends_on'] = [{ 'http://x#y': {} }]))).to.match(/depends_on/);
-    expect(manifestError((d) => (d['service_attributes']['mesos.masters']['type'] = 'float'))).to.match(
-      /"mesos.masters"\]: type must be/,
-    );
+    expect(manifestError((d) => (d['service_attributes']['mesos.masters']['type'] = 'float'))).to.match(/"mesos.masters"\]: type must be/);
     expect(manifestError((d) => (d['service_attributes']['mesos.masters']['default'] = 'one'))).to.match(/not of type integer/);
     expect(manifestError((d) => (d['service_attributes']['mesos.agents']['colour'] = 1))).to.match(/unknown property "colour"/);
-    expect(manifestError((d) => (d['service_attributes']['mesos.agents']['maximum'] = { attribute: 'nope' }))).to.match(
-      /refers to nope/,
-    );
+    expect(manifestError((d) => (d['service_attributes']['mesos.agents']['maximum'] = { attribute: 'nope' }))).to.match(/refers to nope/);
     expect(manifestError((d) => (d['service_attributes']['cloudstack.zone']['default'] = { config: 'cloudstack.nope' }))).to.match(
       /unknown configuration key cloudstack.nope/,
     );
@@ -133,11 +129,15 @@ describe('Instance attributes', () => {
     expect(effectiveInputs(mesos, next)['mesos.agents.min_ready']).to.equal(7);
   });
 
-  it('keeps the autoscaler\'s bounds in order: min up to max, cpu_low up to cpu_high', () => {
+  it("keeps the autoscaler's bounds in order: min up to max, cpu_low up to cpu_high", () => {
     expect(() => createInputs(mesos, parseAttributes('mesos.autoscale.min=5, mesos.autoscale.max=3'))).to.throw(/mesos.autoscale.min/);
     expect(() => createInputs(mesos, parseAttributes('mesos.autoscale.cpu_low=0.9'))).to.throw(/mesos.autoscale.cpu_low/);
     expect(() => createInputs(mesos, parseAttributes('mesos.autoscale.cpu_high=1.5'))).to.throw(/mesos.autoscale.cpu_high/);
-    expect(createInputs(mesos, parseAttributes('mesos.autoscale=true, mesos.autoscale.max=4, mesos.autoscale.cpu_low=0.1'))).to.include({ 'mesos.autoscale': true, 'mesos.autoscale.max': 4, 'mesos.autoscale.cpu_low': 0.1 });
+    expect(createInputs(mesos, parseAttributes('mesos.autoscale=true, mesos.autoscale.max=4, mesos.autoscale.cpu_low=0.1'))).to.include({
+      'mesos.autoscale': true,
+      'mesos.autoscale.max': 4,
+      'mesos.autoscale.cpu_low': 0.1,
+    });
   });
 
   it('accepts quoted numerals and booleans from OCCI 1.1 clients', () => {
@@ -150,9 +150,7 @@ describe('Instance attributes', () => {
   });
 
   it('rejects wrong types, naming the attribute', () => {
-    expect(rejected(() => createInputs(mesos, parseAttributes('mesos.agents="three"')))).to.match(
-      /mesos.agents must be a whole number, got "three"/,
-    );
+    expect(rejected(() => createInputs(mesos, parseAttributes('mesos.agents="three"')))).to.match(/mesos.agents must be a whole number, got "three"/);
     expect(rejected(() => createInputs(mesos, parseAttributes('mesos.agents=2.5')))).to.match(/whole number, got 2.5/);
     expect(rejected(() => createInputs(mesos, parseAttributes('mesos.marathon=1')))).to.match(/true or false/);
     expect(rejected(() => createInputs(mesos, parseAttributes('mesos.marathon=yes')))).to.match(/true or false/);
@@ -164,9 +162,7 @@ describe('Instance attributes', () => {
     expect(rejected(() => createInputs(mesos, parseAttributes('mesos.masters=2')))).to.match(/one of 1, 3, 5; got 2/);
     expect(rejected(() => createInputs(mesos, parseAttributes('mesos.agents=0')))).to.match(/below the minimum 1/);
     expect(rejected(() => createInputs(mesos, parseAttributes('mesos.agents=101')))).to.match(/above the maximum 100/);
-    expect(rejected(() => createInputs(mesos, parseAttributes('mesos.agents=2, mesos.agents.min_ready=3')))).to.match(
-      /above the maximum mesos.agents \(2\)/,
-    );
+    expect(rejected(() => createInputs(mesos, parseAttributes('mesos.agents=2, mesos.agents.min_ready=3')))).to.match(/above the maximum mesos.agents \(2\)/);
   });
 
   it('checks bounds that follow another attribute on update too', () => {
@@ -182,9 +178,7 @@ describe('Instance attributes', () => {
 
   it('refuses to update attributes fixed at creation', () => {
     const stored = createInputs(mesos, []);
-    expect(rejected(() => updateInputs(mesos, stored, parseAttributes('mesos.masters=3')))).to.match(
-      /mesos.masters is fixed when the instance is created/,
-    );
+    expect(rejected(() => updateInputs(mesos, stored, parseAttributes('mesos.masters=3')))).to.match(/mesos.masters is fixed when the instance is created/);
     expect(rejected(() => updateInputs(mesos, stored, parseAttributes('cloudstack.zone="z"')))).to.match(/fixed/);
   });
 

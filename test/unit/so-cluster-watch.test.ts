@@ -53,7 +53,16 @@ const ONLY_A2: Observation = {
     answer: {
       status: 200,
       body: JSON.stringify({
-        slaves: [{ id: 'S0', hostname: A2.address, pid: `slave(1)@${A2.address}:5051`, attributes: { so_node: A2.name }, resources: { cpus: 2, mem: 3072 }, active: true }],
+        slaves: [
+          {
+            id: 'S0',
+            hostname: A2.address,
+            pid: `slave(1)@${A2.address}:5051`,
+            attributes: { so_node: A2.name },
+            resources: { cpus: 2, mem: 3072 },
+            active: true,
+          },
+        ],
       }),
     },
   },
@@ -133,7 +142,10 @@ describe('SO cluster watch', () => {
 
     await whenTurned(() => looks.length === 3 || replaced.length > 1);
     expect(replaced, 'the new VM was not condemned for the old one').to.deep.equal([A1.name]);
-    expect(looks[2].expected.agents.map((a) => a.name), 'looked at again, at once, at the new VM').to.deep.equal([A1_AGAIN.name, A2.name]);
+    expect(
+      looks[2].expected.agents.map((a) => a.name),
+      'looked at again, at once, at the new VM',
+    ).to.deep.equal([A1_AGAIN.name, A2.name]);
     stop.abort();
     looks[2].answer.resolve(ONLY_A2);
     await running;

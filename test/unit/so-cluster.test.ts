@@ -33,7 +33,11 @@ describe('SO cluster plan', () => {
   });
 
   it('tags VMs with their owner and role, the same for every VM of a role, and reads slot and generation back from the name', () => {
-    expect(tagsFor({ instanceId: 'inst', managerId: 'sm-1' }, 'agent')).to.deep.equal({ 'mesos.instance': 'inst', 'mesos.manager': 'sm-1', 'mesos.role': 'agent' });
+    expect(tagsFor({ instanceId: 'inst', managerId: 'sm-1' }, 'agent')).to.deep.equal({
+      'mesos.instance': 'inst',
+      'mesos.manager': 'sm-1',
+      'mesos.role': 'agent',
+    });
     const prefix = clusterPrefix('inst');
     expect(slotFromName(prefix, vmName(prefix, { role: 'agent', index: 4 }, 3))).to.deep.equal({ slot: { role: 'agent', index: 4 }, generation: 3 });
     expect(slotFromName(prefix, vmName(prefix, { role: 'master', index: 1 }, 1))).to.deep.equal({ slot: { role: 'master', index: 1 }, generation: 1 });
@@ -50,7 +54,9 @@ describe('SO cluster plan', () => {
 
   describe('agent slots', () => {
     const agents = (masters: number, wanted: number, existing: number[], work?: Record<number, number>): string =>
-      slotsFor(masters, wanted, existing, work && ((index) => work[index] ?? 0)).map((s) => `${s.role[0]}${s.index}`).join(' ');
+      slotsFor(masters, wanted, existing, work && ((index) => work[index] ?? 0))
+        .map((s) => `${s.role[0]}${s.index}`)
+        .join(' ');
 
     it('keeps every agent there is and fills the lowest free slots when growing', () => {
       expect(agents(1, 4, [1, 3])).to.equal('m1 a1 a2 a3 a4');
@@ -94,7 +100,14 @@ describe('SO cluster parameters', () => {
     const with_ = (extra: Array<[string, RawValue]>) => () => parseParameters(new Map([...REQUIRED, ...extra]));
     expect(badRequest(with_([['mesos.masters', 2]]))).to.match(/mesos.masters must be 1, 3 or 5/);
     expect(badRequest(with_([['mesos.agents', 0]]))).to.match(/mesos.agents must be between 1 and 100/);
-    expect(badRequest(with_([['mesos.agents', 2], ['mesos.agents.min_ready', 3]]))).to.match(/min_ready/);
+    expect(
+      badRequest(
+        with_([
+          ['mesos.agents', 2],
+          ['mesos.agents.min_ready', 3],
+        ]),
+      ),
+    ).to.match(/min_ready/);
     expect(badRequest(with_([['mesos.marathon', 'yes']]))).to.match(/true or false/);
     expect(badRequest(() => parseParameters(new Map()))).to.match(/cloudstack.zone is required/);
   });
@@ -109,22 +122,47 @@ describe('SO cluster parameters', () => {
 
 describe('SO user data', () => {
   it('matches the golden cloud-config of a single master with Marathon', () => {
-    const text = renderUserData({ ...base, slot: { role: 'master', index: 1 }, address: '127.10.0.2', masterAddresses: ['127.10.0.2'], nodeName: 'mesos-aaaaaaaaaa-m1' });
+    const text = renderUserData({
+      ...base,
+      slot: { role: 'master', index: 1 },
+      address: '127.10.0.2',
+      masterAddresses: ['127.10.0.2'],
+      nodeName: 'mesos-aaaaaaaaaa-m1',
+    });
     expect(text).to.equal(golden('master-1-of-1.yaml'));
   });
 
   it('matches the golden cloud-config of a single master without Marathon', () => {
-    const text = renderUserData({ ...base, marathon: false, slot: { role: 'master', index: 1 }, address: '127.10.0.2', masterAddresses: ['127.10.0.2'], nodeName: 'mesos-aaaaaaaaaa-m1' });
+    const text = renderUserData({
+      ...base,
+      marathon: false,
+      slot: { role: 'master', index: 1 },
+      address: '127.10.0.2',
+      masterAddresses: ['127.10.0.2'],
+      nodeName: 'mesos-aaaaaaaaaa-m1',
+    });
     expect(text).to.equal(golden('master-1-of-1-without-marathon.yaml'));
   });
 
   it('matches the golden cloud-config of the second of three masters', () => {
-    const text = renderUserData({ ...base, slot: { role: 'master', index: 2 }, address: '127.10.0.3', masterAddresses: THREE, nodeName: 'mesos-aaaaaaaaaa-m2' });
+    const text = renderUserData({
+      ...base,
+      slot: { role: 'master', index: 2 },
+      address: '127.10.0.3',
+      masterAddresses: THREE,
+      nodeName: 'mesos-aaaaaaaaaa-m2',
+    });
     expect(text).to.equal(golden('master-2-of-3.yaml'));
   });
 
   it('matches the golden cloud-config of an agent', () => {
-    const text = renderUserData({ ...base, slot: { role: 'agent', index: 1 }, address: '127.10.0.5', masterAddresses: THREE, nodeName: 'mesos-aaaaaaaaaa-a1-g2' });
+    const text = renderUserData({
+      ...base,
+      slot: { role: 'agent', index: 1 },
+      address: '127.10.0.5',
+      masterAddresses: THREE,
+      nodeName: 'mesos-aaaaaaaaaa-a1-g2',
+    });
     expect(text).to.equal(golden('agent-1-of-3-masters.yaml'));
   });
 
@@ -149,7 +187,7 @@ describe('SO user data', () => {
     expect(agent.attributes).to.deep.equal({ so_node: 'mesos-aaaaaaaaaa-a1-g2' });
   });
 
-  it('stays far below CloudStack\'s user data limit even for five masters', () => {
+  it("stays far below CloudStack's user data limit even for five masters", () => {
     const five = ['127.10.0.2', '127.10.0.3', '127.10.0.4', '127.10.0.5', '127.10.0.6'];
     const text = renderUserData({ ...base, slot: { role: 'master', index: 5 }, address: five[4], masterAddresses: five, nodeName: 'n' });
     expect(Buffer.from(text).toString('base64').length).to.be.below(4096);

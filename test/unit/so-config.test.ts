@@ -23,7 +23,7 @@ describe('SO configuration (environment)', () => {
 
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('takes the service manager\'s key and id when given; serves anyone otherwise, as hurtle', () => {
+  it("takes the service manager's key and id when given; serves anyone otherwise, as hurtle", () => {
     expect(readSoConfig(BASE)).to.not.have.property('authKey');
     expect(readSoConfig({ ...BASE, SO_AUTH_KEY: 'k', SO_MANAGER_ID: 'sm1' })).to.include({ authKey: 'k', managerId: 'sm1' });
   });
@@ -47,10 +47,10 @@ describe('SO configuration (environment)', () => {
     expect(thrownBy(() => readSoConfig({ ...BASE, SO_TENANT_FILE: 'x' }), ConfigError).message).to.equal('unknown environment variable SO_TENANT_FILE');
   });
 
-  describe('under hurtle\'s cloud controller', () => {
+  describe("under hurtle's cloud controller", () => {
     const HURTLE = { DESIGN_URI: 'http://demo-api-key:demo%2Fsecret@127.0.0.1:8096/client/api', DC_NAME: 'somesoa1b2c3d4e5f6a7b8', HOSTNAME: 'f00dcafe' };
 
-    it('comes up with only the container\'s environment: the instance from DC_NAME, the account from DESIGN_URI, on 8080 of every address, serving the tenant that initialises it', () => {
+    it("comes up with only the container's environment: the instance from DC_NAME, the account from DESIGN_URI, on 8080 of every address, serving the tenant that initialises it", () => {
       const config = readSoConfig(HURTLE);
       expect(config.instanceId).to.equal('somesoa1b2c3d4e5f6a7b8');
       expect(config.cloudstack).to.deep.equal({ endpoint: 'http://127.0.0.1:8096/client/api', apiKey: 'demo-api-key', secretKey: 'demo/secret' });
@@ -73,9 +73,13 @@ describe('SO configuration (environment)', () => {
       expect(missing({ DC_NAME: 'x', DESIGN_URI: 'http://127.0.0.1:8096/client/api' })).to.equal(
         'SO_CLOUDSTACK_API_KEY is required (under hurtle, give the account as DESIGN_URI=http://<api key>:<secret key>@<management server>/client/api)',
       );
-      expect(missing({ DC_NAME: 'x', DESIGN_URI: '//k:s3cr3t@host/client/api' })).to.match(/^DESIGN_URI is not a URL/).and.not.contain('s3cr3t');
+      expect(missing({ DC_NAME: 'x', DESIGN_URI: '//k:s3cr3t@host/client/api' }))
+        .to.match(/^DESIGN_URI is not a URL/)
+        .and.not.contain('s3cr3t');
       expect(missing({ DC_NAME: 'x', DESIGN_URI: 'ftp://k:s@host/' })).to.match(/^DESIGN_URI must be an http or https URL/);
-      expect(missing({ DC_NAME: 'x', DESIGN_URI: 'http://k:%E0%A4%A@host/' })).to.equal('DESIGN_URI: the account in its user information is not valid percent-encoding');
+      expect(missing({ DC_NAME: 'x', DESIGN_URI: 'http://k:%E0%A4%A@host/' })).to.equal(
+        'DESIGN_URI: the account in its user information is not valid percent-encoding',
+      );
       expect(missing({ ...HURTLE, PORT: '80a' })).to.equal('PORT = "80a" must be a port number from 0 (any free one) to 65535');
     });
   });

@@ -11,14 +11,29 @@ describe('SO drain decisions', () => {
   });
 
   it('waits while tasks are left, saying how many and where', () => {
-    expect(decideDrain({ agents: [{ label: a2, tasks: 0 }, { label: a3, tasks: 2 }], since: 0 }, 10 * S, 300 * S)).to.deep.equal({
+    expect(
+      decideDrain(
+        {
+          agents: [
+            { label: a2, tasks: 0 },
+            { label: a3, tasks: 2 },
+          ],
+          since: 0,
+        },
+        10 * S,
+        300 * S,
+      ),
+    ).to.deep.equal({
       kind: 'wait',
       message: `draining before removal, 10 s so far: ${a3}: 2 tasks left`,
     });
   });
 
   it('waits when the master cannot say what runs there', () => {
-    expect(decideDrain({ agents: [{ label: a3 }], since: 0 }, 1 * S, 300 * S)).to.deep.include({ kind: 'wait', message: `draining before removal, 1 s so far: ${a3}: the master cannot say what runs there` });
+    expect(decideDrain({ agents: [{ label: a3 }], since: 0 }, 1 * S, 300 * S)).to.deep.include({
+      kind: 'wait',
+      message: `draining before removal, 1 s so far: ${a3}: the master cannot say what runs there`,
+    });
   });
 
   it('gives up at the drain deadline and removes the agents anyway', () => {

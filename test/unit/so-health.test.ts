@@ -79,7 +79,8 @@ describe('SO health decisions', () => {
       expect(twice.outcome).to.deep.equal({
         kind: 'ready',
         health: 'degraded',
-        message: 'degraded: agent 2 of 3 (127.10.0.12) not active for 20 s (registered but inactive); replaced if it stays so for 40 s more; 2 of 3 agents active (min_ready 3)',
+        message:
+          'degraded: agent 2 of 3 (127.10.0.12) not active for 20 s (registered but inactive); replaced if it stays so for 40 s more; 2 of 3 agents active (min_ready 3)',
       });
       expect(twice.replace).to.deep.equal([]);
     });
@@ -110,9 +111,15 @@ describe('SO health decisions', () => {
       expect(storm.stopped).to.equal('remediation stopped: 2 of 4 nodes unhealthy (more than 40 %)');
       expect((storm.outcome as { message: string }).message).to.contain('remediation stopped: 2 of 4 nodes unhealthy');
       const bigger = cluster({ agents: [...agents, node('a4', 'healthy')], minReady: 4, health: { reported: 'degraded' } });
-      expect(next(bigger).replace.map((r) => r.key), '2 of 5 is not more than 40 %').to.deep.equal(['a2', 'a3']);
+      expect(
+        next(bigger).replace.map((r) => r.key),
+        '2 of 5 is not more than 40 %',
+      ).to.deep.equal(['a2', 'a3']);
       const single = cluster({ masters: [node('m1', 'healthy')], agents: [lost('a1', 100 * S)], minReady: 1 });
-      expect(next(single).replace.map((r) => r.key), 'one unhealthy node is always replaced').to.deep.equal(['a1']);
+      expect(
+        next(single).replace.map((r) => r.key),
+        'one unhealthy node is always replaced',
+      ).to.deep.equal(['a1']);
     });
 
     it('counts nodes being replaced among the unhealthy', () => {
@@ -146,21 +153,32 @@ describe('SO health decisions', () => {
       const first = next(cluster({ health: { reported: 'degraded' } }));
       expect(first.outcome).to.deep.include({ health: 'degraded' });
       expect(next(cluster({ health: first.health }), NOW + 4 * S).outcome).to.deep.include({ health: 'degraded' });
-      expect(next(cluster({ health: first.health }), NOW + 5 * S).outcome).to.deep.include({ health: 'healthy', message: 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered' });
+      expect(next(cluster({ health: first.health }), NOW + 5 * S).outcome).to.deep.include({
+        health: 'healthy',
+        message: 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered',
+      });
     });
 
     it('replaces a master that stays unhealthy, one at a time and only while the others keep the quorum', () => {
       const masters = [lost('m1', 121 * S, 'its /master/health: ECONNREFUSED'), node('m2', 'healthy'), node('m3', 'healthy')];
       const one = next(cluster({ masters, quorum: 2 }));
-      expect(one.replace).to.deep.equal([{ key: 'm1', vm: 'vm-m1', reason: 'master 1 of 3 (127.10.0.2) not healthy for 121 s (its /master/health: ECONNREFUSED)' }]);
+      expect(one.replace).to.deep.equal([
+        { key: 'm1', vm: 'vm-m1', reason: 'master 1 of 3 (127.10.0.2) not healthy for 121 s (its /master/health: ECONNREFUSED)' },
+      ]);
       expect(one.outcome, 'quorum stands: ready, saying so').to.deep.include({ health: 'healthy' });
       const two = [lost('m1', 200 * S), lost('m2', 200 * S), node('m3', 'healthy'), node('m4', 'healthy'), node('m5', 'healthy')];
-      expect(next(cluster({ masters: two, quorum: 3 })).replace.map((r) => r.key), 'one master at a time').to.deep.equal(['m1']);
+      expect(
+        next(cluster({ masters: two, quorum: 3 })).replace.map((r) => r.key),
+        'one master at a time',
+      ).to.deep.equal(['m1']);
       const busy = new Map<string, SlotRecord>([['m1', { replacements: 1, replacing: true }]]);
       expect(next(cluster({ masters: two, quorum: 3, slots: busy })).replace, 'not while another master is replaced').to.deep.equal([]);
       const broken = [lost('m1', 200 * S), lost('m2', 200 * S), node('m3', 'healthy')];
       expect(next(cluster({ masters: broken, quorum: 2 })).replace, 'no quorum to protect: none is replaced').to.deep.equal([]);
-      expect(next(cluster({ masters: [lost('m1', 121 * S)] })).replace.map((r) => r.key), 'a single master is replaced').to.deep.equal(['m1']);
+      expect(
+        next(cluster({ masters: [lost('m1', 121 * S)] })).replace.map((r) => r.key),
+        'a single master is replaced',
+      ).to.deep.equal(['m1']);
     });
 
     it('does not judge agents nobody can see (no leader to ask)', () => {
@@ -177,17 +195,25 @@ describe('SO health decisions', () => {
     it('is ready once the leader and every node held for the stability window, and says when that closes', () => {
       expect(next(building({})).outcome).to.deep.include({ kind: 'ready', message: 'ready: leader 127.10.0.2, 3 of 3 agents active, Marathon registered' });
       const settling = next(building({ agents: [node('a1', 'healthy'), fresh('a2', 3 * S), node('a3', 'healthy')] }));
-      expect(settling).to.deep.include({ outcome: { kind: 'progress', message: 'provision: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' }, recheckInMs: 2 * S });
+      expect(settling).to.deep.include({
+        outcome: { kind: 'progress', message: 'provision: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' },
+        recheckInMs: 2 * S,
+      });
       expect(next(building({ leaderHeldMs: 1 * S })).recheckInMs, 'a new leader restarts the window').to.equal(4 * S);
       expect(next(building({ masters: [fresh('m1', 4 * S)] })).recheckInMs, 'so does a master').to.equal(1 * S);
-      expect(next(building({ agents: [fresh('a1', 5 * S), fresh('a2', 5 * S), fresh('a3', 5 * S)] })).outcome, 'the window is inclusive').to.include({ kind: 'ready' });
+      expect(next(building({ agents: [fresh('a1', 5 * S), fresh('a2', 5 * S), fresh('a3', 5 * S)] })).outcome, 'the window is inclusive').to.include({
+        kind: 'ready',
+      });
     });
 
     it('waits for agents, then replaces one that missed its deadline, up to the budget', () => {
       const late = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 301 * S });
       const d = next(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), late] }));
       expect(d.replace).to.deep.equal([{ key: 'a3', vm: 'vm-a3', reason: 'agent 3 of 3 (127.10.0.13) not ready after 301 s (not registered)' }]);
-      expect(d.outcome).to.deep.equal({ kind: 'progress', message: 'provision: agent 3 of 3 (127.10.0.13) not ready after 301 s (not registered); replacing it' });
+      expect(d.outcome).to.deep.equal({
+        kind: 'progress',
+        message: 'provision: agent 3 of 3 (127.10.0.13) not ready after 301 s (not registered); replacing it',
+      });
       const spent = new Map<string, SlotRecord>([['a3', { replacements: 2, replacing: false }]]);
       const failed = next(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), late], slots: spent }));
       expect(failed.outcome).to.deep.equal({
@@ -201,7 +227,11 @@ describe('SO health decisions', () => {
       const late = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 301 * S });
       const d = decide(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), late], minReady: 2 }), NOW, { ...POLICY, maxReplacements: 0 });
       expect(d.replace).to.deep.equal([]);
-      expect(d.outcome).to.deep.equal({ kind: 'ready', health: 'healthy', message: 'ready with 2 of 3 agents (min_ready 2); missing: agent 3 of 3 (127.10.0.13): not registered' });
+      expect(d.outcome).to.deep.equal({
+        kind: 'ready',
+        health: 'healthy',
+        message: 'ready with 2 of 3 agents (min_ready 2); missing: agent 3 of 3 (127.10.0.13): not registered',
+      });
     });
 
     describe('proving that work runs', () => {
@@ -216,20 +246,33 @@ describe('SO health decisions', () => {
         const noMarathon = { wanted: true, ready: false, problem: 'no Marathon instance is elected yet' };
         expect(next(building({ smoke: { phase: 'pending' }, marathon: noMarathon })).smoke, 'not before Marathon is ready').to.equal(undefined);
         const young = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 20 * S });
-        expect(next(building({ smoke: { phase: 'pending' }, agents: [node('a1', 'healthy'), node('a2', 'healthy'), young] })).smoke, 'not before every agent is active').to.equal(undefined);
+        expect(
+          next(building({ smoke: { phase: 'pending' }, agents: [node('a1', 'healthy'), node('a2', 'healthy'), young] })).smoke,
+          'not before every agent is active',
+        ).to.equal(undefined);
       });
 
       it('is not ready before the stability window closed, even when the smoke task runs', () => {
         const running = { phase: 'launched' as const, since: NOW - 2 * S, runningOn: '127.10.0.12' };
         const d = next(building({ smoke: running, leaderHeldMs: 3 * S }));
-        expect(d).to.deep.include({ outcome: { kind: 'progress', message: 'provision: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' }, recheckInMs: 2 * S });
+        expect(d).to.deep.include({
+          outcome: { kind: 'progress', message: 'provision: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' },
+          recheckInMs: 2 * S,
+        });
         expect(d.smoke, 'the smoke app stays until the cluster is ready').to.equal(undefined);
       });
 
       it('waits for the smoke task, saying why it does not run, and fails with that cause at its timeout', () => {
-        const waiting = { phase: 'launched' as const, since: NOW - 30 * S, waiting: 'its task waits for an offer that fits (offers declined: InsufficientCpus)' };
+        const waiting = {
+          phase: 'launched' as const,
+          since: NOW - 30 * S,
+          waiting: 'its task waits for an offer that fits (offers declined: InsufficientCpus)',
+        };
         expect(next(building({ smoke: waiting }))).to.deep.include({
-          outcome: { kind: 'progress', message: 'provision: checking that work runs: its task waits for an offer that fits (offers declined: InsufficientCpus) (30 s)' },
+          outcome: {
+            kind: 'progress',
+            message: 'provision: checking that work runs: its task waits for an offer that fits (offers declined: InsufficientCpus) (30 s)',
+          },
         });
         expect(next(building({ smoke: { ...waiting, since: NOW - 120 * S } })).outcome).to.deep.equal({
           kind: 'failed',
@@ -240,7 +283,9 @@ describe('SO health decisions', () => {
       it('is ready, naming the agent the smoke task ran on, and removes it', () => {
         const d = next(building({ smoke: { phase: 'launched', since: NOW - 5 * S, runningOn: '127.10.0.12' } }));
         expect(d).to.deep.include({ outcome: { kind: 'ready', health: 'healthy', message: `${whole}; a smoke task ran on 127.10.0.12` }, smoke: 'remove' });
-        expect(next(building({ smoke: { phase: 'passed', ranOn: '127.10.0.12' } }))).to.deep.include({ outcome: { kind: 'ready', health: 'healthy', message: `${whole}; a smoke task ran on 127.10.0.12` } });
+        expect(next(building({ smoke: { phase: 'passed', ranOn: '127.10.0.12' } }))).to.deep.include({
+          outcome: { kind: 'ready', health: 'healthy', message: `${whole}; a smoke task ran on 127.10.0.12` },
+        });
       });
     });
 
@@ -248,15 +293,28 @@ describe('SO health decisions', () => {
       const late = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 301 * S });
       const slots = new Map<string, SlotRecord>([['a3', { replacements: 0, replacing: true }]]);
       const d = next(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), late], slots, minReady: 2 }));
-      expect(d.outcome).to.deep.equal({ kind: 'ready', health: 'healthy', message: 'ready with 2 of 3 agents (min_ready 2); missing: agent 3 of 3 (127.10.0.13): not registered; being replaced' });
+      expect(d.outcome).to.deep.equal({
+        kind: 'ready',
+        health: 'healthy',
+        message: 'ready with 2 of 3 agents (min_ready 2); missing: agent 3 of 3 (127.10.0.13): not registered; being replaced',
+      });
       const young = node('a3', 'unhealthy', { everHealthy: false, watchedMs: 20 * S });
-      expect(next(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), young], minReady: 2 })).outcome, 'not before its deadline').to.include({ kind: 'progress' });
+      expect(next(building({ agents: [node('a1', 'healthy'), node('a2', 'healthy'), young], minReady: 2 })).outcome, 'not before its deadline').to.include({
+        kind: 'progress',
+      });
     });
 
-    it('fails at the masters deadline with the masters\' problem, and never replaces a master while building', () => {
+    it("fails at the masters deadline with the masters' problem, and never replaces a master while building", () => {
       const masters = [node('m1', 'healthy'), node('m2', 'unhealthy', { everHealthy: false, watchedMs: 400 * S })];
-      const d = decide(building({ masters, leader: undefined, masterProblem: 'no leader elected yet (1 of 2 masters healthy)', since: NOW - 301 * S }), NOW, POLICY);
-      expect(d.outcome).to.deep.equal({ kind: 'failed', cause: 'provision failed: masters not ready after 301 s: no leader elected yet (1 of 2 masters healthy)' });
+      const d = decide(
+        building({ masters, leader: undefined, masterProblem: 'no leader elected yet (1 of 2 masters healthy)', since: NOW - 301 * S }),
+        NOW,
+        POLICY,
+      );
+      expect(d.outcome).to.deep.equal({
+        kind: 'failed',
+        cause: 'provision failed: masters not ready after 301 s: no leader elected yet (1 of 2 masters healthy)',
+      });
       expect(d.replace).to.deep.equal([]);
     });
 
@@ -266,13 +324,22 @@ describe('SO health decisions', () => {
     });
 
     it('names the phase it is in', () => {
-      expect(next(building({ mode: 'update', leaderHeldMs: 0 })).outcome).to.deep.include({ message: 'update: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so' });
+      expect(next(building({ mode: 'update', leaderHeldMs: 0 })).outcome).to.deep.include({
+        message: 'update: leader 127.10.0.2; 3 of 3 agents active; checking that it stays so',
+      });
     });
   });
 });
 
 describe('SO node tracking', () => {
-  const sighting = (status: Sighting['status'], name = 'vm-a1'): Sighting => ({ key: 'a1', slot: { role: 'agent', index: 1 }, name, address: '127.10.0.3', status, reason: status });
+  const sighting = (status: Sighting['status'], name = 'vm-a1'): Sighting => ({
+    key: 'a1',
+    slot: { role: 'agent', index: 1 },
+    name,
+    address: '127.10.0.3',
+    status,
+    reason: status,
+  });
   const context: Omit<TrackingContext, 'now'> = { leaderChanged: false, quarantineMs: 90 * S, dropsToFlap: 2 };
   const step = (records: ReadonlyMap<string, NodeRecord>, status: Sighting['status'], now: number, over: Partial<typeof context> = {}) =>
     track(records, [sighting(status)], { ...context, ...over, now });

@@ -106,11 +106,13 @@ describe('SO stack state machine', () => {
     expect(await orchestrator.initialise(new Map(), PARAMETERS)).to.equal('existing');
   });
 
-  it('fails design fast with the cloud\'s own list of what exists', async () => {
+  it("fails design fast with the cloud's own list of what exists", async () => {
     const error = await orchestrator.initialise(new Map([['cloudstack.zone', 'mars']]), PARAMETERS).catch((e: unknown) => e);
-    expect(rejectedWith(400, () => {
-      throw error;
-    })).to.equal('Cannot build the cluster: zone "mars" not found; available: sim-zone-1.');
+    expect(
+      rejectedWith(400, () => {
+        throw error;
+      }),
+    ).to.equal('Cannot build the cluster: zone "mars" not found; available: sim-zone-1.');
     expect(orchestrator.initialised).to.equal(false);
   });
 
@@ -120,7 +122,9 @@ describe('SO stack state machine', () => {
     orchestrator.act('provision', new Map());
     await onVirtualTime(clock, orchestrator.idle());
     expect(orchestrator.state).to.equal('UPDATE_FAILED');
-    expect(orchestrator.message).to.match(/^provision not possible: deploy failed: creating (master|agent) 1 \(mesos-[a-z2-7]+-[am]1\): deployVirtualMachine 535 quota exceeded$/);
+    expect(orchestrator.message).to.match(
+      /^provision not possible: deploy failed: creating (master|agent) 1 \(mesos-[a-z2-7]+-[am]1\): deployVirtualMachine 535 quota exceeded$/,
+    );
   });
 
   it('disposes even an instance it never designed, and ends DELETE_COMPLETE when no VM is left', async () => {

@@ -14,7 +14,11 @@ const to = (host: string): Answer => ({ status: 307, body: '', location: `//${ho
 const MASTERS = ['127.10.0.2', '127.10.0.3', '127.10.0.4'];
 const expected = (agents = 3, marathon = true): Expected => ({
   masters: MASTERS.map((address, i) => ({ slot: { role: 'master', index: i + 1 }, address, name: `mesos-aaaaaaaaaa-m${i + 1}` })),
-  agents: Array.from({ length: agents }, (_, i) => ({ slot: { role: 'agent', index: i + 1 }, address: `127.10.0.${5 + i}`, name: `mesos-aaaaaaaaaa-a${i + 1}` })),
+  agents: Array.from({ length: agents }, (_, i) => ({
+    slot: { role: 'agent', index: i + 1 },
+    address: `127.10.0.${5 + i}`,
+    name: `mesos-aaaaaaaaaa-a${i + 1}`,
+  })),
   marathon,
 });
 
@@ -30,7 +34,11 @@ const healthy: Observation = {
   masters: [master('127.10.0.2', 'metrics-leader.json'), master('127.10.0.3', 'metrics-follower.json'), master('127.10.0.4', 'metrics-follower.json')],
   slaves: { from: '127.10.0.2', answer: recorded('slaves-3-active.json') },
   frameworks: { from: '127.10.0.2', answer: recorded('frameworks-marathon.json') },
-  marathons: [marathon('127.10.0.2', 'marathon-info-leader.json'), marathon('127.10.0.3', 'marathon-info-follower.json'), marathon('127.10.0.4', 'marathon-info-follower.json')],
+  marathons: [
+    marathon('127.10.0.2', 'marathon-info-leader.json'),
+    marathon('127.10.0.3', 'marathon-info-follower.json'),
+    marathon('127.10.0.4', 'marathon-info-follower.json'),
+  ],
 };
 
 describe('SO readiness', () => {
@@ -67,7 +75,11 @@ describe('SO readiness', () => {
 
   it('reports no leader while masters answer 503 to redirect, naming the masters that are down', () => {
     const observation: Observation = {
-      masters: [master('127.10.0.2', 'metrics-follower.json', noLeader), master('127.10.0.3', 'metrics-follower.json', noLeader, refused), master('127.10.0.4', 'metrics-follower.json', noLeader, refused)],
+      masters: [
+        master('127.10.0.2', 'metrics-follower.json', noLeader),
+        master('127.10.0.3', 'metrics-follower.json', noLeader, refused),
+        master('127.10.0.4', 'metrics-follower.json', noLeader, refused),
+      ],
       marathons: [],
     };
     const verdict = assess(observation, expected(1, false));
@@ -79,13 +91,25 @@ describe('SO readiness', () => {
   });
 
   it('refuses two masters that both claim to lead', () => {
-    const observation: Observation = { ...healthy, masters: [master('127.10.0.2', 'metrics-leader.json'), master('127.10.0.3', 'metrics-leader.json'), master('127.10.0.4', 'metrics-follower.json')] };
+    const observation: Observation = {
+      ...healthy,
+      masters: [master('127.10.0.2', 'metrics-leader.json'), master('127.10.0.3', 'metrics-leader.json'), master('127.10.0.4', 'metrics-follower.json')],
+    };
     expect(assess(observation, expected()).masterProblem).to.equal('2 masters claim to lead (127.10.0.2, 127.10.0.3)');
   });
 
   it('waits for a new leader to recover its registry', () => {
-    const observation: Observation = { ...healthy, masters: [master('127.10.0.2', 'metrics-leader-recovering.json'), master('127.10.0.3', 'metrics-follower.json'), master('127.10.0.4', 'metrics-follower.json')] };
-    expect(assess(observation, expected()).masterProblem).to.equal('leader master 1 of 3 (127.10.0.2) is still recovering its registry (3 of 3 masters healthy)');
+    const observation: Observation = {
+      ...healthy,
+      masters: [
+        master('127.10.0.2', 'metrics-leader-recovering.json'),
+        master('127.10.0.3', 'metrics-follower.json'),
+        master('127.10.0.4', 'metrics-follower.json'),
+      ],
+    };
+    expect(assess(observation, expected()).masterProblem).to.equal(
+      'leader master 1 of 3 (127.10.0.2) is still recovering its registry (3 of 3 masters healthy)',
+    );
   });
 
   it('explains each agent that is not ready: loopback pid, deactivated, no resources, not registered', () => {
@@ -101,7 +125,7 @@ describe('SO readiness', () => {
     expect(verdict.readyAgents).to.equal(1);
   });
 
-  it('does not count an agent that is active but advertises another address than its VM\'s', () => {
+  it("does not count an agent that is active but advertises another address than its VM's", () => {
     const doc = JSON.parse(readFileSync(`${DIR}slaves-3-active.json`, 'utf8'));
     doc.slaves[0].pid = 'slave(1)@127.0.1.1:5051';
     const verdict = assess({ ...healthy, slaves: { from: '127.10.0.2', answer: { status: 200, body: JSON.stringify(doc) } } }, expected());
@@ -111,7 +135,7 @@ describe('SO readiness', () => {
     });
   });
 
-  it('does not count agents while the leader\'s list cannot be read', () => {
+  it("does not count agents while the leader's list cannot be read", () => {
     const observation: Observation = { ...healthy, slaves: { from: '127.10.0.2', answer: { status: 503, body: 'No leader elected' } } };
     expect(assess(observation, expected()).agents[0].reason).to.equal("the leader's agent list is unavailable (HTTP 503 No leader elected)");
   });

@@ -18,7 +18,7 @@ describe('Tenants file authentication', () => {
     expect(await tenants.validate('nobody', 'demo-token')).to.equal(false);
   });
 
-  it('keeps room for each tenant\'s CloudStack account', () => {
+  it("keeps room for each tenant's CloudStack account", () => {
     expect(tenants.tenant('demo')!.cloudstack).to.deep.equal({ apiKey: 'demo-api-key', secretKey: 'demo-secret-key' });
   });
 
@@ -31,14 +31,19 @@ describe('Tenants file authentication', () => {
     expect(bad([])).to.throw(ConfigError, /"tenants" object/);
   });
 
-  it('overrides the default quota with what a tenant\'s entry says, and refuses a bad quota', () => {
+  it("overrides the default quota with what a tenant's entry says, and refuses a bad quota", () => {
     const defaults = { instances: 20, vms: 200, agentsPerInstance: 100, writesPerMinute: 120, writeBurst: 60 };
-    const file = new TenantsFile(parseTenants({ tenants: { small: { token_sha256: ['a'.repeat(64)], quota: { instances: 2, write_burst: 5 } } } }, 'tenants.json'));
+    const file = new TenantsFile(
+      parseTenants({ tenants: { small: { token_sha256: ['a'.repeat(64)], quota: { instances: 2, write_burst: 5 } } } }, 'tenants.json'),
+    );
     expect(file.quotaOf('small', defaults)).to.deep.equal({ ...defaults, instances: 2, writeBurst: 5 });
     expect(tenants.quotaOf('demo', defaults)).to.deep.equal(defaults);
     const bad = (quota: unknown) => () => parseTenants({ tenants: { x: { token_sha256: ['a'.repeat(64)], quota } } }, 'tenants.json');
     expect(bad({ vms: 0 })).to.throw(ConfigError, 'tenants.json: tenants["x"].quota.vms must be a whole number of at least 1');
-    expect(bad({ cpus: 4 })).to.throw(ConfigError, /tenants\["x"\].quota: unknown field "cpus"; known: instances, vms, agents_per_instance, writes_per_minute, write_burst/);
+    expect(bad({ cpus: 4 })).to.throw(
+      ConfigError,
+      /tenants\["x"\].quota: unknown field "cpus"; known: instances, vms, agents_per_instance, writes_per_minute, write_burst/,
+    );
     expect(bad([])).to.throw(ConfigError, /must be an object/);
   });
 });
