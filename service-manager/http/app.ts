@@ -10,6 +10,7 @@ import { errorHandler, occiVersion, requestContext, series, type RequestObserver
 import type { WriteLimit } from '../admission/write-limit.js';
 import { authenticate, limitWrites } from './auth.js';
 import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
+import { dashboard } from './dashboard.js';
 
 export interface AppDeps extends HandlerDeps {
   readonly validator: TokenValidator;
@@ -30,7 +31,8 @@ export interface AppDeps extends HandlerDeps {
 /**
  * The OCCI API: the query interface, the kind's collection and its instances,
  * each instance's event history, and the (empty) link collection; before
- * authentication, the health and readiness probes and the metrics.
+ * authentication, the health and readiness probes, the metrics and the
+ * dashboard's files.
  */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -48,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
       requestContext(deps.logger, deps.serverName, true, deps.observe),
       probes(deps.readiness, deps.logger),
       metricsEndpoint(deps.metrics, deps.metricsToken),
+      dashboard(),
       occiVersion(),
       authenticate(deps.validator),
       limitWrites(deps.writes),

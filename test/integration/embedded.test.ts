@@ -10,7 +10,8 @@ import { call } from '../support/http.js';
 import { claimNetwork, onNetwork, type RunNetwork } from '../support/networks.js';
 import { smClient } from '../support/pipeline.js';
 import { shippedFixtures } from '../support/simulator.js';
-import { baseConfig, DEMO, removeDir } from '../support/sm.js';
+import { embeddedConfig } from '../support/embedded-sm.js';
+import { DEMO, removeDir } from '../support/sm.js';
 
 describe('SM with its embedded CloudStack simulator', function () {
   this.timeout(60_000);
@@ -32,20 +33,7 @@ describe('SM with its embedded CloudStack simulator', function () {
   });
 
   const start = async (): Promise<ServiceManager> => {
-    const text = [
-      ...baseConfig(join(dir, 'registry.db')),
-      'time_scale = 50',
-      '[so_runtime]',
-      'type = process',
-      `process_dir = ${join(dir, 'so')}`,
-      '[pipeline]',
-      'poll_min_ms = 20',
-      'poll_max_ms = 250',
-      '[simulator]',
-      `fixtures = ${join(dir, 'simulator.json')}`,
-      'listen = 127.0.0.1:0',
-    ].join('\n');
-    return startServiceManager(parseConfig(text, join(dir, 'sm.cfg'), {}, dir), { logger: createMemoryLogger().logger });
+    return startServiceManager(parseConfig(embeddedConfig(dir), join(dir, 'sm.cfg'), {}, dir), { logger: createMemoryLogger().logger });
   };
 
   it('rebuilds the clusters kept in its registry, since the simulator starts empty, and stops their orchestrators with it', async () => {

@@ -1,16 +1,12 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMemoryLogger } from '../../lib/logger.js';
-import { parseConfig } from '../../service-manager/config/load.js';
-import { startServiceManager, type ServiceManager } from '../../service-manager/start.js';
+import type { ServiceManager } from '../../service-manager/start.js';
+import { startEmbeddedSm, type EmbeddedSm } from '../support/embedded-sm.js';
 import { call } from '../support/http.js';
-import { claimNetwork, onNetwork, type RunNetwork } from '../support/networks.js';
-import { shippedFixtures } from '../support/simulator.js';
-import { baseConfig, removeDir } from '../support/sm.js';
 
 const MESOSCTL = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
@@ -32,38 +28,19 @@ function started(args: readonly string[], env: Record<string, string>): { child:
 
 describe('mesosctl against a live service manager', function () {
   this.timeout(120_000);
+  let embedded: EmbeddedSm;
   let dir: string;
-  let network: RunNetwork;
   let sm: ServiceManager;
   let env: Record<string, string>;
   const mesosctl = (...args: string[]): Promise<Run> => started(['--interval', '0.05', ...args], env).done;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'mesosctl-'));
-    network = claimNetwork();
-    writeFileSync(join(dir, 'simulator.json'), JSON.stringify(onNetwork(shippedFixtures(), network)));
-    const text = [
-      ...baseConfig(join(dir, 'registry.db')),
-      'time_scale = 50',
-      '[so_runtime]',
-      'type = process',
-      `process_dir = ${join(dir, 'so')}`,
-      '[pipeline]',
-      'poll_min_ms = 20',
-      'poll_max_ms = 250',
-      '[simulator]',
-      `fixtures = ${join(dir, 'simulator.json')}`,
-      'listen = 127.0.0.1:0',
-    ].join('\n');
-    sm = await startServiceManager(parseConfig(text, join(dir, 'sm.cfg'), {}, dir), { logger: createMemoryLogger().logger });
+    embedded = await startEmbeddedSm();
+    ({ sm, dir } = embedded);
     env = { MESOSCTL_URL: sm.url, MESOSCTL_TENANT: 'demo', MESOSCTL_TOKEN: 'demo-token', HOME: dir };
   });
 
-  after(async () => {
-    await sm.close();
-    network.release();
-    removeDir(dir);
-  });
+  after(async () => embedded.close());
 
   it('creates and waits for a cluster that really serves, showing each state on the way as plain lines', async () => {
     const run = await mesosctl('create', 'alpha', '--agents', '1', '--wait');

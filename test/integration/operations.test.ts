@@ -12,7 +12,7 @@ import { createMemoryLogger } from '../../lib/logger.js';
 import { call } from '../support/http.js';
 import { hurtleEnvironment } from '../support/hurtle-sequence.js';
 import { startSoWorld, type SoWorld } from '../support/orchestrator.js';
-import { DEMO, removeDir, startTestSm, type TestSm } from '../support/sm.js';
+import { DEMO, removeDir, startTestSm, useTestSm, type TestSm } from '../support/sm.js';
 
 /** The value of one series in Prometheus's text format, or undefined when it is not there. */
 function sample(text: string, series: string): number | undefined {
@@ -172,5 +172,27 @@ describe('Probes and metrics', () => {
         expect(text, name).to.include(`# TYPE ${name}`);
       }
     });
+  });
+});
+
+describe('Dashboard files', () => {
+  const sm = useTestSm();
+
+  it('serves the page and its scripts without credentials, locked to its own origin', async () => {
+    const moved = await sm().call('GET', '/dashboard');
+    expect([moved.status, moved.header('location')]).to.deep.equal([301, '/dashboard/']);
+    const page = await sm().call('GET', '/dashboard/');
+    expect(page.status).to.equal(200);
+    expect(page.header('content-type')).to.match(/^text\/html/);
+    expect(page.body).to.include('<script type="module" src="app.js"></script>');
+    expect(page.header('content-security-policy')).to.include("default-src 'none'").and.include("script-src 'self'").and.include("connect-src 'self'");
+    const script = await sm().call('GET', '/dashboard/app.js');
+    expect([script.status, script.header('content-type')]).to.deep.equal([200, 'text/javascript; charset=utf-8']);
+  });
+
+  it('answers 404 for anything else under it, and holds no data: the API still wants a token', async () => {
+    const missing = await sm().call('GET', '/dashboard/nothing.js');
+    expect([missing.status, missing.body]).to.deep.equal([404, 'The dashboard has no /dashboard/nothing.js.\n']);
+    expect((await sm().call('GET', '/dashboard/../mesos/')).status).to.equal(400);
   });
 });
