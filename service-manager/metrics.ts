@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HealthEventKind } from '../lib/cluster/health.js';
 import { CallMetrics } from '../lib/metrics/calls.js';
 import { HttpMetrics } from '../lib/metrics/http.js';
 import type { InstanceRegistry } from './registry/registry.js';
@@ -24,6 +25,7 @@ export class SmMetrics {
   private readonly starts: Counter<'runtime' | 'outcome'>;
   private readonly checks: Counter<'check' | 'outcome'>;
   private readonly acted: Counter<'check'>;
+  private readonly health: Counter<'kind'>;
   /** Each instance's state and since when, as last written, so that leaving it can be timed. */
   private readonly entered = new Map<string, { readonly state: ServiceState; readonly since: number }>();
 
@@ -76,6 +78,12 @@ export class SmMetrics {
       labelNames: ['check'],
       registers,
     });
+    this.health = new Counter({
+      name: 'sm_cluster_health_events_total',
+      help: 'Health events orchestrators reported of ready clusters, by kind (degraded, healed, leader-changed, replacing, replaced, replacement-failed, …).',
+      labelNames: ['kind'],
+      registers,
+    });
     for (const state of STATES) this.stateSeconds.zero({ state });
     instances.onWrite((uid, record) => {
       const before = this.entered.get(uid);
@@ -89,6 +97,10 @@ export class SmMetrics {
       }
       this.entered.set(uid, { state: record.state, since: record.stateSince });
     });
+  }
+
+  healthReported(kind: HealthEventKind): void {
+    this.health.inc({ kind });
   }
 
   reconcilerRun(check: string, outcome: 'ok' | 'failed', acted: number): void {

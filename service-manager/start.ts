@@ -239,6 +239,7 @@ async function startPipeline(context: PipelineContext): Promise<Pipeline> {
     pacing: config.pipeline,
     timers,
     logger,
+    healthReported: (kind) => metrics.healthReported(kind),
   });
   const sweeper = new VmSweeper({
     registry,

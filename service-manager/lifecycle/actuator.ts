@@ -1,5 +1,5 @@
 import type { Timers } from '../../lib/clock.js';
-import { EVENTS_ATTRIBUTE, parseHealthEvents } from '../../lib/cluster/health.js';
+import { EVENTS_ATTRIBUTE, parseHealthEvents, type HealthEventKind } from '../../lib/cluster/health.js';
 import { messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AttributeValue } from '../../lib/occi/model.js';
@@ -26,6 +26,8 @@ export interface ActuatorDeps {
   readonly observer: SoObserver;
   readonly timers: Timers;
   readonly logger: Logger;
+  /** Hears of each health event an orchestrator reported, once, as it is recorded. */
+  readonly healthReported?: (kind: HealthEventKind) => void;
 }
 
 /**
@@ -271,7 +273,9 @@ export class Actuator {
     const last = fresh.at(-1);
     if (!last) return instance;
     const events = fresh.map((e) => ({ actor: SERVICE_MANAGER_ACTOR, type: 'health' as const, message: e.message }));
-    return this.deps.registry.recordEvents(instance.uid, events, { ...instance.memo, healthSeen: { time: last.time, seq: last.seq } });
+    const recorded = this.deps.registry.recordEvents(instance.uid, events, { ...instance.memo, healthSeen: { time: last.time, seq: last.seq } });
+    for (const event of fresh) this.deps.healthReported?.(event.kind);
+    return recorded;
   }
 
   private parameters(instance: InstanceRecord): Record<string, AttributeValue> {

@@ -7,6 +7,7 @@ import { activeAgents, uidOf, type Attributes, type HistoryEvent, type InProcess
 import { marathonOf, type MarathonCall } from './marathon.js';
 import { clusterPrefix } from '../../service-orchestrator/cluster/plan.js';
 import { DEMO_KEYS } from './simulator.js';
+import { call } from './http.js';
 import { DEMO, OTHER } from './sm.js';
 import { until } from './wait.js';
 
@@ -303,6 +304,10 @@ export async function agentLost(world: PipelineWorld, sm: InProcessSm, how: Agen
     health.some((m) => /^agent 2 of 3 \(.*\) replaced: it runs again on a new VM, .*-a2-g2$/.test(String(m))),
     health.join('\n'),
   ).to.equal(true);
+  const metrics = (await call('GET', `${sm.sm.url}/metrics`)).body;
+  for (const kind of ['degraded', 'replacing', 'replaced', 'healed']) {
+    expect(metrics, kind).to.match(new RegExp(`^sm_cluster_health_events_total\\{kind="${kind}"\\} [1-9]`, 'm'));
+  }
   await deleteAndConfirm(world, sm, id, uid);
 }
 
