@@ -119,7 +119,8 @@ export class SmApi {
       reply = await this.http.request<string>({
         method,
         url: path,
-        ...(body === undefined ? {} : { data: JSON.stringify(body), headers: { 'Content-Type': JSON_TYPE } }),
+        // Without a body, no Content-Type (axios would otherwise claim a form).
+        ...(body === undefined ? { headers: { 'Content-Type': false } } : { data: JSON.stringify(body), headers: { 'Content-Type': JSON_TYPE } }),
       });
     } catch (error) {
       throw new ApiError(0, `The service manager at ${this.http.defaults.baseURL} cannot be reached (${reasonOf(error)}).`);

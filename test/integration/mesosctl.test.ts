@@ -93,6 +93,11 @@ describe('mesosctl against a live service manager', function () {
     const failing = await mesosctl('create', 'broken', '--agents', '1', '--zone', 'no-such-zone', '--wait', '--set', 'mcn.service.on_failure=delete');
     expect(failing.code, failing.stderr).to.equal(1);
     expect(failing.stderr).to.include('mesosctl: broken: ').and.include('no-such-zone');
+    const retried = await mesosctl('retry', 'broken', '--wait');
+    expect(retried.code, retried.stderr).to.equal(1);
+    expect(retried.stderr)
+      .to.match(/^Retrying broken\.\n/)
+      .and.include('no-such-zone');
     expect((await mesosctl('create', 'alpha')).code, 'it exists already').to.equal(1);
     expect((await mesosctl('create', 'zero', '--agents', '0')).code).to.equal(2);
     const invalid = await mesosctl('create', 'huge', '--set', 'mesos.agents=1000');
