@@ -4,10 +4,12 @@
  * codes. Anything thrown that is neither a refusal nor an HTTP error is a
  * bug and becomes a logged 500 at the edge.
  */
-export type RefusalKind = 'invalid' | 'not-found' | 'conflict' | 'forbidden' | 'throttled' | 'unavailable';
+export type RefusalKind = 'invalid' | 'not-found' | 'gone' | 'conflict' | 'unprocessable' | 'forbidden' | 'throttled' | 'unavailable';
 
 export abstract class Refusal extends Error {
   abstract readonly kind: RefusalKind;
+  /** A machine-readable reason, for protocols that name one (Open Service Broker's `AsyncRequired`, …). */
+  code?: string;
 
   constructor(
     message: string,
@@ -27,6 +29,21 @@ export class InvalidInput extends Refusal {
 /** What the request names does not exist (for this caller). */
 export class UnknownResource extends Refusal {
   readonly kind = 'not-found';
+}
+
+/** What the request names existed once and is gone for good. */
+export class NoLongerExists extends Refusal {
+  readonly kind = 'gone';
+}
+
+/** The request is well-formed but cannot be carried out as asked (now, or in this way); `code` says why. */
+export class CannotProcess extends Refusal {
+  readonly kind = 'unprocessable';
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 /** The request does not fit what exists now. */

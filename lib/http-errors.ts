@@ -77,7 +77,9 @@ const STATUS: Readonly<Record<RefusalKind, number>> = {
   invalid: 400,
   forbidden: 403,
   'not-found': 404,
+  gone: 410,
   conflict: 409,
+  unprocessable: 422,
   throttled: 429,
   unavailable: 503,
 };

@@ -33,6 +33,8 @@ import { PortPool } from './runtime/ports.js';
 import type { SoRuntime } from './runtime/runtime.js';
 import { loadManifest, type ServiceType } from './service-type/manifest.js';
 import { SoClient } from './so/client.js';
+import { Broker } from './broker/broker.js';
+import { parseBrokerCatalog } from './broker/catalog.js';
 import { SmMetrics } from './metrics.js';
 import { Registry } from 'prom-client';
 
@@ -135,13 +137,16 @@ export async function startServiceManager(config: SmConfig, options: StartOption
     });
     const admission = new Admission({ registry, type, quotaOf, capacity: capacities.of, logger });
     const service = new InstanceService({ registry, type, orchestration, admission, newId: randomUUID, newUid: randomUUID });
+    const secrets = marathonPassword(type, clusterSecretFor);
+    const catalog = parseBrokerCatalog(type);
     const { host, port } = config.serviceManager.listen;
     const listenPort = port ?? endpointPort(type.endpoint);
     const app = createApp({
       service,
       type,
       validator: tenants,
-      secrets: marathonPassword(type, clusterSecretFor),
+      secrets,
+      ...(catalog ? { broker: { broker: new Broker({ instances: service, registry, type, catalog, secrets }), platforms: tenants.platforms } } : {}),
       jsonDialect: config.serviceManager.jsonDialect,
       writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
       metrics: metrics.registry,

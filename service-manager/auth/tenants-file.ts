@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CloudStackCredentials } from '../../lib/cloudstack/index.js';
 import { ConfigError } from '../../lib/errors.js';
 import type { Quota } from '../admission/quota.js';
+import { parsePlatforms, type Platform } from './platforms.js';
 import type { TokenValidator } from './validator.js';
 import { isObject } from '../../lib/objects.js';
 import { matchesDigest } from '../../lib/secrets.js';
@@ -26,7 +27,11 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export class TenantsFile implements TokenValidator {
   private readonly tenants: ReadonlyMap<string, Tenant>;
 
-  constructor(tenants: readonly Tenant[]) {
+  constructor(
+    tenants: readonly Tenant[],
+    /** Service broker platforms, each acting for some of these tenants. */
+    readonly platforms: readonly Platform[] = [],
+  ) {
     this.tenants = new Map(tenants.map((t) => [t.name, t]));
   }
 
@@ -37,7 +42,11 @@ export class TenantsFile implements TokenValidator {
     } catch (error) {
       throw new ConfigError(`cannot read tenants file ${file}: ${(error as Error).message}`);
     }
-    return new TenantsFile(parseTenants(doc, file));
+    const tenants = parseTenants(doc, file);
+    const platforms = parsePlatforms(isObject(doc) ? doc['platforms'] : undefined, new Set(tenants.map((t) => t.name)), (why) => {
+      throw new ConfigError(`${file}: ${why}`);
+    });
+    return new TenantsFile(tenants, platforms);
   }
 
   validate(tenant: string, token: string): Promise<boolean> {
@@ -66,8 +75,8 @@ export function parseTenants(doc: unknown, source: string): Tenant[] {
   const fail = (why: string): never => {
     throw new ConfigError(`${source}: ${why}`);
   };
-  if (!isObject(doc) || !isObject(doc['tenants']) || Object.keys(doc).length !== 1) {
-    return fail('must be an object with a single "tenants" object');
+  if (!isObject(doc) || !isObject(doc['tenants']) || Object.keys(doc).some((key) => key !== 'tenants' && key !== 'platforms')) {
+    return fail('must be an object with a "tenants" object (and, for service broker platforms, a "platforms" object)');
   }
   return Object.entries(doc['tenants']).map(([name, raw]) => {
     const where = `tenants["${name}"]`;

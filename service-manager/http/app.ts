@@ -11,6 +11,8 @@ import type { WriteLimit } from '../admission/write-limit.js';
 import { authenticate, limitWrites } from './auth.js';
 import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
 import { dashboard } from './dashboard.js';
+import { brokerApi, type BrokerApiDeps } from './broker-api.js';
+import { baseUrlOf } from '../../lib/http/context.js';
 
 export interface AppDeps extends HandlerDeps {
   readonly validator: TokenValidator;
@@ -26,6 +28,8 @@ export interface AppDeps extends HandlerDeps {
   readonly logger: Logger;
   readonly serverName: string;
   readonly maxBodyBytes: number;
+  /** The Open Service Broker API, when the manifest offers the service to platforms. */
+  readonly broker?: Pick<BrokerApiDeps, 'broker' | 'platforms'>;
 }
 
 /**
@@ -51,6 +55,16 @@ export function createApp(deps: AppDeps): Express {
       probes(deps.readiness, deps.logger),
       metricsEndpoint(deps.metrics, deps.metricsToken),
       dashboard(),
+      ...(deps.broker
+        ? [
+            brokerApi({
+              ...deps.broker,
+              logger: deps.logger,
+              maxBodyBytes: deps.maxBodyBytes,
+              baseUrl: (req) => baseUrlOf(req, deps.publicUrl, deps.fallbackHost),
+            }),
+          ]
+        : []),
       occiVersion(),
       authenticate(deps.validator),
       limitWrites(deps.writes),

@@ -22,6 +22,14 @@ export interface InstanceServiceDeps {
   readonly newUid: () => string;
 }
 
+/** Who asks, and what else must be written (and committed) together with the instance. */
+export interface WriteOptions {
+  /** Recorded in the history; the tenant by default. */
+  readonly actor?: string;
+  /** Called with the instance as written, before the commit, so its own writes join the same commit. */
+  readonly also?: (instance: InstanceRecord) => void;
+}
+
 export interface CreateResult {
   readonly instance: InstanceRecord;
   /** False when a PUT repeated an earlier identical create. */
@@ -42,7 +50,7 @@ export const INITIAL_MESSAGE = 'Accepted; waiting for the service orchestrator t
 export class InstanceService {
   constructor(private readonly deps: InstanceServiceDeps) {}
 
-  async create(tenant: string, request: OcciRequest, clientId?: string): Promise<CreateResult> {
+  async create(tenant: string, request: OcciRequest, clientId?: string, options: WriteOptions = {}): Promise<CreateResult> {
     this.requireKind(request.categories, true);
     rejectLinks(request);
     if (clientId !== undefined && !CLIENT_ID.test(clientId)) {
@@ -52,7 +60,7 @@ export class InstanceService {
     const cloud = await this.deps.admission.cloud(tenant);
     // From here to the write nothing waits, so the registry the admission counts is the one written to.
     const found = clientId === undefined ? undefined : this.deps.registry.find(tenant, clientId);
-    if (found) return { instance: await this.replace(tenant, found, given, cloud), created: false };
+    if (found) return { instance: await this.replace(tenant, found, given, cloud, options), created: false };
     const attributes = createInputs(this.deps.type, given);
     this.deps.admission.create(tenant, attributes, cloud);
     const instance = this.deps.registry.insert(
@@ -66,8 +74,9 @@ export class InstanceService {
         state: 'initialise',
         stateMessage: INITIAL_MESSAGE,
       },
-      { actor: tenant, type: 'created', state: 'initialise', message: INITIAL_MESSAGE, changes: asChanges(attributes) },
+      { actor: options.actor ?? tenant, type: 'created', state: 'initialise', message: INITIAL_MESSAGE, changes: asChanges(attributes) },
     );
+    options.also?.(instance);
     await this.deps.registry.committed();
     this.deps.orchestration.created(instance);
     return { instance, created: true };
@@ -83,13 +92,14 @@ export class InstanceService {
     existing: InstanceRecord,
     given: readonly AttributeInput[],
     cloud: AccountCapacity | undefined,
+    options: WriteOptions,
   ): Promise<InstanceRecord> {
     if (isDeleting(existing)) throw new ConflictingState(`Instance ${existing.id} is being deleted; choose another id or wait.`);
     const { next, changes } = replaceInputs(this.deps.type, existing.attributes, given);
     if (Object.keys(changes).length === 0) return existing;
     this.refuseAutoscaledResize(existing, next, changes);
     this.deps.admission.update(existing, next, cloud);
-    return applyUpdate(this.deps, existing, next, changes, tenant, `Updating: ${describeChanges(changes)}.`);
+    return applyUpdate(this.deps, existing, next, changes, options.actor ?? tenant, `Updating: ${describeChanges(changes)}.`, options.also);
   }
 
   list(tenant: string): InstanceRecord[] {
@@ -121,7 +131,7 @@ export class InstanceService {
     return latest;
   }
 
-  async update(tenant: string, id: string, request: OcciRequest): Promise<InstanceRecord> {
+  async update(tenant: string, id: string, request: OcciRequest, options: WriteOptions = {}): Promise<InstanceRecord> {
     this.requireKind(request.categories, false);
     rejectLinks(request);
     const given = withoutCoreId(request.attributes, id, 'update');
@@ -132,7 +142,7 @@ export class InstanceService {
     if (Object.keys(changes).length === 0) return instance;
     this.refuseAutoscaledResize(instance, next, changes);
     this.deps.admission.update(instance, next, cloud);
-    return applyUpdate(this.deps, instance, next, changes, tenant, `Updating: ${describeChanges(changes)}.`);
+    return applyUpdate(this.deps, instance, next, changes, options.actor ?? tenant, `Updating: ${describeChanges(changes)}.`, options.also);
   }
 
   async act(tenant: string, id: string, term: string, request: OcciRequest): Promise<InstanceRecord> {
@@ -167,7 +177,7 @@ export class InstanceService {
   }
 
   /** Starts the teardown; the instance stays visible in `destroy` until it is confirmed. */
-  async delete(tenant: string, id: string): Promise<InstanceRecord> {
+  async delete(tenant: string, id: string, options: WriteOptions = {}): Promise<InstanceRecord> {
     const instance = this.get(tenant, id);
     if (instance.state === 'destroy') return instance;
     const message = 'Deletion requested; tearing the instance down.';
@@ -175,8 +185,9 @@ export class InstanceService {
       instance.uid,
       instance.version,
       { state: 'destroy', stateMessage: message, failedPhase: null },
-      { actor: tenant, type: 'delete_requested', state: 'destroy', message },
+      { actor: options.actor ?? tenant, type: 'delete_requested', state: 'destroy', message },
     );
+    options.also?.(deleting);
     await this.deps.registry.committed();
     this.deps.orchestration.deleteRequested(deleting);
     return deleting;
@@ -244,6 +255,7 @@ export async function applyUpdate(
   changes: Changes,
   actor: string,
   message: string,
+  also?: (instance: InstanceRecord) => void,
 ): Promise<InstanceRecord> {
   const updating = isServing(instance.state) && touchesOrchestrator(changes);
   const updated = deps.registry.change(
@@ -252,6 +264,7 @@ export async function applyUpdate(
     { attributes: next, ...(updating ? { state: 'update' as const, stateMessage: message } : {}) },
     { actor, type: 'updated', changes, ...(updating ? { state: 'update' as const, message } : {}) },
   );
+  also?.(updated);
   await deps.registry.committed();
   deps.orchestration.reconfigured(updated, changes);
   return updated;

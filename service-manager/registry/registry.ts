@@ -90,7 +90,7 @@ export class DuplicateInstance extends ConflictingState {
 
 export const SERVICE_MANAGER_ACTOR = 'service-manager';
 
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE instances (
@@ -139,6 +139,21 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE instances DROP COLUMN fingerprint;`,
   // Periodic checks pick instances by state.
   `CREATE INDEX instances_live_state ON instances (state) WHERE removed_at IS NULL;`,
+  // Instances a service broker platform made, with their plan, parameters and last operation, and their bindings.
+  `CREATE TABLE broker_instances (
+     uid TEXT PRIMARY KEY REFERENCES instances (uid) ON DELETE CASCADE,
+     service_id TEXT NOT NULL,
+     plan_id TEXT NOT NULL,
+     parameters TEXT NOT NULL,
+     operation TEXT NOT NULL
+   );
+   CREATE TABLE broker_bindings (
+     uid TEXT NOT NULL REFERENCES instances (uid) ON DELETE CASCADE,
+     binding_id TEXT NOT NULL,
+     parameters TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (uid, binding_id)
+   );`,
 ];
 
 /** Instances kept in memory: enough for every instance a busy dashboard polls. */
@@ -185,6 +200,21 @@ function keyOf(tenant: string, id: string): string {
 }
 
 /** How an instance's history is kept bounded. */
+/** What a service broker platform asked of an instance. */
+export interface BrokerRecord {
+  readonly serviceId: string;
+  readonly planId: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  /** The last operation the platform started on it. */
+  readonly operation: 'provision' | 'update' | 'deprovision';
+}
+
+export interface BindingRecord {
+  readonly bindingId: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly createdAt: number;
+}
+
 export interface HistoryLimits {
   /** Events kept per instance; beyond it the oldest progress events are folded into one. State changes are always kept. */
   readonly maxEvents: number;
@@ -578,6 +608,38 @@ export class InstanceRegistry {
     return { events: rows.slice(0, limit).map(toEvent), more: rows.length > limit };
   }
 
+  brokerRecord(uid: string): BrokerRecord | undefined {
+    const row = this.sql.brokerRecord.get(uid);
+    if (!row) return undefined;
+    return { serviceId: row.service_id, planId: row.plan_id, parameters: JSON.parse(row.parameters) as Record<string, unknown>, operation: row.operation };
+  }
+
+  /** Records (or replaces) what a broker platform asked of an instance; call it inside the instance's own write to commit both together. */
+  setBrokerRecord(uid: string, record: BrokerRecord): void {
+    this.write(() => this.sql.setBrokerRecord.run(uid, record.serviceId, record.planId, JSON.stringify(record.parameters), record.operation));
+  }
+
+  /** Whether a broker platform's instance of this tenant and id was removed (and not yet pruned). */
+  removedBrokerInstance(tenant: string, id: string): boolean {
+    return this.sql.removedBrokerInstance.get(tenant, id) !== undefined;
+  }
+
+  binding(uid: string, bindingId: string): BindingRecord | undefined {
+    const row = this.sql.binding.get(uid, bindingId);
+    return row && { bindingId: row.binding_id, parameters: JSON.parse(row.parameters) as Record<string, unknown>, createdAt: row.created_at };
+  }
+
+  addBinding(uid: string, binding: Omit<BindingRecord, 'createdAt'>): BindingRecord {
+    const createdAt = this.clock.now();
+    this.write(() => this.sql.addBinding.run(uid, binding.bindingId, JSON.stringify(binding.parameters), createdAt));
+    return { ...binding, createdAt };
+  }
+
+  /** Whether there was such a binding. */
+  removeBinding(uid: string, bindingId: string): boolean {
+    return this.write(() => this.sql.removeBinding.run(uid, bindingId).changes > 0);
+  }
+
   /** Deletes instances removed before `before` with their histories; returns how many. */
   prune(before: number): number {
     return this.write(() => {
@@ -700,6 +762,22 @@ function prepareStatements(db: Database.Database) {
     replaceWithFolded: db.prepare<[string, number]>(
       "UPDATE events SET type = 'folded', actor = 'service-manager', state = NULL, changes = NULL, message = ? WHERE seq = ?",
     ),
+    brokerRecord: db.prepare<[string], { service_id: string; plan_id: string; parameters: string; operation: BrokerRecord['operation'] }>(
+      'SELECT service_id, plan_id, parameters, operation FROM broker_instances WHERE uid = ?',
+    ),
+    setBrokerRecord: db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO broker_instances (uid, service_id, plan_id, parameters, operation) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (uid) DO UPDATE SET service_id = excluded.service_id, plan_id = excluded.plan_id,
+           parameters = excluded.parameters, operation = excluded.operation`,
+    ),
+    binding: db.prepare<[string, string], { binding_id: string; parameters: string; created_at: number }>(
+      'SELECT binding_id, parameters, created_at FROM broker_bindings WHERE uid = ? AND binding_id = ?',
+    ),
+    removedBrokerInstance: db.prepare<[string, string], { uid: string }>(
+      'SELECT uid FROM instances JOIN broker_instances USING (uid) WHERE tenant = ? AND id = ? AND removed_at IS NOT NULL LIMIT 1',
+    ),
+    addBinding: db.prepare<[string, string, string, number]>('INSERT INTO broker_bindings (uid, binding_id, parameters, created_at) VALUES (?, ?, ?, ?)'),
+    removeBinding: db.prepare<[string, string]>('DELETE FROM broker_bindings WHERE uid = ? AND binding_id = ?'),
     pruneEvents: db.prepare<[number]>('DELETE FROM events WHERE uid IN (SELECT uid FROM instances WHERE removed_at IS NOT NULL AND removed_at < ?)'),
     pruneInstances: db.prepare<[number]>('DELETE FROM instances WHERE removed_at IS NOT NULL AND removed_at < ?'),
   };

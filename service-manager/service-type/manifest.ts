@@ -40,6 +40,8 @@ export interface ServiceType {
   readonly actionRules: readonly ActionRule[];
   /** Looks a `section.key` up in sm.cfg, for defaults that come from configuration. */
   readonly configValue: (key: string) => string | undefined;
+  /** The manifest's `broker` section as written (service-manager/broker reads it), if any. */
+  readonly broker?: unknown;
 }
 
 /** Longest string value accepted when the manifest sets no max_length. */
@@ -79,7 +81,7 @@ export function buildServiceType(doc: unknown, configValue: (key: string) => str
   };
   if (!isObject(doc)) return fail('must be a JSON object');
   for (const key of Object.keys(doc)) {
-    const known = ['service_type', 'service_description', 'service_attributes', 'service_endpoint', 'depends_on'];
+    const known = ['service_type', 'service_description', 'service_attributes', 'service_endpoint', 'depends_on', 'broker'];
     if (!known.includes(key)) fail(`unknown field "${key}"`);
   }
   const { scheme, term } = splitServiceType(doc['service_type'], fail);
@@ -112,7 +114,7 @@ export function buildServiceType(doc: unknown, configValue: (key: string) => str
     attributes: [...attributes.values()].map((def) => properties(def, configValue)),
     actions: rules.map((rule) => rule.action),
   };
-  return { kind, attributes, endpoint, actionRules: rules, configValue };
+  return { kind, attributes, endpoint, actionRules: rules, configValue, ...(doc['broker'] === undefined ? {} : { broker: doc['broker'] }) };
 }
 
 function splitServiceType(value: unknown, fail: (why: string) => never): { scheme: string; term: string } {
