@@ -30,7 +30,7 @@ const created = { actor: 'demo', type: 'created', state: 'initialise' } as const
 /** Takes a registry back to schema 3, as an older service manager left it. */
 function toSchema3(db: Database.Database): void {
   db.exec(
-    'DROP INDEX instances_live_state; DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;',
+    'DROP TABLE broker_bindings; DROP TABLE broker_instances; DROP INDEX instances_live_state; DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;',
   );
   db.exec("ALTER TABLE instances ADD COLUMN fingerprint TEXT NOT NULL DEFAULT 'f'");
   db.pragma('user_version = 3');
@@ -163,6 +163,28 @@ describe('SM registry', () => {
     expect(registry.change('u1', 2, { stateMessage: 'y' }, created).memo, 'a change without a memo keeps it').to.deep.equal(failed.memo);
     registry.remove('u1', 3, { actor: 'service-manager', type: 'removed' });
     expect(() => registry.setMemo('u1', {})).to.throw(StaleInstance);
+  });
+
+  it("keeps a broker platform's record and bindings with the instance, and drops them when the instance is pruned", () => {
+    registry.insert(instance(), created);
+    registry.setBrokerRecord('u1', { serviceId: 's', planId: 'p1', parameters: { agents: 2 }, operation: 'provision' });
+    registry.setBrokerRecord('u1', { serviceId: 's', planId: 'p2', parameters: { agents: 3 }, operation: 'update' });
+    expect(registry.brokerRecord('u1')).to.deep.equal({ serviceId: 's', planId: 'p2', parameters: { agents: 3 }, operation: 'update' });
+    expect(registry.addBinding('u1', { bindingId: 'b1', parameters: {} })).to.deep.equal({ bindingId: 'b1', parameters: {}, createdAt: clock.now() });
+    expect(() => registry.addBinding('u1', { bindingId: 'b1', parameters: {} }), 'one binding per id').to.throw();
+    expect(registry.binding('u1', 'b1')?.bindingId).to.equal('b1');
+    expect([registry.removeBinding('u1', 'b1'), registry.removeBinding('u1', 'b1')]).to.deep.equal([true, false]);
+    registry.addBinding('u1', { bindingId: 'b2', parameters: {} });
+    expect(registry.removedBrokerInstance('demo', 'c1')).to.equal(false);
+    registry.remove('u1', 1, { actor: 'service-manager', type: 'removed' });
+    expect(registry.removedBrokerInstance('demo', 'c1')).to.equal(true);
+    clock.advance(10_000);
+    expect(registry.prune(clock.now())).to.equal(1);
+    expect([registry.brokerRecord('u1'), registry.binding('u1', 'b2'), registry.removedBrokerInstance('demo', 'c1')]).to.deep.equal([
+      undefined,
+      undefined,
+      false,
+    ]);
   });
 
   it('makes the service manager id once and keeps it across reopens', () => {
