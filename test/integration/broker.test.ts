@@ -1,3 +1,4 @@
+import draft04 from 'ajv-draft-04';
 import { expect } from 'chai';
 import { startEmbeddedSm, type EmbeddedSm } from '../support/embedded-sm.js';
 import { call, type Reply } from '../support/http.js';
@@ -80,6 +81,19 @@ describe('Open Service Broker API', function () {
     const update = service['plans'][0].schemas.service_instance.update.parameters;
     expect(update.properties).to.have.property('agents');
     expect(update.properties, 'fixed at creation').to.not.have.property('masters');
+
+    // A platform validates parameters with these schemas before it asks: they must be valid draft-04 and agree with the SM.
+    const ajv = new draft04.default({ strict: false });
+    for (const plan of service['plans']) {
+      const validCreate = ajv.compile(plan.schemas.service_instance.create.parameters);
+      expect(validCreate({ agents: 3, masters: 3, zone: 'sim-zone-1', autoscale: true })).to.equal(true);
+      expect(validCreate({ agents: 1000 })).to.equal(false);
+      expect(validCreate({ masters: 2 })).to.equal(false);
+      expect(validCreate({ flavour: 'large' })).to.equal(false);
+      const validUpdate = ajv.compile(plan.schemas.service_instance.update.parameters);
+      expect([validUpdate({ agents: 4 }), validUpdate({ masters: 3 })]).to.deep.equal([true, false]);
+      expect(ajv.compile(plan.schemas.service_binding.create.parameters)({})).to.equal(true);
+    }
   });
 
   it('provisions asynchronously, is the same instance over OCCI, binds with credentials that reach the live master, scales, unbinds and deprovisions to nothing', async () => {
