@@ -59,6 +59,7 @@ export class Broker {
     const existing = this.find(caller, id);
     if (existing) {
       const record = this.deps.registry.brokerRecord(existing.uid);
+      if (record?.operation === 'deprovision') throw concurrency(`Instance ${id} is being deprovisioned.`);
       if (!record || record.planId !== wanted.planId || !sameParameters(record.parameters, wanted.parameters)) {
         throw new ConflictingState(`Instance ${id} exists with other attributes.`);
       }

@@ -152,6 +152,8 @@ describe('Open Service Broker API', function () {
     expect((await broker('DELETE', `/service_instances/${id}?accepts_incomplete=true`)).status, 'without service_id and plan_id').to.equal(400);
     const gone = await deprovision(id);
     expect([gone.status, gone.json()]).to.deep.equal([202, { operation: 'deprovision' }]);
+    const late = await provision(id, { agents: 1 });
+    expect([late.status, late.json<{ error: string }>().error], 'a provision while it is deprovisioned').to.deep.equal([422, 'ConcurrencyError']);
     expect((await settled(id)).status).to.equal(410);
     expect(await liveVms()).to.deep.equal([]);
     expect((await deprovision(id)).status).to.equal(410);
