@@ -35,6 +35,8 @@ import { loadManifest, type ServiceType } from './service-type/manifest.js';
 import { SoClient } from './so/client.js';
 import { Broker } from './broker/broker.js';
 import { parseBrokerCatalog } from './broker/catalog.js';
+import { resourceTypes } from './cloudformation/resources/index.js';
+import { StackService } from './cloudformation/stacks.js';
 import { SmMetrics } from './metrics.js';
 import { Registry } from 'prom-client';
 
@@ -139,6 +141,15 @@ export async function startServiceManager(config: SmConfig, options: StartOption
     const service = new InstanceService({ registry, type, orchestration, admission, newId: randomUUID, newUid: randomUUID });
     const secrets = marathonPassword(type, clusterSecretFor);
     const catalog = parseBrokerCatalog(type);
+    const stackService = new StackService({
+      registry,
+      instances: service,
+      type,
+      resourceTypes: resourceTypes(type),
+      timers: options.timers ?? new SystemTimers(),
+      logger,
+    });
+    stops.push(() => stackService.stop());
     const { host, port } = config.serviceManager.listen;
     const listenPort = port ?? endpointPort(type.endpoint);
     const app = createApp({
@@ -147,6 +158,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       validator: tenants,
       secrets,
       ...(catalog ? { broker: { broker: new Broker({ instances: service, registry, type, catalog, secrets }), platforms: tenants.platforms } } : {}),
+      cloudformation: { stacks: stackService, awsKey: (id) => tenants.awsKey(id), clock: options.clock ?? systemClock },
       jsonDialect: config.serviceManager.jsonDialect,
       writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
       metrics: metrics.registry,
@@ -174,6 +186,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       managerId,
     });
     pipeline?.driver.resumeAll();
+    stackService.start();
     return {
       url: server.url,
       type,

@@ -13,6 +13,8 @@ export interface Tenant {
   readonly tokenHashes: readonly Buffer[];
   /** The tenant's CloudStack account, used by its service orchestrators. */
   readonly cloudstack?: CloudStackCredentials;
+  /** AWS-style access keys (id → secret) for the CloudFormation-compatible API; secrets, as SigV4 needs them. */
+  readonly awsKeys?: ReadonlyMap<string, string>;
   /** What differs from the service manager's default quota. */
   readonly quota?: Partial<Quota>;
 }
@@ -54,6 +56,15 @@ export class TenantsFile implements TokenValidator {
     return Promise.resolve(entry !== undefined && entry.tokenHashes.some((hash) => matchesDigest(token, hash)));
   }
 
+  /** The tenant an AWS access key belongs to, with its secret. */
+  awsKey(accessKeyId: string): { readonly tenant: string; readonly secret: string } | undefined {
+    for (const tenant of this.tenants.values()) {
+      const secret = tenant.awsKeys?.get(accessKeyId);
+      if (secret !== undefined) return { tenant: tenant.name, secret };
+    }
+    return undefined;
+  }
+
   tenant(name: string): Tenant | undefined {
     return this.tenants.get(name);
   }
@@ -83,7 +94,7 @@ export function parseTenants(doc: unknown, source: string): Tenant[] {
     if (!TENANT_NAME.test(name)) fail(`${where}: tenant names are 1 to 64 letters, digits, ".", "_", "@" or "-"`);
     if (!isObject(raw)) return fail(`${where} must be an object`);
     for (const key of Object.keys(raw)) {
-      if (!['description', 'token_sha256', 'cloudstack', 'quota'].includes(key)) fail(`${where}: unknown field "${key}"`);
+      if (!['description', 'token_sha256', 'cloudstack', 'quota', 'aws_keys'].includes(key)) fail(`${where}: unknown field "${key}"`);
     }
     const hashes = raw['token_sha256'];
     if (!Array.isArray(hashes) || hashes.length === 0 || !hashes.every((h) => typeof h === 'string' && SHA256_HEX.test(h))) {
@@ -97,6 +108,7 @@ export function parseTenants(doc: unknown, source: string): Tenant[] {
       tokenHashes: hashes.map((h: string) => Buffer.from(h, 'hex')),
       ...credentials(raw['cloudstack'], `${where}.cloudstack`, fail),
       ...quota(raw['quota'], `${where}.quota`, fail),
+      ...awsKeys(raw['aws_keys'], `${where}.aws_keys`, fail),
     };
   });
 }
@@ -120,6 +132,22 @@ function quota(raw: unknown, where: string, fail: (why: string) => never): { quo
     result[field] = value;
   }
   return { quota: result };
+}
+
+const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
+
+function awsKeys(raw: unknown, where: string, fail: (why: string) => never): { awsKeys?: ReadonlyMap<string, string> } {
+  if (raw === undefined) return {};
+  if (!Array.isArray(raw)) return fail(`${where} must be a list of {"access_key_id", "secret_access_key"}`);
+  const keys = new Map<string, string>();
+  raw.forEach((entry: unknown, i) => {
+    const id = isObject(entry) ? entry['access_key_id'] : undefined;
+    const secret = isObject(entry) ? entry['secret_access_key'] : undefined;
+    if (typeof id !== 'string' || !ACCESS_KEY_ID.test(id)) fail(`${where}[${i}].access_key_id must be 16 to 128 upper-case letters and digits`);
+    if (typeof secret !== 'string' || secret.length < 16) fail(`${where}[${i}].secret_access_key must be text of at least 16 characters`);
+    keys.set(id, secret);
+  });
+  return { awsKeys: keys };
 }
 
 function credentials(raw: unknown, where: string, fail: (why: string) => never): { cloudstack?: CloudStackCredentials } {

@@ -12,6 +12,7 @@ import { authenticate, limitWrites } from './auth.js';
 import { probes, type ReadinessCheck } from '../../lib/http/probes.js';
 import { dashboard } from './dashboard.js';
 import { brokerApi, type BrokerApiDeps } from './broker-api.js';
+import { cloudFormationApi, type CloudFormationApiDeps } from './cloudformation-api.js';
 import { baseUrlOf } from '../../lib/http/context.js';
 
 export interface AppDeps extends HandlerDeps {
@@ -28,6 +29,8 @@ export interface AppDeps extends HandlerDeps {
   readonly logger: Logger;
   readonly serverName: string;
   readonly maxBodyBytes: number;
+  /** The CloudFormation-compatible API. */
+  readonly cloudformation: Pick<CloudFormationApiDeps, 'stacks' | 'awsKey' | 'clock'>;
   /** The Open Service Broker API, when the manifest offers the service to platforms. */
   readonly broker?: Pick<BrokerApiDeps, 'broker' | 'platforms'>;
 }
@@ -55,6 +58,7 @@ export function createApp(deps: AppDeps): Express {
       probes(deps.readiness, deps.logger),
       metricsEndpoint(deps.metrics, deps.metricsToken),
       dashboard(),
+      cloudFormationApi({ ...deps.cloudformation, logger: deps.logger, maxBodyBytes: deps.maxBodyBytes }),
       ...(deps.broker
         ? [
             brokerApi({

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Clock } from '../../lib/clock.js';
 import { privateFile } from '../../lib/private-files.js';
 import { asError, ConflictingState } from '../../lib/errors.js';
+import { STACK_TABLES, StackTable } from './stacks.js';
 import type { Attributes, Changes } from '../service-type/attributes.js';
 import type { Failure, PipelineMemo } from '../model/memo.js';
 import { canTransition, IllegalTransition, isState, type ServiceState } from '../model/states.js';
@@ -90,7 +91,7 @@ export class DuplicateInstance extends ConflictingState {
 
 export const SERVICE_MANAGER_ACTOR = 'service-manager';
 
-const SCHEMA_VERSION = 7;
+const SCHEMA_VERSION = 8;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE instances (
@@ -154,6 +155,8 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (uid, binding_id)
    );`,
+  // Stacks of the CloudFormation-compatible API.
+  STACK_TABLES,
 ];
 
 /** Instances kept in memory: enough for every instance a busy dashboard polls. */
@@ -291,6 +294,8 @@ export class InstanceRegistry {
   /** Set while a write runs: its reads see the write's own changes, which may yet be undone, so they are not kept. */
   private writing = false;
   private readonly recent = new RecentRecords(RECENT_RECORDS);
+  /** Stacks of the CloudFormation-compatible API, written in the same commits as instances. */
+  readonly stacks: StackTable;
 
   constructor(
     path: string,
@@ -309,6 +314,7 @@ export class InstanceRegistry {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.sql = prepareStatements(this.db);
+    this.stacks = new StackTable(this.db, (apply) => this.write(apply), clock);
   }
 
   private migrate(): void {

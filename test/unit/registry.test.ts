@@ -30,7 +30,7 @@ const created = { actor: 'demo', type: 'created', state: 'initialise' } as const
 /** Takes a registry back to schema 3, as an older service manager left it. */
 function toSchema3(db: Database.Database): void {
   db.exec(
-    'DROP TABLE broker_bindings; DROP TABLE broker_instances; DROP INDEX instances_live_state; DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;',
+    'DROP TABLE stack_events; DROP TABLE stack_resources; DROP TABLE stacks; DROP TABLE broker_bindings; DROP TABLE broker_instances; DROP INDEX instances_live_state; DROP INDEX events_by_number; DROP INDEX instances_removed; CREATE INDEX events_by_instance ON events (uid, seq); ALTER TABLE events DROP COLUMN n;',
   );
   db.exec("ALTER TABLE instances ADD COLUMN fingerprint TEXT NOT NULL DEFAULT 'f'");
   db.pragma('user_version = 3');
@@ -185,6 +185,61 @@ describe('SM registry', () => {
       undefined,
       false,
     ]);
+  });
+
+  it('keeps stacks, their resources and events across reopens, and tells which have an operation under way', () => {
+    const { stacks } = registry;
+    const base = {
+      tenant: 'demo',
+      template: 'Resources: {}',
+      parameters: { Agents: '2' },
+      tags: { owner: 'me' },
+      reason: 'User Initiated',
+      onFailure: 'ROLLBACK' as const,
+      createdAt: 5,
+      since: 5,
+    };
+    stacks.insert({ ...base, stackId: 'arn:1', name: 'web', status: 'CREATE_IN_PROGRESS', timeoutMs: 60_000, clientToken: 't1' });
+    stacks.insert({ ...base, stackId: 'arn:2', name: 'old', status: 'CREATE_COMPLETE' });
+    expect(() => stacks.insert({ ...base, stackId: 'arn:3', name: 'web', status: 'CREATE_IN_PROGRESS' }), 'one live stack per name').to.throw();
+    stacks.putResource('arn:1', {
+      logicalId: 'Cluster',
+      type: 'CloudStack::Mesos::Cluster',
+      physicalId: 'web-Cluster-1',
+      uid: 'u1',
+      status: 'CREATE_IN_PROGRESS',
+      reason: '',
+    });
+    stacks.addEvent('arn:1', {
+      eventId: 'e1',
+      logicalId: 'web',
+      physicalId: 'arn:1',
+      type: 'AWS::CloudFormation::Stack',
+      status: 'CREATE_IN_PROGRESS',
+      reason: 'User Initiated',
+    });
+    clock.advance(1000);
+    stacks.setStatus('arn:2', 'DELETE_COMPLETE', '', true);
+    registry.close();
+    registry = new InstanceRegistry(join(dir, 'sub', 'registry.db'), clock);
+    expect(registry.stacks.unsettled().map((s) => s.name)).to.deep.equal(['web']);
+    expect(registry.stacks.live('demo', 'web')).to.include({ stackId: 'arn:1', timeoutMs: 60_000, clientToken: 't1' });
+    expect(registry.stacks.byToken('demo', 't1')?.stackId).to.equal('arn:1');
+    expect(registry.stacks.live('demo', 'old'), 'a deleted stack is found by its id only').to.equal(undefined);
+    expect(registry.stacks.byId('demo', 'arn:2')).to.include({ status: 'DELETE_COMPLETE', deletedAt: clock.now(), since: clock.now() });
+    expect(registry.stacks.byId('other', 'arn:2'), "another tenant's").to.equal(undefined);
+    expect(registry.stacks.resources('arn:1')).to.deep.equal([
+      {
+        logicalId: 'Cluster',
+        type: 'CloudStack::Mesos::Cluster',
+        physicalId: 'web-Cluster-1',
+        uid: 'u1',
+        status: 'CREATE_IN_PROGRESS',
+        reason: '',
+        updatedAt: clock.now() - 1000,
+      },
+    ]);
+    expect(registry.stacks.events('arn:1').map((e) => e.eventId)).to.deep.equal(['e1']);
   });
 
   it('makes the service manager id once and keeps it across reopens', () => {

@@ -80,6 +80,7 @@ export function mesosClusterType(type: ServiceType): ResourceType {
       }
       return attributes;
     },
+    attributeOf: (property) => PROPERTIES[property],
     updatable: (property) => {
       const name = PROPERTIES[property];
       return name !== undefined && type.attributes.get(name)?.updatable === true;

@@ -13,6 +13,8 @@ export interface ResourceType {
   check(properties: Readonly<Record<string, unknown>>, where: string): void;
   /** The instance attributes for fully evaluated properties. */
   attributes(properties: Readonly<Record<string, unknown>>, where: string): Record<string, AttributeValue>;
+  /** The instance attribute a property sets. */
+  attributeOf(property: string): string | undefined;
   /** Whether a stack update may change this property of an existing resource. */
   updatable(property: string): boolean;
   /** `Fn::GetAtt` names → the instance attribute that answers each. */
