@@ -309,14 +309,16 @@ export class StackService {
       return;
     }
     const physicalId = `${stack.name.slice(0, 30)}-${step.logicalId.slice(0, 20)}-${randomBytes(4).toString('hex')}`;
-    this.resourceStep(stack, { ...record, physicalId, status: 'CREATE_IN_PROGRESS', reason: '' });
     try {
       const where = `Resources.${step.logicalId}.Properties`;
       const attributes = def.type.attributes(evaluate(def.properties, this.scope(stack, template)) as Record<string, unknown>, where);
-      const { instance } = await this.deps.instances.create(stack.tenant, occi(attributes, this.deps.type), physicalId, { actor: actorOf(stack) });
-      stacks.putResource(stack.stackId, { ...record, physicalId, uid: instance.uid, status: 'CREATE_IN_PROGRESS', reason: '' });
+      // The resource and its instance are recorded in one commit: a restart finds both or neither.
+      await this.deps.instances.create(stack.tenant, occi(attributes, this.deps.type), physicalId, {
+        actor: actorOf(stack),
+        also: (instance) => this.resourceStep(stack, { ...record, physicalId, uid: instance.uid, status: 'CREATE_IN_PROGRESS', reason: '' }),
+      });
     } catch (error) {
-      this.resourceStep(stack, { ...record, physicalId, status: 'CREATE_FAILED', reason: messageOf(error) });
+      this.resourceStep(stack, { ...record, status: 'CREATE_FAILED', reason: messageOf(error) });
     }
   }
 

@@ -21,6 +21,8 @@ export const CLOUDFORMATION_PATH = '/cloudformation';
 const NAMESPACE = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
 const VERSION = '2010-05-15';
 const SKEW_MS = 5 * 60_000;
+/** A template may be 51 200 bytes, which form encoding can make about three times larger. */
+const FORM_LIMIT = 256 * 1024;
 
 /** A refusal with CloudFormation's code and HTTP status. */
 class QueryError extends Error {
@@ -260,7 +262,7 @@ function queryErrorOf(error: unknown): QueryError | undefined {
 export function cloudFormationApi(deps: CloudFormationApiDeps): Router {
   const router = express.Router({ caseSensitive: true, strict: false });
   const handlers = actions(deps.stacks);
-  router.use(CLOUDFORMATION_PATH, express.raw({ type: () => true, limit: deps.maxBodyBytes }), async (req: Request, res: Response) => {
+  router.use(CLOUDFORMATION_PATH, express.raw({ type: () => true, limit: Math.max(deps.maxBodyBytes, FORM_LIMIT) }), async (req: Request, res: Response) => {
     const requestId = randomUUID();
     try {
       const [path, query = ''] = req.originalUrl.split('?') as [string, string | undefined];

@@ -163,6 +163,18 @@ describe('CloudFormation-compatible API through the AWS SDK', function () {
     );
   });
 
+  it('carries on with a stack after the service manager restarts', async () => {
+    await demo.send(new CreateStackCommand({ StackName: 'durable', TemplateBody: TEMPLATE, Parameters: [{ ParameterKey: 'Agents', ParameterValue: '1' }] }));
+    await embedded.restart();
+    demo.destroy();
+    demo = client(DEMO_KEYS);
+    expect((await waitUntilStackCreateComplete({ client: demo, ...WAIT }, { StackName: 'durable' })).state).to.equal('SUCCESS');
+    const [stack] = (await demo.send(new DescribeStacksCommand({ StackName: 'durable' }))).Stacks!;
+    expect(stack.Outputs!.find((o) => o.OutputKey === 'AgentsActive')!.OutputValue).to.equal('1');
+    await demo.send(new DeleteStackCommand({ StackName: 'durable' }));
+    expect((await waitUntilStackDeleteComplete({ client: demo, ...WAIT }, { StackName: 'durable' })).state).to.equal('SUCCESS');
+  });
+
   it('rolls back a stack whose cluster fails, and deletes a stack until its VMs are gone', async () => {
     await demo.send(
       new CreateStackCommand({ StackName: 'broken', TemplateBody: TEMPLATE, Parameters: [{ ParameterKey: 'Zone', ParameterValue: 'no-such-zone' }] }),
@@ -178,7 +190,7 @@ describe('CloudFormation-compatible API through the AWS SDK', function () {
     await waitUntilStackDeleteComplete({ client: demo, ...WAIT }, { StackName: 'broken' });
     expect(await liveVms()).to.deep.equal([]);
     const summaries = (await demo.send(new ListStacksCommand({ StackStatusFilter: ['DELETE_COMPLETE'] }))).StackSummaries!;
-    expect(summaries.map((s) => s.StackName).sort()).to.deep.equal(['analytics', 'broken']);
+    expect(summaries.map((s) => s.StackName).sort()).to.deep.equal(['analytics', 'broken', 'durable']);
     expect((await demo.send(new DescribeStacksCommand({}))).Stacks).to.deep.equal([]);
   });
 });

@@ -10,8 +10,11 @@ import { baseConfig, removeDir } from './sm.js';
 
 /** A whole service manager as `npm start` runs one, on this run's own network, 50 times faster, orchestrators as processes. */
 export interface EmbeddedSm {
+  /** The service manager running now (a restart makes a new one). */
   readonly sm: ServiceManager;
   readonly dir: string;
+  /** Stops it and starts another on the same registry, as after a crash or an upgrade. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,10 +39,18 @@ export async function startEmbeddedSm(): Promise<EmbeddedSm> {
   const dir = mkdtempSync(join(tmpdir(), 'sm-embedded-'));
   const network = claimNetwork();
   writeFileSync(join(dir, 'simulator.json'), JSON.stringify(onNetwork(shippedFixtures(), network)));
-  const sm = await startServiceManager(parseConfig(embeddedConfig(dir), join(dir, 'sm.cfg'), {}, dir), { logger: createMemoryLogger().logger });
+  const start = (): Promise<ServiceManager> =>
+    startServiceManager(parseConfig(embeddedConfig(dir), join(dir, 'sm.cfg'), {}, dir), { logger: createMemoryLogger().logger });
+  let sm = await start();
   return {
-    sm,
+    get sm() {
+      return sm;
+    },
     dir,
+    restart: async () => {
+      await sm.close();
+      sm = await start();
+    },
     close: async () => {
       await sm.close();
       network.release();
