@@ -46,6 +46,8 @@ describe('CloudFormation-compatible API through the AWS SDK', function () {
     new CloudFormationClient({ endpoint: `${embedded.sm.url}/cloudformation/`, region, credentials, maxAttempts: 1 });
 
   before(async () => {
+    // The lockfile pins this SDK, a test-only client; its notice about later versions and Node 22 is not for this run.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
     embedded = await startEmbeddedSm();
     demo = client(DEMO_KEYS);
     other = client(OTHER_KEYS);
@@ -135,6 +137,8 @@ describe('CloudFormation-compatible API through the AWS SDK', function () {
       ['Agents', '2'],
       ['Zone', 'sim-zone-1'],
     ]);
+    const ha = await demo.send(new ValidateTemplateCommand({ TemplateBody: readFileSync(join(ETC, 'templates', 'mesos-cluster-ha.yaml'), 'utf8') }));
+    expect(ha.Parameters!.map((p) => p.ParameterKey)).to.deep.equal(['Agents', 'MinReady', 'Zone']);
     const zero = await failure(demo.send(new ValidateTemplateCommand({ TemplateBody: TEMPLATE.replace('Masters: 1', 'Masters: 1\n      MinReady: 0') })));
     expect(zero).to.include({ name: 'ValidationError', message: 'Resources.Cluster.Properties.MinReady: 0 is below the minimum 1', status: 400 });
     const unknown = await failure(demo.send(new ValidateTemplateCommand({ TemplateBody: 'Resources: {Vm: {Type: AWS::EC2::Instance}}' })));
@@ -161,6 +165,35 @@ describe('CloudFormation-compatible API through the AWS SDK', function () {
     expect((await demo.send(new DescribeStacksCommand({ StackName: 'analytics' }))).Stacks![0].StackStatus, "another tenant's delete touches nothing").to.equal(
       'UPDATE_COMPLETE',
     );
+  });
+
+  it('makes the clusters of one stack in dependency order, from a JSON template', async () => {
+    const template = {
+      Resources: {
+        Batch: {
+          Type: 'CloudStack::Mesos::Cluster',
+          Properties: { Agents: 1, Title: { 'Fn::Join': [' ', ['next to', { 'Fn::GetAtt': ['Web', 'MasterUrl'] }]] } },
+        },
+        Web: { Type: 'CloudStack::Mesos::Cluster', Properties: { Agents: 1, Marathon: false } },
+      },
+      Outputs: { Clusters: { Value: { 'Fn::Sub': '${Web} ${Batch}' } } },
+    };
+    await demo.send(new CreateStackCommand({ StackName: 'pair', TemplateBody: JSON.stringify(template) }));
+    expect((await waitUntilStackCreateComplete({ client: demo, ...WAIT }, { StackName: 'pair' })).state).to.equal('SUCCESS');
+    const events = (await demo.send(new DescribeStackEventsCommand({ StackName: 'pair' }))).StackEvents!.reverse();
+    const order = events.filter((e) => e.LogicalResourceId !== 'pair').map((e) => `${e.LogicalResourceId} ${e.ResourceStatus}`);
+    expect(order).to.deep.equal(['Web CREATE_IN_PROGRESS', 'Web CREATE_COMPLETE', 'Batch CREATE_IN_PROGRESS', 'Batch CREATE_COMPLETE']);
+    const resources = Object.fromEntries(
+      (await demo.send(new DescribeStackResourcesCommand({ StackName: 'pair' }))).StackResources!.map((r) => [r.LogicalResourceId, r.PhysicalResourceId]),
+    );
+    const [stack] = (await demo.send(new DescribeStacksCommand({ StackName: 'pair' }))).Stacks!;
+    expect(stack.Outputs).to.deep.equal([{ OutputKey: 'Clusters', OutputValue: `${resources['Web']} ${resources['Batch']}` }]);
+    const get = (id: string | undefined) => call('GET', `${embedded.sm.url}/mesos/${id}`, { headers: { ...DEMO, Accept: 'application/occi+json' } });
+    const web = (await get(resources['Web'])).json<{ attributes: Record<string, unknown> }>();
+    const batch = (await get(resources['Batch'])).json<{ title: string }>();
+    expect(batch.title).to.equal(`next to ${String(web.attributes['mesos.master.url'])}`);
+    await demo.send(new DeleteStackCommand({ StackName: 'pair' }));
+    expect((await waitUntilStackDeleteComplete({ client: demo, ...WAIT }, { StackName: 'pair' })).state).to.equal('SUCCESS');
   });
 
   it('carries on with a stack after the service manager restarts', async () => {
@@ -190,7 +223,7 @@ describe('CloudFormation-compatible API through the AWS SDK', function () {
     await waitUntilStackDeleteComplete({ client: demo, ...WAIT }, { StackName: 'broken' });
     expect(await liveVms()).to.deep.equal([]);
     const summaries = (await demo.send(new ListStacksCommand({ StackStatusFilter: ['DELETE_COMPLETE'] }))).StackSummaries!;
-    expect(summaries.map((s) => s.StackName).sort()).to.deep.equal(['analytics', 'broken', 'durable']);
+    expect(summaries.map((s) => s.StackName).sort()).to.deep.equal(['analytics', 'broken', 'durable', 'pair']);
     expect((await demo.send(new DescribeStacksCommand({}))).Stacks).to.deep.equal([]);
   });
 });
