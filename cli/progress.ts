@@ -59,7 +59,8 @@ function lineProgress(stream: NodeJS.WritableStream): Progress {
   return {
     show(sighting, elapsedMs) {
       const { state, message } = describe(sighting);
-      const line = message ? `${state}: ${message}` : state;
+      // Messages often begin with their state already ("provision: …").
+      const line = message === '' ? state : message.startsWith(state) ? message : `${state}: ${message}`;
       if (line === last) return;
       last = line;
       stream.write(`${elapsedText(elapsedMs).padStart(6)}  ${line}\n`);

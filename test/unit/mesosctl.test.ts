@@ -93,8 +93,9 @@ describe('mesosctl progress', () => {
     const progress = progressFor('lines', stagesOf('serving', 'initialise'), out.stream);
     progress.show(at('deploy', 'Starting'), 1500);
     progress.show(at('deploy', 'Starting'), 2500);
+    progress.show(at('provision', 'provision: leader 127.0.0.9'), 20_000);
     progress.show(at('ready'), 30_000);
-    expect(out.text()).to.equal('    1s  deploy: Starting\n   30s  ready\n');
+    expect(out.text()).to.equal('    1s  deploy: Starting\n   20s  provision: leader 127.0.0.9\n   30s  ready\n');
   });
 });
 
