@@ -141,6 +141,7 @@ export async function startServiceManager(config: SmConfig, options: StartOption
     const service = new InstanceService({ registry, type, orchestration, admission, newId: randomUUID, newUid: randomUUID });
     const secrets = marathonPassword(type, clusterSecretFor);
     const catalog = parseBrokerCatalog(type);
+    const writes = new WriteLimit(options.timers ?? new SystemTimers(), quotaOf);
     const stackService = new StackService({
       registry,
       instances: service,
@@ -157,10 +158,17 @@ export async function startServiceManager(config: SmConfig, options: StartOption
       type,
       validator: tenants,
       secrets,
-      ...(catalog ? { broker: { broker: new Broker({ instances: service, registry, type, catalog, secrets }), platforms: tenants.platforms } } : {}),
+      ...(catalog
+        ? {
+            broker: {
+              broker: new Broker({ instances: service, registry, type, catalog, secrets, spendWrite: (tenant) => writes.spend(tenant) }),
+              platforms: tenants.platforms,
+            },
+          }
+        : {}),
       cloudformation: { stacks: stackService, awsKey: (id) => tenants.awsKey(id), clock: options.clock ?? systemClock },
       jsonDialect: config.serviceManager.jsonDialect,
-      writes: new WriteLimit(options.timers ?? new SystemTimers(), quotaOf),
+      writes,
       metrics: metrics.registry,
       observe: (req, res, seconds) => metrics.http.observe(req, res, seconds),
       ...(config.metrics.tokenFile === undefined ? {} : { metricsToken: readMetricsToken(config.metrics.tokenFile, secretFiles, logger) }),

@@ -18,6 +18,8 @@ export interface BrokerDeps {
   readonly catalog: BrokerCatalog;
   /** Outputs only an owner sees (Marathon's password), for binding credentials. */
   readonly secrets: SecretOutputs;
+  /** Counts a write against the tenant's allowance, refusing it past the limit (as the OCCI gate does). */
+  readonly spendWrite: (tenant: string) => void;
 }
 
 /** Who asks: the platform, and the person it names as the originator, for the history. */
@@ -52,9 +54,10 @@ export class Broker {
 
   async provision(caller: Caller, id: string, body: unknown, acceptsIncomplete: boolean): Promise<Answer> {
     requireAsync(acceptsIncomplete);
+    const tenant = tenantForContext(caller.platform, isObject(body) ? body['context'] : undefined);
+    this.deps.spendWrite(tenant);
     const request = this.request(body, true);
     const plan = request.plan!;
-    const tenant = tenantForContext(caller.platform, request.body['context']);
     const wanted: BrokerRecord = { serviceId: this.deps.catalog.serviceId, planId: plan.id, parameters: request.parameters, operation: 'provision' };
     const existing = this.find(caller, id);
     if (existing) {
@@ -92,6 +95,7 @@ export class Broker {
     requireAsync(acceptsIncomplete);
     const instance = this.find(caller, id);
     if (!instance) throw new UnknownResource(`No instance ${id}.`);
+    this.deps.spendWrite(instance.tenant);
     const record = this.recordOf(instance);
     if (busy(instance)) throw concurrency(`Another operation for instance ${id} is in progress (${instance.state}).`);
     const request = this.request(body, false);
@@ -120,6 +124,7 @@ export class Broker {
     requireAsync(acceptsIncomplete);
     const instance = this.find(caller, id);
     if (!instance || !this.deps.registry.brokerRecord(instance.uid)) throw new NoLongerExists(`No instance ${id}.`);
+    this.deps.spendWrite(instance.tenant);
     const record = this.recordOf(instance);
     await this.deps.instances.delete(instance.tenant, id, {
       actor: caller.actor,
@@ -131,6 +136,7 @@ export class Broker {
   async bind(caller: Caller, id: string, bindingId: string, body: unknown): Promise<Answer> {
     const instance = this.find(caller, id);
     if (!instance) throw new UnknownResource(`No instance ${id}.`);
+    this.deps.spendWrite(instance.tenant);
     this.recordOf(instance);
     const request = this.request(body, true);
     if (Object.keys(request.parameters).length > 0) throw new InvalidInput('Bindings take no parameters.');
@@ -153,6 +159,7 @@ export class Broker {
   async unbind(caller: Caller, id: string, bindingId: string, query: Readonly<Record<string, unknown>>): Promise<Answer> {
     this.requireIds(query);
     const instance = this.find(caller, id);
+    if (instance) this.deps.spendWrite(instance.tenant);
     if (!instance || !this.deps.registry.removeBinding(instance.uid, bindingId)) throw new NoLongerExists(`No binding ${bindingId} of instance ${id}.`);
     this.deps.registry.addEvent(instance.uid, { actor: caller.actor, type: 'progress', message: `Binding ${bindingId} removed.` });
     await this.deps.registry.committed();

@@ -205,4 +205,18 @@ describe('Open Service Broker API', function () {
     for (const platform of [DEMO_PLATFORM, OTHER_PLATFORM]) expect((await deprovision(id, platform)).status).to.equal(202);
     await until(async () => (await liveVms()).length === 0, 60_000);
   });
+
+  it("counts a platform's writes against its tenant's write rate, as OCCI writes are", async () => {
+    const statuses: number[] = [];
+    let refused: Reply | undefined;
+    for (let i = 0; i < 500 && !refused; i++) {
+      const reply = await broker('PUT', '/service_instances/rate-1?accepts_incomplete=true', { service_id: SERVICE, plan_id: 'nope' }, OTHER_PLATFORM);
+      statuses.push(reply.status);
+      if (reply.status === 429) refused = reply;
+    }
+    expect(refused, `statuses: ${statuses.join(' ')}`).to.not.equal(undefined);
+    expect(new Set(statuses.slice(0, -1))).to.deep.equal(new Set([400]));
+    expect(refused!.header('retry-after')).to.match(/^\d+$/);
+    expect(refused!.json<{ description: string }>().description).to.match(/^Too many writes: tenant other may make 120 a minute, 60 at once/);
+  });
 });
